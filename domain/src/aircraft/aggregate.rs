@@ -1,0 +1,288 @@
+use chrono::NaiveDate;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AircraftCommand, AircraftDetails, AircraftError, AircraftEvent, AircraftServices,
+    AircraftStatus, RegisterAircraft,
+};
+use crate::guard::Guarded;
+use crate::values::{AirportCode, CertificateNumber, Name, Note, Reason, RegistrationNumber};
+
+/// An issued airworthiness certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Certificate {
+    pub number: String,
+    pub issued_on: NaiveDate,
+    pub valid_until: NaiveDate,
+}
+
+impl Certificate {
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        self.issued_on <= date && date <= self.valid_until
+    }
+}
+
+/// State of one aircraft, folded from its events. Changed only by `apply`.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Aircraft {
+    version: u64,
+    registration_number: Option<RegistrationNumber>,
+    status: AircraftStatus,
+    operator: Option<Name>,
+    model: Option<Name>,
+    base_airport: Option<AirportCode>,
+    notes: Option<Note>,
+    certificates: Vec<Certificate>,
+    total_block_minutes: u64,
+    total_cycles: u64,
+}
+
+impl Aggregate for Aircraft {
+    const TYPE: &'static str = "Aircraft";
+    type Command = Guarded<AircraftCommand>;
+    type Event = AircraftEvent;
+    type Error = AircraftError;
+    type Services = AircraftServices;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), AircraftError> {
+        let Guarded {
+            expected_version,
+            command,
+        } = command;
+        if let AircraftCommand::Register(register) = command {
+            return self.register(register, services, sink).await;
+        }
+        if self.registration_number.is_none() {
+            return Err(AircraftError::NotFound);
+        }
+        if let Some(expected) = expected_version.filter(|v| *v != self.version) {
+            return Err(AircraftError::VersionMismatch {
+                expected,
+                actual: self.version,
+            });
+        }
+        if self.status == AircraftStatus::Decommissioned {
+            return Err(AircraftError::Decommissioned);
+        }
+        let event = match command {
+            AircraftCommand::Register(_) => unreachable!("handled above"),
+            AircraftCommand::UpdateDetails(details) => match self.changed_details(details) {
+                Some(event) => event,
+                None => return Ok(()),
+            },
+            AircraftCommand::ChangeStatus { status, reason } => {
+                self.change_status(status, reason)?
+            }
+            AircraftCommand::IssueCertificate {
+                number,
+                issued_on,
+                valid_until,
+            } => self.issue_certificate(number, issued_on, valid_until)?,
+            AircraftCommand::LogFlight {
+                flight_date,
+                block_time,
+                cycles,
+            } => {
+                self.check_may_fly(flight_date)?;
+                AircraftEvent::FlightLogged {
+                    flight_date,
+                    block_minutes: block_time,
+                    cycles,
+                }
+            }
+            AircraftCommand::Decommission { reason } => AircraftEvent::AircraftDecommissioned {
+                registration_number: self.registration_number.clone().expect("checked above"),
+                reason,
+            },
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: AircraftEvent) {
+        self.version += 1;
+        match event {
+            AircraftEvent::AircraftRegistered {
+                registration_number,
+                model,
+                operator,
+                ..
+            } => {
+                self.registration_number = Some(registration_number);
+                self.model = Some(model);
+                self.operator = Some(operator);
+                self.status = AircraftStatus::Active;
+            }
+            AircraftEvent::AircraftDetailsUpdated {
+                operator,
+                model,
+                base_airport,
+                notes,
+            } => {
+                if operator.is_some() {
+                    self.operator = operator;
+                }
+                if model.is_some() {
+                    self.model = model;
+                }
+                if let Some(base_airport) = base_airport {
+                    self.base_airport = base_airport;
+                }
+                if let Some(notes) = notes {
+                    self.notes = notes;
+                }
+            }
+            AircraftEvent::AircraftStatusChanged { to, .. } => self.status = to,
+            AircraftEvent::AirworthinessCertificateIssued {
+                number,
+                issued_on,
+                valid_until,
+            } => self.certificates.push(Certificate {
+                number: number.to_string(),
+                issued_on,
+                valid_until,
+            }),
+            AircraftEvent::FlightLogged {
+                block_minutes,
+                cycles,
+                ..
+            } => {
+                self.total_block_minutes += u64::from(block_minutes.minutes());
+                self.total_cycles += u64::from(cycles);
+            }
+            AircraftEvent::AircraftDecommissioned { .. } => {
+                self.status = AircraftStatus::Decommissioned
+            }
+        }
+    }
+}
+
+impl Aircraft {
+    /// Number of events applied; the `ETag` of the aircraft.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub fn status(&self) -> AircraftStatus {
+        self.status
+    }
+
+    pub fn registration_number(&self) -> Option<&RegistrationNumber> {
+        self.registration_number.as_ref()
+    }
+
+    pub fn total_block_minutes(&self) -> u64 {
+        self.total_block_minutes
+    }
+
+    pub fn total_cycles(&self) -> u64 {
+        self.total_cycles
+    }
+
+    pub fn certificates(&self) -> &[Certificate] {
+        &self.certificates
+    }
+
+    async fn register(
+        &mut self,
+        cmd: RegisterAircraft,
+        services: &AircraftServices,
+        sink: &EventSink<Self>,
+    ) -> Result<(), AircraftError> {
+        if self.registration_number.is_some() {
+            return Err(AircraftError::AlreadyRegistered);
+        }
+        let holder = services
+            .registry
+            .holder_of(&cmd.registration_number)
+            .await
+            .map_err(AircraftError::Unavailable)?;
+        if holder.is_some() {
+            return Err(AircraftError::RegistrationInUse(
+                cmd.registration_number.to_string(),
+            ));
+        }
+        let event = AircraftEvent::AircraftRegistered {
+            registration_number: cmd.registration_number,
+            aircraft_type: cmd.aircraft_type,
+            model: cmd.model,
+            serial_number: cmd.serial_number,
+            operator: cmd.operator,
+            year_of_manufacture: cmd.year_of_manufacture,
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    /// The event recording only the fields that differ, or `None` for a no-op update.
+    fn changed_details(&self, d: AircraftDetails) -> Option<AircraftEvent> {
+        let operator = d.operator.filter(|v| Some(v) != self.operator.as_ref());
+        let model = d.model.filter(|v| Some(v) != self.model.as_ref());
+        let base_airport = d.base_airport.filter(|v| *v != self.base_airport);
+        let notes = d.notes.filter(|v| *v != self.notes);
+        if operator.is_none() && model.is_none() && base_airport.is_none() && notes.is_none() {
+            return None;
+        }
+        Some(AircraftEvent::AircraftDetailsUpdated {
+            operator,
+            model,
+            base_airport,
+            notes,
+        })
+    }
+
+    fn change_status(
+        &self,
+        to: AircraftStatus,
+        reason: Reason,
+    ) -> Result<AircraftEvent, AircraftError> {
+        let from = self.status;
+        if from == to {
+            return Err(AircraftError::StatusUnchanged(to));
+        }
+        if !from.can_change_to(to) {
+            return Err(AircraftError::TransitionNotAllowed { from, to });
+        }
+        Ok(AircraftEvent::AircraftStatusChanged { from, to, reason })
+    }
+
+    fn issue_certificate(
+        &self,
+        number: CertificateNumber,
+        issued_on: NaiveDate,
+        valid_until: NaiveDate,
+    ) -> Result<AircraftEvent, AircraftError> {
+        if valid_until <= issued_on {
+            return Err(AircraftError::InvalidCertificatePeriod);
+        }
+        if self
+            .certificates
+            .iter()
+            .any(|c| c.number == number.as_str())
+        {
+            return Err(AircraftError::CertificateAlreadyIssued(number.to_string()));
+        }
+        Ok(AircraftEvent::AirworthinessCertificateIssued {
+            number,
+            issued_on,
+            valid_until,
+        })
+    }
+
+    fn check_may_fly(&self, date: NaiveDate) -> Result<(), AircraftError> {
+        if !self.status.may_fly() {
+            return Err(AircraftError::NotFlyable(self.status));
+        }
+        if !self.certificates.iter().any(|c| c.covers(date)) {
+            return Err(AircraftError::NoValidCertificate(date));
+        }
+        Ok(())
+    }
+}

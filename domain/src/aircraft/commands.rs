@@ -1,0 +1,50 @@
+use chrono::NaiveDate;
+
+use super::AircraftStatus;
+use crate::values::{
+    AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, Name, Note, Reason,
+    RegistrationNumber, SerialNumber,
+};
+
+/// Commands on an [`Aircraft`](super::Aircraft). Values are already validated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AircraftCommand {
+    Register(RegisterAircraft),
+    UpdateDetails(AircraftDetails),
+    ChangeStatus {
+        status: AircraftStatus,
+        reason: Reason,
+    },
+    IssueCertificate {
+        number: CertificateNumber,
+        issued_on: NaiveDate,
+        valid_until: NaiveDate,
+    },
+    LogFlight {
+        flight_date: NaiveDate,
+        block_time: BlockMinutes,
+        cycles: u32,
+    },
+    Decommission {
+        reason: Option<Reason>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisterAircraft {
+    pub registration_number: RegistrationNumber,
+    pub aircraft_type: AircraftTypeCode,
+    pub model: Name,
+    pub serial_number: SerialNumber,
+    pub operator: Name,
+    pub year_of_manufacture: Option<u16>,
+}
+
+/// Requested detail changes. `None` leaves a field alone; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AircraftDetails {
+    pub operator: Option<Name>,
+    pub model: Option<Name>,
+    pub base_airport: Option<Option<AirportCode>>,
+    pub notes: Option<Option<Note>>,
+}

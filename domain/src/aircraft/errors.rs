@@ -1,0 +1,66 @@
+use chrono::NaiveDate;
+
+use super::AircraftStatus;
+use crate::errors::ErrorKind;
+
+/// Why an aircraft command was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AircraftError {
+    #[error("aircraft not found")]
+    NotFound,
+    #[error("aircraft is already registered")]
+    AlreadyRegistered,
+    #[error("registration number {0} belongs to another aircraft that is not decommissioned")]
+    RegistrationInUse(String),
+    #[error("aircraft is decommissioned; its record is closed")]
+    Decommissioned,
+    #[error("aircraft is already {0}")]
+    StatusUnchanged(AircraftStatus),
+    #[error("status cannot change from {from} to {to}")]
+    TransitionNotAllowed {
+        from: AircraftStatus,
+        to: AircraftStatus,
+    },
+    #[error("flights cannot be logged while the aircraft is {0}")]
+    NotFlyable(AircraftStatus),
+    #[error("no airworthiness certificate is valid on {0}")]
+    NoValidCertificate(NaiveDate),
+    #[error("certificate {0} has already been issued")]
+    CertificateAlreadyIssued(String),
+    #[error("certificate validity must end after it starts")]
+    InvalidCertificatePeriod,
+    #[error("expected version {expected} but the aircraft is at version {actual}")]
+    VersionMismatch { expected: u64, actual: u64 },
+    #[error("registry unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl AircraftError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::NotFound => ErrorKind::NotFound,
+            Self::VersionMismatch { .. } => ErrorKind::PreconditionFailed,
+            Self::Unavailable(_) => ErrorKind::Unavailable,
+            Self::InvalidCertificatePeriod => ErrorKind::Invalid,
+            _ => ErrorKind::Conflict,
+        }
+    }
+
+    /// Stable machine-readable code, used as the problem type.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "aircraft-not-found",
+            Self::AlreadyRegistered => "aircraft-already-registered",
+            Self::RegistrationInUse(_) => "registration-in-use",
+            Self::Decommissioned => "aircraft-decommissioned",
+            Self::StatusUnchanged(_) => "status-unchanged",
+            Self::TransitionNotAllowed { .. } => "status-transition-not-allowed",
+            Self::NotFlyable(_) => "aircraft-not-flyable",
+            Self::NoValidCertificate(_) => "no-valid-certificate",
+            Self::CertificateAlreadyIssued(_) => "certificate-already-issued",
+            Self::InvalidCertificatePeriod => "invalid-certificate-period",
+            Self::VersionMismatch { .. } => "version-mismatch",
+            Self::Unavailable(_) => "service-unavailable",
+        }
+    }
+}

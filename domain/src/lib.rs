@@ -1,0 +1,13 @@
+//! KLG domain model: the `Aircraft` and `InboxItem` aggregates, their commands, events,
+//! validated value types and domain errors. Pure: no I/O. External facts an aggregate needs
+//! (is a registration number taken? does an aircraft exist?) come through the `Services` traits,
+//! implemented by the `commands` crate.
+
+pub mod aircraft;
+pub mod errors;
+pub mod guard;
+pub mod inbox;
+pub mod values;
+
+pub use errors::{ErrorKind, FieldError, ValidationErrors};
+pub use guard::Guarded;
