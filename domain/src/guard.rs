@@ -14,18 +14,12 @@ pub struct Guarded<C> {
 
 impl<C> Guarded<C> {
     pub fn new(command: C, expected_version: Option<u64>) -> Self {
-        Self {
-            expected_version,
-            command,
-        }
+        Self { expected_version, command }
     }
 }
 
 impl<C> From<C> for Guarded<C> {
     fn from(command: C) -> Self {
-        Self {
-            expected_version: None,
-            command,
-        }
+        Self { expected_version: None, command }
     }
 }

@@ -6,8 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 fn has_control_chars(s: &str, allow_newlines: bool) -> bool {
-    s.chars()
-        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r')))
+    s.chars().any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r')))
 }
 
 /// Free text of bounded length without control characters (names, reasons, notes).
@@ -96,7 +95,8 @@ impl AircraftTypeCode {
         if valid {
             Ok(Self(value))
         } else {
-            Err("must be an ICAO type designator: 2-4 letters or digits starting with a letter, e.g. SU95".into())
+            Err("must be an ICAO type designator: 2-4 letters or digits starting with a letter, e.g. SU95"
+                .into())
         }
     }
 }
@@ -110,9 +110,7 @@ impl SerialNumber {
     pub fn parse(input: &str) -> Result<Self, String> {
         let value = input.trim().to_ascii_uppercase();
         let valid = (1..=32).contains(&value.len())
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-./".contains(c));
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || "-./".contains(c));
         if valid {
             Ok(Self(value))
         } else {
@@ -179,9 +177,7 @@ impl CertificateNumber {
     pub fn parse(input: &str) -> Result<Self, String> {
         let value = input.trim().to_ascii_uppercase();
         let valid = (1..=64).contains(&value.len())
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-./ ".contains(c));
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || "-./ ".contains(c));
         if valid {
             Ok(Self(value))
         } else {
@@ -200,10 +196,7 @@ pub fn parse_year_of_manufacture(year: i32, current_year: i32) -> Result<u16, St
 }
 
 /// Validity period of a certificate: `valid_until` strictly after `issued_on`.
-pub fn check_certificate_period(
-    issued_on: NaiveDate,
-    valid_until: NaiveDate,
-) -> Result<(), String> {
+pub fn check_certificate_period(issued_on: NaiveDate, valid_until: NaiveDate) -> Result<(), String> {
     if valid_until > issued_on {
         Ok(())
     } else {
@@ -257,14 +250,8 @@ string_newtype!(
 impl FileName {
     pub fn sanitize(input: &str) -> Self {
         let base = input.rsplit(['/', '\\']).next().unwrap_or_default();
-        let cleaned: String = base
-            .chars()
-            .filter(|c| !c.is_control() && !is_bidi_control(*c))
-            .collect();
-        let trimmed = cleaned
-            .trim()
-            .trim_start_matches('.')
-            .trim_end_matches(['.', ' ']);
+        let cleaned: String = base.chars().filter(|c| !c.is_control() && !is_bidi_control(*c)).collect();
+        let trimmed = cleaned.trim().trim_start_matches('.').trim_end_matches(['.', ' ']);
         let mut name = String::new();
         for c in trimmed.chars() {
             if name.len() + c.len_utf8() > 255 {
@@ -290,17 +277,11 @@ string_newtype!(
 
 impl ContentType {
     pub fn parse(input: &str) -> Result<Self, String> {
-        let essence = input
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
+        let essence = input.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         let token = |s: &str| {
             !s.is_empty()
                 && s.len() <= 63
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
         };
         match essence.split_once('/') {
             Some((t, s)) if token(t) && token(s) => Ok(Self(essence)),
@@ -358,27 +339,12 @@ mod tests {
 
     #[test]
     fn registration_numbers_are_validated_and_upper_cased() {
-        for ok in [
-            "RA-89001", "ra-12345", "VP-BAA", "N123AB", "D-AIBL", "4K-AZ01", "JA8089",
-        ] {
+        for ok in ["RA-89001", "ra-12345", "VP-BAA", "N123AB", "D-AIBL", "4K-AZ01", "JA8089"] {
             assert!(RegistrationNumber::parse(ok).is_ok(), "{ok}");
         }
-        assert_eq!(
-            RegistrationNumber::parse(" ra-89001 ").unwrap().as_str(),
-            "RA-89001"
-        );
-        for bad in [
-            "",
-            "RA",
-            "RA-",
-            "-123",
-            "RA-890012",
-            "RA_89001",
-            "N0123",
-            "X123",
-            "RA-89 01",
-            "РА-89001",
-        ] {
+        assert_eq!(RegistrationNumber::parse(" ra-89001 ").unwrap().as_str(), "RA-89001");
+        for bad in ["", "RA", "RA-", "-123", "RA-890012", "RA_89001", "N0123", "X123", "RA-89 01", "РА-89001"]
+        {
             assert!(RegistrationNumber::parse(bad).is_err(), "{bad}");
         }
     }
@@ -406,10 +372,7 @@ mod tests {
         assert_eq!(FileName::sanitize("../../etc/passwd").as_str(), "passwd");
         assert_eq!(FileName::sanitize("..\\..\\boot.ini").as_str(), "boot.ini");
         assert_eq!(FileName::sanitize("a\u{0}b\r\nc.pdf").as_str(), "abc.pdf");
-        assert_eq!(
-            FileName::sanitize("invoice\u{202e}fdp.exe").as_str(),
-            "invoicefdp.exe"
-        );
+        assert_eq!(FileName::sanitize("invoice\u{202e}fdp.exe").as_str(), "invoicefdp.exe");
         assert_eq!(FileName::sanitize("..").as_str(), "unnamed");
         assert_eq!(FileName::sanitize("/").as_str(), "unnamed");
         assert_eq!(FileName::sanitize(".bashrc").as_str(), "bashrc");
@@ -419,12 +382,7 @@ mod tests {
 
     #[test]
     fn content_types_keep_only_the_essence() {
-        assert_eq!(
-            ContentType::parse("Application/PDF; charset=x")
-                .unwrap()
-                .as_str(),
-            "application/pdf"
-        );
+        assert_eq!(ContentType::parse("Application/PDF; charset=x").unwrap().as_str(), "application/pdf");
         assert!(ContentType::parse("pdf").is_err());
         assert!(ContentType::parse("text/plain\r\nX-Evil: 1").is_err());
     }

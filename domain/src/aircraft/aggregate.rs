@@ -4,8 +4,8 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AircraftCommand, AircraftDetails, AircraftError, AircraftEvent, AircraftServices,
-    AircraftStatus, RegisterAircraft,
+    AircraftCommand, AircraftDetails, AircraftError, AircraftEvent, AircraftServices, AircraftStatus,
+    RegisterAircraft,
 };
 use crate::guard::Guarded;
 use crate::values::{AirportCode, CertificateNumber, Name, Note, Reason, RegistrationNumber};
@@ -52,10 +52,7 @@ impl Aggregate for Aircraft {
         services: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), AircraftError> {
-        let Guarded {
-            expected_version,
-            command,
-        } = command;
+        let Guarded { expected_version, command } = command;
         if let AircraftCommand::Register(register) = command {
             return self.register(register, services, sink).await;
         }
@@ -63,10 +60,7 @@ impl Aggregate for Aircraft {
             return Err(AircraftError::NotFound);
         }
         if let Some(expected) = expected_version.filter(|v| *v != self.version) {
-            return Err(AircraftError::VersionMismatch {
-                expected,
-                actual: self.version,
-            });
+            return Err(AircraftError::VersionMismatch { expected, actual: self.version });
         }
         if self.status == AircraftStatus::Decommissioned {
             return Err(AircraftError::Decommissioned);
@@ -77,25 +71,13 @@ impl Aggregate for Aircraft {
                 Some(event) => event,
                 None => return Ok(()),
             },
-            AircraftCommand::ChangeStatus { status, reason } => {
-                self.change_status(status, reason)?
+            AircraftCommand::ChangeStatus { status, reason } => self.change_status(status, reason)?,
+            AircraftCommand::IssueCertificate { number, issued_on, valid_until } => {
+                self.issue_certificate(number, issued_on, valid_until)?
             }
-            AircraftCommand::IssueCertificate {
-                number,
-                issued_on,
-                valid_until,
-            } => self.issue_certificate(number, issued_on, valid_until)?,
-            AircraftCommand::LogFlight {
-                flight_date,
-                block_time,
-                cycles,
-            } => {
+            AircraftCommand::LogFlight { flight_date, block_time, cycles } => {
                 self.check_may_fly(flight_date)?;
-                AircraftEvent::FlightLogged {
-                    flight_date,
-                    block_minutes: block_time,
-                    cycles,
-                }
+                AircraftEvent::FlightLogged { flight_date, block_minutes: block_time, cycles }
             }
             AircraftCommand::Decommission { reason } => AircraftEvent::AircraftDecommissioned {
                 registration_number: self.registration_number.clone().expect("checked above"),
@@ -109,23 +91,13 @@ impl Aggregate for Aircraft {
     fn apply(&mut self, event: AircraftEvent) {
         self.version += 1;
         match event {
-            AircraftEvent::AircraftRegistered {
-                registration_number,
-                model,
-                operator,
-                ..
-            } => {
+            AircraftEvent::AircraftRegistered { registration_number, model, operator, .. } => {
                 self.registration_number = Some(registration_number);
                 self.model = Some(model);
                 self.operator = Some(operator);
                 self.status = AircraftStatus::Active;
             }
-            AircraftEvent::AircraftDetailsUpdated {
-                operator,
-                model,
-                base_airport,
-                notes,
-            } => {
+            AircraftEvent::AircraftDetailsUpdated { operator, model, base_airport, notes } => {
                 if operator.is_some() {
                     self.operator = operator;
                 }
@@ -140,26 +112,14 @@ impl Aggregate for Aircraft {
                 }
             }
             AircraftEvent::AircraftStatusChanged { to, .. } => self.status = to,
-            AircraftEvent::AirworthinessCertificateIssued {
-                number,
-                issued_on,
-                valid_until,
-            } => self.certificates.push(Certificate {
-                number: number.to_string(),
-                issued_on,
-                valid_until,
-            }),
-            AircraftEvent::FlightLogged {
-                block_minutes,
-                cycles,
-                ..
-            } => {
+            AircraftEvent::AirworthinessCertificateIssued { number, issued_on, valid_until } => {
+                self.certificates.push(Certificate { number: number.to_string(), issued_on, valid_until })
+            }
+            AircraftEvent::FlightLogged { block_minutes, cycles, .. } => {
                 self.total_block_minutes += u64::from(block_minutes.minutes());
                 self.total_cycles += u64::from(cycles);
             }
-            AircraftEvent::AircraftDecommissioned { .. } => {
-                self.status = AircraftStatus::Decommissioned
-            }
+            AircraftEvent::AircraftDecommissioned { .. } => self.status = AircraftStatus::Decommissioned,
         }
     }
 }
@@ -205,9 +165,7 @@ impl Aircraft {
             .await
             .map_err(AircraftError::Unavailable)?;
         if holder.is_some() {
-            return Err(AircraftError::RegistrationInUse(
-                cmd.registration_number.to_string(),
-            ));
+            return Err(AircraftError::RegistrationInUse(cmd.registration_number.to_string()));
         }
         let event = AircraftEvent::AircraftRegistered {
             registration_number: cmd.registration_number,
@@ -230,19 +188,10 @@ impl Aircraft {
         if operator.is_none() && model.is_none() && base_airport.is_none() && notes.is_none() {
             return None;
         }
-        Some(AircraftEvent::AircraftDetailsUpdated {
-            operator,
-            model,
-            base_airport,
-            notes,
-        })
+        Some(AircraftEvent::AircraftDetailsUpdated { operator, model, base_airport, notes })
     }
 
-    fn change_status(
-        &self,
-        to: AircraftStatus,
-        reason: Reason,
-    ) -> Result<AircraftEvent, AircraftError> {
+    fn change_status(&self, to: AircraftStatus, reason: Reason) -> Result<AircraftEvent, AircraftError> {
         let from = self.status;
         if from == to {
             return Err(AircraftError::StatusUnchanged(to));
@@ -262,18 +211,10 @@ impl Aircraft {
         if valid_until <= issued_on {
             return Err(AircraftError::InvalidCertificatePeriod);
         }
-        if self
-            .certificates
-            .iter()
-            .any(|c| c.number == number.as_str())
-        {
+        if self.certificates.iter().any(|c| c.number == number.as_str()) {
             return Err(AircraftError::CertificateAlreadyIssued(number.to_string()));
         }
-        Ok(AircraftEvent::AirworthinessCertificateIssued {
-            number,
-            issued_on,
-            valid_until,
-        })
+        Ok(AircraftEvent::AirworthinessCertificateIssued { number, issued_on, valid_until })
     }
 
     fn check_may_fly(&self, date: NaiveDate) -> Result<(), AircraftError> {

@@ -17,10 +17,7 @@ pub enum AircraftError {
     #[error("aircraft is already {0}")]
     StatusUnchanged(AircraftStatus),
     #[error("status cannot change from {from} to {to}")]
-    TransitionNotAllowed {
-        from: AircraftStatus,
-        to: AircraftStatus,
-    },
+    TransitionNotAllowed { from: AircraftStatus, to: AircraftStatus },
     #[error("flights cannot be logged while the aircraft is {0}")]
     NotFlyable(AircraftStatus),
     #[error("no airworthiness certificate is valid on {0}")]

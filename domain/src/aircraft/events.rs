@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::AircraftStatus;
 use crate::values::{
-    AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, Name, Note, Reason,
-    RegistrationNumber, SerialNumber,
+    AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, Name, Note, Reason, RegistrationNumber,
+    SerialNumber,
 };
 
 /// Events of the `Aircraft` aggregate. Stored as `{"<EventType>": {…}}` with `event_version`

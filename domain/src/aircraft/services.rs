@@ -16,8 +16,6 @@ pub struct AircraftServices {
 
 impl AircraftServices {
     pub fn new(registry: impl RegistrationRegistry + 'static) -> Self {
-        Self {
-            registry: Box::new(registry),
-        }
+        Self { registry: Box::new(registry) }
     }
 }

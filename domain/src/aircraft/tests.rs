@@ -57,11 +57,7 @@ fn certified() -> AircraftEvent {
 }
 
 fn status_changed(from: AircraftStatus, to: AircraftStatus) -> AircraftEvent {
-    AircraftEvent::AircraftStatusChanged {
-        from,
-        to,
-        reason: Reason::parse("check").unwrap(),
-    }
+    AircraftEvent::AircraftStatusChanged { from, to, reason: Reason::parse("check").unwrap() }
 }
 
 fn decommissioned() -> AircraftEvent {
@@ -84,10 +80,7 @@ fn flight(on: &str) -> Guarded<AircraftCommand> {
 }
 
 fn change_status(to: AircraftStatus) -> Guarded<AircraftCommand> {
-    cmd(AircraftCommand::ChangeStatus {
-        status: to,
-        reason: Reason::parse("check").unwrap(),
-    })
+    cmd(AircraftCommand::ChangeStatus { status: to, reason: Reason::parse("check").unwrap() })
 }
 
 #[tokio::test]
@@ -166,19 +159,13 @@ async fn changes_status_along_allowed_transitions() {
         .given(vec![registered()])
         .when_async(change_status(AircraftStatus::Grounded))
         .await
-        .then_expect_events(vec![status_changed(
-            AircraftStatus::Active,
-            AircraftStatus::Grounded,
-        )]);
+        .then_expect_events(vec![status_changed(AircraftStatus::Active, AircraftStatus::Grounded)]);
 }
 
 #[tokio::test]
 async fn a_grounded_aircraft_returns_to_service_only_through_maintenance() {
     framework()
-        .given(vec![
-            registered(),
-            status_changed(AircraftStatus::Active, AircraftStatus::Grounded),
-        ])
+        .given(vec![registered(), status_changed(AircraftStatus::Active, AircraftStatus::Grounded)])
         .when_async(change_status(AircraftStatus::Active))
         .await
         .then_expect_error(AircraftError::TransitionNotAllowed {
@@ -232,9 +219,7 @@ async fn refuses_reissuing_a_certificate_number() {
             valid_until: date("2026-01-01"),
         }))
         .await
-        .then_expect_error(AircraftError::CertificateAlreadyIssued(
-            "CA-2024-001".into(),
-        ));
+        .then_expect_error(AircraftError::CertificateAlreadyIssued("CA-2024-001".into()));
 }
 
 #[tokio::test]
@@ -263,11 +248,7 @@ async fn refuses_a_flight_outside_every_certificate() {
 async fn refuses_flights_of_grounded_or_stored_aircraft() {
     for status in [AircraftStatus::Grounded, AircraftStatus::Stored] {
         framework()
-            .given(vec![
-                registered(),
-                certified(),
-                status_changed(AircraftStatus::Active, status),
-            ])
+            .given(vec![registered(), certified(), status_changed(AircraftStatus::Active, status)])
             .when_async(flight("2024-06-01"))
             .await
             .then_expect_error(AircraftError::NotFlyable(status));
@@ -290,10 +271,7 @@ async fn keeps_flight_totals() {
             },
         );
     }
-    assert_eq!(
-        (aircraft.total_block_minutes(), aircraft.total_cycles()),
-        (270, 6)
-    );
+    assert_eq!((aircraft.total_block_minutes(), aircraft.total_cycles()), (270, 6));
     assert_eq!(aircraft.version(), 5);
 }
 
@@ -328,8 +306,5 @@ async fn applies_a_guarded_command_only_at_the_expected_version() {
         .given(vec![registered(), certified()])
         .when_async(guarded(1))
         .await
-        .then_expect_error(AircraftError::VersionMismatch {
-            expected: 1,
-            actual: 2,
-        });
+        .then_expect_error(AircraftError::VersionMismatch { expected: 1, actual: 2 });
 }

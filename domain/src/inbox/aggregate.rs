@@ -30,10 +30,7 @@ impl Aggregate for InboxItem {
         services: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), InboxError> {
-        let Guarded {
-            expected_version,
-            command,
-        } = command;
+        let Guarded { expected_version, command } = command;
         if let InboxCommand::Receive(file) = command {
             if self.received {
                 return Err(InboxError::AlreadyReceived);
@@ -52,10 +49,7 @@ impl Aggregate for InboxItem {
             return Err(InboxError::NotFound);
         }
         if let Some(expected) = expected_version.filter(|v| *v != self.version) {
-            return Err(InboxError::VersionMismatch {
-                expected,
-                actual: self.version,
-            });
+            return Err(InboxError::VersionMismatch { expected, actual: self.version });
         }
         if self.status == InboxStatus::Archived {
             return Err(InboxError::Archived);
@@ -67,10 +61,7 @@ impl Aggregate for InboxItem {
                 if self.document_type == Some(document_type) {
                     return Ok(());
                 }
-                InboxEvent::DocumentClassified {
-                    document_type,
-                    previous: self.document_type,
-                }
+                InboxEvent::DocumentClassified { document_type, previous: self.document_type }
             }
             InboxCommand::LinkToAircraft { aircraft_id } => {
                 if self.status == InboxStatus::Rejected {
@@ -80,10 +71,7 @@ impl Aggregate for InboxItem {
                     return Ok(());
                 }
                 check_linkable(services, aircraft_id).await?;
-                InboxEvent::DocumentLinkedToAircraft {
-                    aircraft_id,
-                    previous: self.aircraft_id,
-                }
+                InboxEvent::DocumentLinkedToAircraft { aircraft_id, previous: self.aircraft_id }
             }
             InboxCommand::MarkProcessed { note } => {
                 match self.status {
@@ -116,9 +104,7 @@ impl Aggregate for InboxItem {
                 self.document_type = Some(document_type);
                 self.status = InboxStatus::Classified;
             }
-            InboxEvent::DocumentLinkedToAircraft { aircraft_id, .. } => {
-                self.aircraft_id = Some(aircraft_id)
-            }
+            InboxEvent::DocumentLinkedToAircraft { aircraft_id, .. } => self.aircraft_id = Some(aircraft_id),
             InboxEvent::DocumentProcessed { .. } => self.status = InboxStatus::Processed,
             InboxEvent::DocumentRejected { .. } => self.status = InboxStatus::Rejected,
             InboxEvent::DocumentArchived {} => self.status = InboxStatus::Archived,
@@ -145,10 +131,7 @@ impl InboxItem {
     }
 
     fn not_allowed(&self, action: &'static str) -> InboxError {
-        InboxError::NotAllowed {
-            action,
-            status: self.status,
-        }
+        InboxError::NotAllowed { action, status: self.status }
     }
 
     fn require_open(&self, action: &'static str) -> Result<(), InboxError> {
@@ -161,16 +144,9 @@ impl InboxItem {
 }
 
 async fn check_linkable(services: &InboxServices, aircraft_id: Uuid) -> Result<(), InboxError> {
-    match services
-        .aircraft
-        .standing(aircraft_id)
-        .await
-        .map_err(InboxError::Unavailable)?
-    {
+    match services.aircraft.standing(aircraft_id).await.map_err(InboxError::Unavailable)? {
         Some(AircraftStanding::InService) => Ok(()),
-        Some(AircraftStanding::Decommissioned) => {
-            Err(InboxError::AircraftDecommissioned(aircraft_id))
-        }
+        Some(AircraftStanding::Decommissioned) => Err(InboxError::AircraftDecommissioned(aircraft_id)),
         None => Err(InboxError::UnknownAircraft(aircraft_id)),
     }
 }

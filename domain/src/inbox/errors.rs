@@ -13,10 +13,7 @@ pub enum InboxError {
     #[error("document is archived; nothing more can happen to it")]
     Archived,
     #[error("cannot {action} a document that is {status}")]
-    NotAllowed {
-        action: &'static str,
-        status: InboxStatus,
-    },
+    NotAllowed { action: &'static str, status: InboxStatus },
     #[error("document must be classified before it is processed")]
     NotClassified,
     #[error("aircraft {0} does not exist")]
@@ -57,10 +54,6 @@ impl InboxError {
 
     /// The request field at fault, for errors caused by one.
     pub fn field(&self) -> Option<&'static str> {
-        matches!(
-            self,
-            Self::UnknownAircraft(_) | Self::AircraftDecommissioned(_)
-        )
-        .then_some("aircraft_id")
+        matches!(self, Self::UnknownAircraft(_) | Self::AircraftDecommissioned(_)).then_some("aircraft_id")
     }
 }

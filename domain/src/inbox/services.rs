@@ -21,8 +21,6 @@ pub struct InboxServices {
 
 impl InboxServices {
     pub fn new(aircraft: impl AircraftDirectory + 'static) -> Self {
-        Self {
-            aircraft: Box::new(aircraft),
-        }
+        Self { aircraft: Box::new(aircraft) }
     }
 }

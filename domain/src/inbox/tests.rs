@@ -54,22 +54,15 @@ fn received() -> InboxEvent {
 }
 
 fn classified(t: DocumentType) -> InboxEvent {
-    InboxEvent::DocumentClassified {
-        document_type: t,
-        previous: None,
-    }
+    InboxEvent::DocumentClassified { document_type: t, previous: None }
 }
 
 fn processed() -> InboxEvent {
-    InboxEvent::DocumentProcessed {
-        note: Note::parse("done").unwrap(),
-    }
+    InboxEvent::DocumentProcessed { note: Note::parse("done").unwrap() }
 }
 
 fn rejected() -> InboxEvent {
-    InboxEvent::DocumentRejected {
-        reason: Reason::parse("duplicate").unwrap(),
-    }
+    InboxEvent::DocumentRejected { reason: Reason::parse("duplicate").unwrap() }
 }
 
 fn classify(t: DocumentType) -> Guarded<InboxCommand> {
@@ -77,15 +70,11 @@ fn classify(t: DocumentType) -> Guarded<InboxCommand> {
 }
 
 fn process() -> Guarded<InboxCommand> {
-    cmd(InboxCommand::MarkProcessed {
-        note: Note::parse("done").unwrap(),
-    })
+    cmd(InboxCommand::MarkProcessed { note: Note::parse("done").unwrap() })
 }
 
 fn reject() -> Guarded<InboxCommand> {
-    cmd(InboxCommand::Reject {
-        reason: Reason::parse("duplicate").unwrap(),
-    })
+    cmd(InboxCommand::Reject { reason: Reason::parse("duplicate").unwrap() })
 }
 
 fn link(id: Uuid) -> Guarded<InboxCommand> {
@@ -144,29 +133,17 @@ async fn classifies_and_reclassifies_while_open() {
 #[tokio::test]
 async fn refuses_classifying_a_processed_document() {
     framework()
-        .given(vec![
-            received(),
-            classified(DocumentType::WorkOrder),
-            processed(),
-        ])
+        .given(vec![received(), classified(DocumentType::WorkOrder), processed()])
         .when_async(classify(DocumentType::Other))
         .await
-        .then_expect_error(InboxError::NotAllowed {
-            action: "classify",
-            status: InboxStatus::Processed,
-        });
+        .then_expect_error(InboxError::NotAllowed { action: "classify", status: InboxStatus::Processed });
 }
 
 #[tokio::test]
 async fn links_to_an_aircraft_in_service() {
-    framework()
-        .given(vec![received()])
-        .when_async(link(IN_SERVICE))
-        .await
-        .then_expect_events(vec![InboxEvent::DocumentLinkedToAircraft {
-            aircraft_id: IN_SERVICE,
-            previous: None,
-        }]);
+    framework().given(vec![received()]).when_async(link(IN_SERVICE)).await.then_expect_events(vec![
+        InboxEvent::DocumentLinkedToAircraft { aircraft_id: IN_SERVICE, previous: None },
+    ]);
 }
 
 #[tokio::test]
@@ -204,27 +181,16 @@ async fn refuses_processing_before_classification() {
 
 #[tokio::test]
 async fn rejects_an_open_document() {
-    framework()
-        .given(vec![received()])
-        .when_async(reject())
-        .await
-        .then_expect_events(vec![rejected()]);
+    framework().given(vec![received()]).when_async(reject()).await.then_expect_events(vec![rejected()]);
 }
 
 #[tokio::test]
 async fn refuses_rejecting_a_processed_document() {
     framework()
-        .given(vec![
-            received(),
-            classified(DocumentType::WorkOrder),
-            processed(),
-        ])
+        .given(vec![received(), classified(DocumentType::WorkOrder), processed()])
         .when_async(reject())
         .await
-        .then_expect_error(InboxError::NotAllowed {
-            action: "reject",
-            status: InboxStatus::Processed,
-        });
+        .then_expect_error(InboxError::NotAllowed { action: "reject", status: InboxStatus::Processed });
 }
 
 #[tokio::test]
@@ -242,27 +208,16 @@ async fn refuses_archiving_an_open_document() {
         .given(vec![received(), classified(DocumentType::WorkOrder)])
         .when_async(cmd(InboxCommand::Archive))
         .await
-        .then_expect_error(InboxError::NotAllowed {
-            action: "archive",
-            status: InboxStatus::Classified,
-        });
+        .then_expect_error(InboxError::NotAllowed { action: "archive", status: InboxStatus::Classified });
 }
 
 #[tokio::test]
 async fn nothing_happens_after_archive() {
     let archived = vec![received(), rejected(), InboxEvent::DocumentArchived {}];
-    for command in [
-        classify(DocumentType::Other),
-        link(IN_SERVICE),
-        process(),
-        reject(),
-        cmd(InboxCommand::Archive),
-    ] {
-        framework()
-            .given(archived.clone())
-            .when_async(command)
-            .await
-            .then_expect_error(InboxError::Archived);
+    for command in
+        [classify(DocumentType::Other), link(IN_SERVICE), process(), reject(), cmd(InboxCommand::Archive)]
+    {
+        framework().given(archived.clone()).when_async(command).await.then_expect_error(InboxError::Archived);
     }
 }
 
@@ -270,15 +225,7 @@ async fn nothing_happens_after_archive() {
 async fn applies_a_guarded_command_only_at_the_expected_version() {
     framework()
         .given(vec![received()])
-        .when_async(Guarded::new(
-            InboxCommand::Classify {
-                document_type: DocumentType::Other,
-            },
-            Some(0),
-        ))
+        .when_async(Guarded::new(InboxCommand::Classify { document_type: DocumentType::Other }, Some(0)))
         .await
-        .then_expect_error(InboxError::VersionMismatch {
-            expected: 0,
-            actual: 1,
-        });
+        .then_expect_error(InboxError::VersionMismatch { expected: 0, actual: 1 });
 }
