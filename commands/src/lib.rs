@@ -1,1 +1,15 @@
+//! KLG write side: cqrs-es over postgres-es on PostgreSQL, command execution with optimistic
+//! concurrency retries, per-event metadata, idempotency keys, and the content-addressed blob store.
 
+pub mod blobs;
+pub mod db;
+mod error;
+mod locks;
+mod lookups;
+pub mod metadata;
+mod service;
+
+pub use error::CommandError;
+pub use lookups::{PgAircraftDirectory, PgRegistrationRegistry};
+pub use metadata::{CommandMetadata, IdempotencyClaim};
+pub use service::{CommandOutcome, CommandService, WriteSide};

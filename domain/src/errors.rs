@@ -66,3 +66,14 @@ impl std::fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+/// What the application layer needs to know about a refused command, whichever aggregate.
+pub trait DomainError: std::error::Error + Send + Sync + 'static {
+    fn kind(&self) -> ErrorKind;
+    /// Stable machine-readable code, used as the problem type.
+    fn code(&self) -> &'static str;
+    /// The request field at fault, for errors caused by one.
+    fn field(&self) -> Option<&'static str> {
+        None
+    }
+}

@@ -23,3 +23,14 @@ impl<C> From<C> for Guarded<C> {
         Self { expected_version: None, command }
     }
 }
+
+/// A command that can name itself for the audit trail (stored as the `command` metadata).
+pub trait NamedCommand: Clone + Send + Sync {
+    fn name(&self) -> &'static str;
+}
+
+impl<C: NamedCommand> NamedCommand for Guarded<C> {
+    fn name(&self) -> &'static str {
+        self.command.name()
+    }
+}

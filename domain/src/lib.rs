@@ -9,5 +9,5 @@ pub mod guard;
 pub mod inbox;
 pub mod values;
 
-pub use errors::{ErrorKind, FieldError, ValidationErrors};
-pub use guard::Guarded;
+pub use errors::{DomainError, ErrorKind, FieldError, ValidationErrors};
+pub use guard::{Guarded, NamedCommand};

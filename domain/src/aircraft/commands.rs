@@ -35,3 +35,16 @@ pub struct AircraftDetails {
     pub base_airport: Option<Option<AirportCode>>,
     pub notes: Option<Option<Note>>,
 }
+
+impl crate::guard::NamedCommand for AircraftCommand {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Register(_) => "RegisterAircraft",
+            Self::UpdateDetails(_) => "UpdateAircraftDetails",
+            Self::ChangeStatus { .. } => "ChangeStatus",
+            Self::IssueCertificate { .. } => "IssueAirworthinessCertificate",
+            Self::LogFlight { .. } => "LogFlight",
+            Self::Decommission { .. } => "Decommission",
+        }
+    }
+}

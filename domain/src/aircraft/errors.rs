@@ -1,7 +1,7 @@
 use chrono::NaiveDate;
 
 use super::AircraftStatus;
-use crate::errors::ErrorKind;
+use crate::errors::{DomainError, ErrorKind};
 
 /// Why an aircraft command was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -32,8 +32,8 @@ pub enum AircraftError {
     Unavailable(String),
 }
 
-impl AircraftError {
-    pub fn kind(&self) -> ErrorKind {
+impl DomainError for AircraftError {
+    fn kind(&self) -> ErrorKind {
         match self {
             Self::NotFound => ErrorKind::NotFound,
             Self::VersionMismatch { .. } => ErrorKind::PreconditionFailed,
@@ -44,7 +44,7 @@ impl AircraftError {
     }
 
     /// Stable machine-readable code, used as the problem type.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "aircraft-not-found",
             Self::AlreadyRegistered => "aircraft-already-registered",

@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use cqrs_es::test::TestFramework;
 
 use super::*;
+use crate::errors::DomainError as _;
 use crate::guard::Guarded;
 use crate::values::*;
 

@@ -22,3 +22,16 @@ pub struct ReceiveFile {
     pub sha256: Sha256Hex,
     pub source: FileSource,
 }
+
+impl crate::guard::NamedCommand for InboxCommand {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Receive(_) => "ReceiveFile",
+            Self::Classify { .. } => "Classify",
+            Self::LinkToAircraft { .. } => "LinkToAircraft",
+            Self::MarkProcessed { .. } => "MarkProcessed",
+            Self::Reject { .. } => "Reject",
+            Self::Archive => "Archive",
+        }
+    }
+}

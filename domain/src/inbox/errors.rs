@@ -1,7 +1,7 @@
 use uuid::Uuid;
 
 use super::InboxStatus;
-use crate::errors::ErrorKind;
+use crate::errors::{DomainError, ErrorKind};
 
 /// Why an inbox command was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -26,8 +26,8 @@ pub enum InboxError {
     Unavailable(String),
 }
 
-impl InboxError {
-    pub fn kind(&self) -> ErrorKind {
+impl DomainError for InboxError {
+    fn kind(&self) -> ErrorKind {
         match self {
             Self::NotFound => ErrorKind::NotFound,
             Self::UnknownAircraft(_) => ErrorKind::Invalid,
@@ -38,7 +38,7 @@ impl InboxError {
     }
 
     /// Stable machine-readable code, used as the problem type.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "document-not-found",
             Self::AlreadyReceived => "document-already-received",
@@ -53,7 +53,7 @@ impl InboxError {
     }
 
     /// The request field at fault, for errors caused by one.
-    pub fn field(&self) -> Option<&'static str> {
+    fn field(&self) -> Option<&'static str> {
         matches!(self, Self::UnknownAircraft(_) | Self::AircraftDecommissioned(_)).then_some("aircraft_id")
     }
 }

@@ -1,0 +1,54 @@
+//! Connecting to PostgreSQL.
+
+use std::time::Duration;
+
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+
+/// Default pool size: enough for the command path and the projector on a small machine.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
+/// Connects, creating the database first if it does not exist (the embedded default must work
+/// on a fresh machine with nothing but a running PostgreSQL).
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, String> {
+    let options: PgConnectOptions =
+        url.parse().map_err(|e| format!("DATABASE_URL {:?} is not a PostgreSQL URL: {e}", redact(url)))?;
+    let unreachable = |e: sqlx::Error| {
+        format!(
+            "cannot reach PostgreSQL at {} ({e}); start it (e.g. `pg_ctlcluster 15 main start`) \
+             or set DATABASE_URL",
+            redact(url)
+        )
+    };
+    if !Postgres::database_exists(url).await.map_err(unreachable)? {
+        Postgres::create_database(url).await.or_else(|e| match &e {
+            // Another process created it between our check and our CREATE.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("42P04") => Ok(()),
+            _ => Err(unreachable(e)),
+        })?;
+    }
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(unreachable)
+}
+
+/// Whether an error means "the database cannot be reached" rather than "the query was wrong".
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+        || matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,175 @@
+//! Executing commands: load → handle → append through cqrs-es/postgres-es, with bounded
+//! optimistic-concurrency retries and idempotency keys.
+
+use std::time::Duration;
+
+use cqrs_es::{Aggregate, AggregateError};
+use klg_domain::aircraft::{Aircraft, AircraftServices};
+use klg_domain::inbox::{InboxItem, InboxServices};
+use klg_domain::{DomainError, NamedCommand};
+use postgres_es::{postgres_cqrs, PostgresCqrs};
+use rand::Rng;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::CommandError;
+use crate::locks::KeyedLocks;
+use crate::lookups::{PgAircraftDirectory, PgRegistrationRegistry};
+use crate::metadata::{CommandMetadata, IdempotencyClaim};
+
+/// Attempts per command when other instances keep appending to the same aggregate.
+const MAX_ATTEMPTS: u32 = 10;
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutcome {
+    pub aggregate_id: Uuid,
+    /// The aggregate's version (last event sequence) after the command.
+    pub version: u64,
+    /// Global log position of the aggregate's last event: read endpoints given this
+    /// `min_position` reflect the command.
+    pub position: i64,
+    /// False for a no-op (valid, but nothing changed).
+    pub changed: bool,
+    /// True when an earlier request with the same idempotency key is answered again.
+    pub replayed: bool,
+}
+
+/// Executes the commands of one aggregate type.
+pub struct CommandService<A: Aggregate> {
+    cqrs: PostgresCqrs<A>,
+    pool: PgPool,
+    locks: KeyedLocks,
+}
+
+impl<A> CommandService<A>
+where
+    A: Aggregate,
+    A::Command: NamedCommand,
+    A::Error: DomainError,
+{
+    pub fn new(pool: PgPool, services: A::Services) -> Self {
+        Self { cqrs: postgres_cqrs(pool.clone(), vec![], services), pool, locks: KeyedLocks::default() }
+    }
+
+    /// Applies `command` to aggregate `id`. Either its events are stored and the outcome says
+    /// where, or nothing is stored and the error says why.
+    pub async fn execute(
+        &self,
+        id: Uuid,
+        command: A::Command,
+        meta: &CommandMetadata,
+    ) -> Result<CommandOutcome, CommandError> {
+        let aggregate_id = id.to_string();
+        let _turn = self.locks.lock(&aggregate_id).await;
+        if let Some(outcome) = self.replay(meta).await? {
+            return Ok(outcome);
+        }
+        for attempt in 1..=MAX_ATTEMPTS {
+            let command_id = Uuid::new_v4();
+            let stored = meta.to_map(command_id, command.name());
+            match self.cqrs.execute_with_metadata(&aggregate_id, command.clone(), stored).await {
+                Ok(()) => return self.outcome(id, command_id).await,
+                Err(AggregateError::UserError(e)) => return Err(CommandError::refused(&e)),
+                Err(AggregateError::AggregateConflict) => {
+                    // Lost a race: to another instance on this aggregate, to a concurrent
+                    // registration of the same number, or to a request with our idempotency key.
+                    if let Some(outcome) = self.replay(meta).await? {
+                        return Ok(outcome);
+                    }
+                    tracing::debug!(%aggregate_id, attempt, "optimistic concurrency conflict, retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(AggregateError::DatabaseConnectionError(e)) => {
+                    return Err(CommandError::Unavailable(e.to_string()))
+                }
+                Err(AggregateError::DeserializationError(e)) => {
+                    return Err(CommandError::Internal(format!("stored event does not load: {e}")))
+                }
+                Err(AggregateError::UnexpectedError(e)) => return Err(CommandError::from_database(&*e)),
+            }
+        }
+        Err(CommandError::Contended)
+    }
+
+    /// The stored answer for a repeated idempotency key, if this request repeats one.
+    async fn replay(&self, meta: &CommandMetadata) -> Result<Option<CommandOutcome>, CommandError> {
+        let Some(IdempotencyClaim { key, request_hash }) = &meta.idempotency else {
+            return Ok(None);
+        };
+        let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT request_hash, aggregate_type, aggregate_id, last_sequence, last_position \
+             FROM idempotency_keys WHERE actor = $1 AND key = $2",
+        )
+        .bind(&meta.actor)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((stored_hash, aggregate_type, aggregate_id, version, position)) = row else {
+            return Ok(None);
+        };
+        if &stored_hash != request_hash || aggregate_type != A::TYPE {
+            return Err(CommandError::IdempotencyKeyReused);
+        }
+        let aggregate_id = aggregate_id
+            .parse()
+            .map_err(|_| CommandError::Internal(format!("stored aggregate id {aggregate_id:?} is not a UUID")))?;
+        Ok(Some(CommandOutcome { aggregate_id, version: version as u64, position, changed: true, replayed: true }))
+    }
+
+    /// Where the events of `command_id` landed, or the aggregate's head for a no-op.
+    async fn outcome(&self, id: Uuid, command_id: Uuid) -> Result<CommandOutcome, CommandError> {
+        let own: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT sequence, global_position FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND metadata->>'command_id' = $3 \
+             ORDER BY sequence DESC LIMIT 1",
+        )
+        .bind(A::TYPE)
+        .bind(id.to_string())
+        .bind(command_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let (changed, (version, position)) = match own {
+            Some(row) => (true, row),
+            None => (false, self.head(id).await?),
+        };
+        Ok(CommandOutcome { aggregate_id: id, version: version as u64, position, changed, replayed: false })
+    }
+
+    async fn head(&self, id: Uuid) -> Result<(i64, i64), CommandError> {
+        let head: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT sequence, global_position FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence DESC LIMIT 1",
+        )
+        .bind(A::TYPE)
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(head.unwrap_or((0, 0)))
+    }
+}
+
+/// Exponential backoff with full jitter: spreads competing instances apart.
+fn backoff(attempt: u32) -> Duration {
+    let cap_ms = (5u64 << attempt.min(6)).min(250);
+    Duration::from_millis(rand::thread_rng().gen_range(1..=cap_ms))
+}
+
+/// The write side of KLG: one command service per aggregate type.
+pub struct WriteSide {
+    pub aircraft: CommandService<Aircraft>,
+    pub inbox: CommandService<InboxItem>,
+    pub pool: PgPool,
+}
+
+impl WriteSide {
+    pub fn new(pool: PgPool) -> Self {
+        let registry = PgRegistrationRegistry { pool: pool.clone() };
+        let directory = PgAircraftDirectory { pool: pool.clone() };
+        Self {
+            aircraft: CommandService::new(pool.clone(), AircraftServices::new(registry)),
+            inbox: CommandService::new(pool.clone(), InboxServices::new(directory)),
+            pool,
+        }
+    }
+}
