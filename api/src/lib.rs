@@ -1,1 +1,12 @@
+//! KLG's HTTP API (actix-web) and the composition root of the `klg` binary.
 
+pub mod extract;
+pub mod middleware;
+pub mod problem;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;
+
+pub use settings::Settings;
+pub use startup::{Application, StartupError};

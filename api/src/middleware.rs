@@ -1,0 +1,71 @@
+//! Cross-cutting HTTP behaviour: request ids, access logs, and problem+json for errors actix
+//! produces itself.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use uuid::Uuid;
+
+use crate::extract::{id_header, RequestId};
+use crate::problem::{ApiError, PROBLEM_JSON};
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Assigns the request id (the caller's `X-Request-Id` if well-formed), logs the request and
+/// echoes the id.
+pub fn request_context<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    let request_id =
+        id_header(req.headers(), REQUEST_ID).ok().flatten().unwrap_or_else(|| Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let started = Instant::now();
+    let response = srv.call(req);
+    async move {
+        let mut response = response.await?.map_into_boxed_body();
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(HeaderName::from_static(REQUEST_ID), value);
+        }
+        tracing::info!(
+            request_id,
+            method = %response.request().method(),
+            path = response.request().path(),
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        Ok(response)
+    }
+}
+
+/// Unknown routes get a 404 problem.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::NotFound(format!("no resource at {}", req.path())).error_response()
+}
+
+/// Errors actix answers by itself (405 on a known path) come out as problem+json too.
+pub fn problem_for_bare_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, |res: ServiceResponse<B>| {
+        let is_problem = res
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+        if is_problem {
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+        let (req, _) = res.into_parts();
+        let detail = format!("{} is not allowed on {}", req.method(), req.path());
+        let problem = ApiError::MethodNotAllowed(detail).error_response();
+        Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, problem).map_into_right_body()))
+    })
+}

@@ -1,0 +1,152 @@
+//! The one HTTP error type. Every error leaves as RFC 9457 `application/problem+json` with a
+//! stable `type`; internals (SQL, paths, driver messages) are logged, never sent.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use klg_commands::CommandError;
+use klg_domain::{ErrorKind, FieldError, ValidationErrors};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    MalformedBody(String),
+    #[error("{}", .0)]
+    Invalid(ValidationErrors),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the database is unavailable")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// RFC 9457 problem details, with KLG's `errors` extension listing offending fields.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, `urn:klg:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Offending request fields (validation errors only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldErrorBody>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FieldErrorBody {
+    pub field: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(ValidationErrors(vec![FieldError::new(field, message)]))
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedBody(_) => "malformed-body",
+            Self::Invalid(_) => "validation-failed",
+            Self::NotFound(_) => "not-found",
+            Self::Conflict { code, .. } => code,
+            Self::PreconditionFailed(_) => "precondition-failed",
+            Self::PayloadTooLarge(_) => "payload-too-large",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::MethodNotAllowed(_) => "method-not-allowed",
+            Self::BadRequest(_) => "bad-request",
+            Self::Unavailable(_) => "service-unavailable",
+            Self::Internal(_) => "internal-error",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let errors = match self {
+            Self::Invalid(errors) => errors
+                .0
+                .iter()
+                .map(|e| FieldErrorBody { field: e.field.clone(), message: e.message.clone() })
+                .collect(),
+            _ => vec![],
+        };
+        Problem {
+            problem_type: format!("urn:klg:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MalformedBody(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => tracing::error!(%cause, "internal error"),
+            Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::Unavailable(_) = self {
+            response.insert_header(("Retry-After", "5"));
+        }
+        response.content_type(PROBLEM_JSON).json(self.problem())
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Refused { kind, code, message, field } => match kind {
+                ErrorKind::NotFound => Self::NotFound(message),
+                ErrorKind::PreconditionFailed => Self::PreconditionFailed(message),
+                ErrorKind::Invalid => Self::invalid(field.unwrap_or("body"), message),
+                ErrorKind::Unavailable => Self::Unavailable(message),
+                ErrorKind::Conflict => Self::Conflict { code, detail: message },
+            },
+            CommandError::Contended => Self::Conflict { code: "contended", detail: e.to_string() },
+            CommandError::IdempotencyKeyReused => Self::invalid("Idempotency-Key", e.to_string()),
+            CommandError::Unavailable(cause) => Self::Unavailable(cause),
+            CommandError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(e: ValidationErrors) -> Self {
+        Self::Invalid(e)
+    }
+}

@@ -1,0 +1,254 @@
+//! Aircraft commands: register, update details, change status, issue certificates, log
+//! flights, decommission.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{Datelike, NaiveDate, Utc};
+use klg_domain::aircraft::{AircraftCommand, AircraftDetails, AircraftStatus, RegisterAircraft};
+use klg_domain::values::*;
+use klg_domain::{Guarded, ValidationErrors};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{command_response, run_on};
+use crate::extract::{RequestMeta, ValidJson};
+use crate::problem::ApiError;
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/aircraft").route(web::post().to(register)))
+        .service(
+            web::resource("/api/v1/aircraft/{id}")
+                .route(web::put().to(update_details))
+                .route(web::delete().to(decommission)),
+        )
+        .service(web::resource("/api/v1/aircraft/{id}/status").route(web::post().to(change_status)))
+        .service(web::resource("/api/v1/aircraft/{id}/certificates").route(web::post().to(issue_certificate)))
+        .service(web::resource("/api/v1/aircraft/{id}/flights").route(web::post().to(log_flight)));
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterAircraftRequest {
+    /// National prefix and mark, e.g. `RA-89001`; stored upper-case.
+    pub registration_number: String,
+    /// ICAO type designator, e.g. `SU95`.
+    pub aircraft_type: String,
+    pub model: String,
+    /// Manufacturer serial number (MSN).
+    pub serial_number: String,
+    pub operator: String,
+    pub year_of_manufacture: Option<i32>,
+}
+
+impl RegisterAircraftRequest {
+    fn into_command(self) -> Result<AircraftCommand, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let registration_number =
+            errors.check("registration_number", RegistrationNumber::parse(&self.registration_number));
+        let aircraft_type = errors.check("aircraft_type", AircraftTypeCode::parse(&self.aircraft_type));
+        let model = errors.check("model", Name::parse(&self.model));
+        let serial_number = errors.check("serial_number", SerialNumber::parse(&self.serial_number));
+        let operator = errors.check("operator", Name::parse(&self.operator));
+        let year = self.year_of_manufacture.map(|y| parse_year_of_manufacture(y, Utc::now().year()));
+        let year_of_manufacture = errors.check("year_of_manufacture", year.transpose());
+        errors.into_result(|| {
+            AircraftCommand::Register(RegisterAircraft {
+                registration_number: registration_number.expect("checked"),
+                aircraft_type: aircraft_type.expect("checked"),
+                model: model.expect("checked"),
+                serial_number: serial_number.expect("checked"),
+                operator: operator.expect("checked"),
+                year_of_manufacture: year_of_manufacture.flatten(),
+            })
+        })
+    }
+}
+
+/// `POST /api/v1/aircraft` → 201 with `Location` and `ETag`.
+async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    meta: RequestMeta,
+    body: ValidJson<RegisterAircraftRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let meta = meta.for_request(&req, &body.raw);
+    let command = body.value.into_command()?;
+    let outcome = state.write.aircraft.execute(Uuid::new_v4(), Guarded::new(command, None), &meta).await?;
+    let location = format!("/api/v1/aircraft/{}", outcome.aggregate_id);
+    Ok(command_response(outcome, Some(location)))
+}
+
+/// Details to change; absent fields stay as they are, an empty `base_airport` or `notes`
+/// clears it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAircraftRequest {
+    pub operator: Option<String>,
+    pub model: Option<String>,
+    /// ICAO airport code, e.g. `UUEE`; `""` clears it.
+    pub base_airport: Option<String>,
+    /// `""` clears the notes.
+    pub notes: Option<String>,
+}
+
+impl UpdateAircraftRequest {
+    fn into_command(self) -> Result<AircraftCommand, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let operator = self.operator.and_then(|v| errors.check("operator", Name::parse(&v)));
+        let model = self.model.and_then(|v| errors.check("model", Name::parse(&v)));
+        let base_airport = self.base_airport.and_then(|v| clearable(&mut errors, "base_airport", &v, AirportCode::parse));
+        let notes = self.notes.and_then(|v| clearable(&mut errors, "notes", &v, Note::parse));
+        errors.into_result(|| AircraftCommand::UpdateDetails(AircraftDetails { operator, model, base_airport, notes }))
+    }
+}
+
+/// `Some(None)` for an empty string (clear), `Some(Some(v))` for a valid value.
+fn clearable<T>(
+    errors: &mut ValidationErrors,
+    field: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Option<Option<T>> {
+    if value.trim().is_empty() {
+        return Some(None);
+    }
+    errors.check(field, parse(value)).map(Some)
+}
+
+async fn update_details(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    meta: RequestMeta,
+    body: ValidJson<UpdateAircraftRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let command = body.value.into_command()?;
+    run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body.raw, command).await
+}
+
+/// Statuses a `ChangeStatus` command may set; decommissioning is `DELETE`.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettableStatus {
+    Active,
+    InMaintenance,
+    Grounded,
+    Stored,
+}
+
+impl From<SettableStatus> for AircraftStatus {
+    fn from(s: SettableStatus) -> Self {
+        match s {
+            SettableStatus::Active => Self::Active,
+            SettableStatus::InMaintenance => Self::InMaintenance,
+            SettableStatus::Grounded => Self::Grounded,
+            SettableStatus::Stored => Self::Stored,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeStatusRequest {
+    pub status: SettableStatus,
+    pub reason: String,
+}
+
+async fn change_status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    meta: RequestMeta,
+    body: ValidJson<ChangeStatusRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let reason = Reason::parse(&body.value.reason).map_err(|m| ApiError::invalid("reason", m))?;
+    let command = AircraftCommand::ChangeStatus { status: body.value.status.into(), reason };
+    run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body.raw, command).await
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueCertificateRequest {
+    pub number: String,
+    pub issued_on: NaiveDate,
+    /// Must be after `issued_on`.
+    pub valid_until: NaiveDate,
+}
+
+async fn issue_certificate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    meta: RequestMeta,
+    body: ValidJson<IssueCertificateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let IssueCertificateRequest { number, issued_on, valid_until } = &body.value;
+    let mut errors = ValidationErrors::default();
+    let number = errors.check("number", CertificateNumber::parse(number));
+    errors.check("valid_until", check_certificate_period(*issued_on, *valid_until));
+    let command = errors.into_result(|| AircraftCommand::IssueCertificate {
+        number: number.expect("checked"),
+        issued_on: *issued_on,
+        valid_until: *valid_until,
+    })?;
+    run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body.raw, command).await
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogFlightRequest {
+    /// Day of the flight; not in the future.
+    pub flight_date: NaiveDate,
+    /// Block time in hours: more than 0, at most 24; kept to the minute.
+    pub block_hours: f64,
+    /// Landing cycles, at least 1.
+    pub cycles: u32,
+}
+
+async fn log_flight(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    meta: RequestMeta,
+    body: ValidJson<LogFlightRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let LogFlightRequest { flight_date, block_hours, cycles } = body.value;
+    let mut errors = ValidationErrors::default();
+    // A day of slack: the caller's calendar day may be ahead of UTC.
+    if flight_date > Utc::now().date_naive() + chrono::Days::new(1) {
+        errors.push("flight_date", "must not be in the future");
+    }
+    let block_time = errors.check("block_hours", BlockMinutes::from_hours(block_hours));
+    let cycles = errors.check("cycles", parse_cycles(cycles));
+    let command = errors.into_result(|| AircraftCommand::LogFlight {
+        flight_date,
+        block_time: block_time.expect("checked"),
+        cycles: cycles.expect("checked"),
+    })?;
+    run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body.raw, command).await
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecommissionQuery {
+    pub reason: Option<String>,
+}
+
+/// `DELETE /api/v1/aircraft/{id}[?reason=…]`: decommissions (the record stays; the
+/// registration number is freed).
+async fn decommission(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    meta: RequestMeta,
+) -> Result<HttpResponse, ApiError> {
+    let query = web::Query::<DecommissionQuery>::from_query(req.query_string())
+        .map_err(|e| ApiError::invalid("query", e.to_string()))?;
+    let reason = match &query.reason {
+        Some(r) => Some(Reason::parse(r).map_err(|m| ApiError::invalid("reason", m))?),
+        None => None,
+    };
+    let body = req.query_string().as_bytes().to_vec();
+    run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body, AircraftCommand::Decommission { reason }).await
+}

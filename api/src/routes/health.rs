@@ -1,0 +1,51 @@
+//! Liveness and readiness. Readiness says which dependency is wrong, not just that one is.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health/live", web::get().to(live)).route("/health/ready", web::get().to(ready));
+}
+
+/// The process is up and serving HTTP.
+async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Can the service do its job: database reachable, blob store writable?
+async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let database = match tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.write.pool),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("PostgreSQL query failed: {e}")),
+        Err(_) => Err("PostgreSQL did not answer within 2 s".to_owned()),
+    };
+    let tmp = state.blobs.root().join("tmp");
+    let blob_store = match tokio::fs::metadata(&tmp).await {
+        Ok(m) if m.is_dir() && !m.permissions().readonly() => Ok(()),
+        Ok(_) => Err(format!("{} is not a writable directory", tmp.display())),
+        Err(e) => Err(format!("{}: {e}", tmp.display())),
+    };
+    let check = |r: &Result<(), String>| match r {
+        Ok(()) => json!({ "status": "ok" }),
+        Err(reason) => json!({ "status": "failing", "reason": reason }),
+    };
+    let healthy = database.is_ok() && blob_store.is_ok();
+    let body = json!({
+        "status": if healthy { "ok" } else { "failing" },
+        "checks": { "database": check(&database), "blob_store": check(&blob_store) }
+    });
+    if healthy {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

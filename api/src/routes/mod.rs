@@ -1,0 +1,73 @@
+//! HTTP routes. Handlers parse and validate input, run one command or query, and map the
+//! outcome; they hold no business rules.
+
+pub mod aircraft;
+pub mod health;
+pub mod inbox;
+pub mod openapi;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use cqrs_es::Aggregate;
+use klg_commands::{CommandOutcome, CommandService};
+use klg_domain::{DomainError, Guarded, NamedCommand};
+use schemars::JsonSchema;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::extract::{etag, if_match, parse_id, RequestMeta};
+use crate::problem::ApiError;
+
+/// Answer to a command: where the aggregate now stands.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CommandResponse {
+    pub id: Uuid,
+    /// Aggregate version after the command; also sent as `ETag`.
+    pub version: u64,
+    /// Global log position of the aggregate's last event: pass it as `min_position` to read
+    /// your own write.
+    pub position: i64,
+    /// False when the command was valid but changed nothing.
+    pub changed: bool,
+}
+
+/// The response to a successful command; `location` is set for creations (201).
+pub fn command_response(outcome: CommandOutcome, location: Option<String>) -> HttpResponse {
+    let status = if location.is_some() { StatusCode::CREATED } else { StatusCode::OK };
+    let mut response = HttpResponseBuilder::new(status);
+    response.insert_header(("ETag", etag(outcome.version)));
+    if let Some(location) = location {
+        response.insert_header(("Location", location));
+    }
+    if outcome.replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    response.json(CommandResponse {
+        id: outcome.aggregate_id,
+        version: outcome.version,
+        position: outcome.position,
+        changed: outcome.changed,
+    })
+}
+
+/// Runs a command on the existing aggregate `id` (a path segment), honouring `If-Match`.
+pub async fn run_on<A, C>(
+    service: &CommandService<A>,
+    req: &HttpRequest,
+    id: &str,
+    what: &str,
+    meta: RequestMeta,
+    raw: &[u8],
+    command: C,
+) -> Result<HttpResponse, ApiError>
+where
+    A: Aggregate<Command = Guarded<C>>,
+    A::Error: DomainError,
+    C: NamedCommand,
+{
+    let id = parse_id(id, what)?;
+    let expected = if_match(req.headers())?;
+    let meta = meta.for_request(req, raw);
+    let outcome = service.execute(id, Guarded::new(command, expected), &meta).await?;
+    Ok(command_response(outcome, None))
+}
