@@ -238,6 +238,6 @@ mod tests {
         assert_eq!(field(&error_of(r#"{"block_hours": 1, "cycles": -1}"#)), "cycles");
         assert_eq!(field(&error_of(r#"{"block_hours": 1}"#)), "cycles");
         assert_eq!(field(&error_of(r#"{"block_hours": 1, "cycles": 1, "pilot": "x"}"#)), "pilot");
-        assert_eq!(field(&error_of(r#"[1, 2]"#)), "body");
+        assert_eq!(field(&error_of(r#""text""#)), "body");
     }
 }
