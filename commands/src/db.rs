@@ -36,10 +36,17 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, String> 
         .map_err(unreachable)
 }
 
-/// Whether an error means "the database cannot be reached" rather than "the query was wrong".
+/// Whether an error means "the database cannot be reached" rather than "the query was wrong":
+/// I/O, pool exhaustion, or SQLSTATE classes 08 (connection), 53 (resources), 57P (shutdown),
+/// 28 (authorization) and 3D000 (database gone).
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
-        || matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            ["08", "53", "57P", "28"].iter().any(|class| c.starts_with(class)) || c == "3D000"
+        }),
+        _ => false,
+    }
 }
 
 /// The URL without its password, for messages.

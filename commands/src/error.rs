@@ -29,10 +29,17 @@ impl CommandError {
     }
 
     pub(crate) fn from_database(error: &(dyn std::error::Error + 'static)) -> Self {
-        match error.downcast_ref::<sqlx::Error>() {
-            Some(e) if crate::db::is_unavailable(e) => Self::Unavailable(e.to_string()),
-            _ => Self::Internal(error.to_string()),
+        // The driver error may be wrapped by postgres-es; look through the chain.
+        let mut cause = Some(error);
+        while let Some(e) = cause {
+            if let Some(sqlx_error) = e.downcast_ref::<sqlx::Error>() {
+                if crate::db::is_unavailable(sqlx_error) {
+                    return Self::Unavailable(sqlx_error.to_string());
+                }
+            }
+            cause = e.source();
         }
+        Self::Internal(error.to_string())
     }
 }
 

@@ -1,1 +1,196 @@
+//! Test harness: the real `klg` server (its `Application`) on port 0, against a fresh
+//! PostgreSQL database and blob directory per test, spoken to over real HTTP.
 
+use std::path::PathBuf;
+
+use awc::http::header::HeaderMap;
+use awc::http::StatusCode;
+use klg_api::{Application, Settings};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Server and maintenance URL of the PostgreSQL that tests create databases on.
+pub fn postgres_server_url() -> String {
+    std::env::var("KLG_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+/// A fresh, uniquely named database URL (the database is created on first connect).
+pub fn fresh_database_url() -> (String, String) {
+    let name = format!("klg_test_{}", Uuid::new_v4().simple());
+    (format!("{}/{name}", postgres_server_url()), name)
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: PgPool,
+    pub blob_dir: PathBuf,
+    pub client: awc::Client,
+    database: String,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status, and returns its body.
+    pub fn assert_problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:klg:problem:")), "{}", self.body);
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string(), "{}", self.body);
+        &self.body
+    }
+
+    /// The fields named by a 422 problem.
+    pub fn problem_fields(&self) -> Vec<String> {
+        self.assert_problem(422);
+        self.body["errors"].as_array().expect("errors").iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
+    }
+}
+
+/// Starts the server with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the server after `configure` adjusted its settings.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    if std::env::var_os("KLG_TEST_LOG").is_some() {
+        klg_api::telemetry::init(false);
+    }
+    let (url, database) = fresh_database_url();
+    let blob_dir = std::env::temp_dir().join(format!("klg-test-blobs-{}", Uuid::new_v4().simple()));
+    let mut settings = Settings::for_database(url, &blob_dir);
+    configure(&mut settings);
+    let app = Application::build(settings).await.expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let pool = app.pool().clone();
+    actix_rt::spawn(app.run_until_stopped());
+    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
+    TestApp { address, pool, blob_dir, client, database }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Sends `body` as JSON with extra headers.
+    pub async fn send_json(&self, method: &str, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.request(method.parse().unwrap(), self.url(path));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        read(request.send_json(body).await.expect("request sent")).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        self.send_json("POST", path, body, &[]).await
+    }
+
+    /// Sends raw bytes with a content type.
+    pub async fn send_raw(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let request = self.client.request(method.parse().unwrap(), self.url(path)).insert_header(("content-type", content_type));
+        read(request.send_body(body).await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        read(self.client.get(self.url(path)).send().await.expect("request sent")).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        read(self.client.delete(self.url(path)).send().await.expect("request sent")).await
+    }
+
+    /// Registers an aircraft and returns its id.
+    pub async fn register_aircraft(&self, registration: &str) -> String {
+        let reply = self.post_json("/api/v1/aircraft", &aircraft_body(registration)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Registers an aircraft holding a certificate valid for all of 2020-2030.
+    pub async fn certified_aircraft(&self, registration: &str) -> String {
+        let id = self.register_aircraft(registration).await;
+        let certificate = serde_json::json!({"number": "CA-1", "issued_on": "2020-01-01", "valid_until": "2030-12-31"});
+        let reply = self.post_json(&format!("/api/v1/aircraft/{id}/certificates"), &certificate).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        id
+    }
+
+    /// Stored events of one aggregate: (sequence, event_type, payload, metadata).
+    pub async fn events_of(&self, aggregate_id: &str) -> Vec<(i64, String, Value, Value)> {
+        sqlx::query_as::<_, (i64, String, sqlx::types::Json<Value>, sqlx::types::Json<Value>)>(
+            "SELECT sequence, event_type, payload, metadata FROM events WHERE aggregate_id = $1 ORDER BY sequence",
+        )
+        .bind(aggregate_id)
+        .fetch_all(&self.pool)
+        .await
+        .expect("events query")
+        .into_iter()
+        .map(|(s, t, p, m)| (s, t, p.0, m.0))
+        .collect()
+    }
+
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&self.pool).await.expect("count")
+    }
+
+    /// Drops this test's database now (to simulate the database going away).
+    pub async fn drop_database(&self) {
+        drop_database(&self.database).await;
+    }
+}
+
+pub fn aircraft_body(registration: &str) -> Value {
+    serde_json::json!({
+        "registration_number": registration,
+        "aircraft_type": "SU95",
+        "model": "Sukhoi Superjet 100-95B",
+        "serial_number": "95123",
+        "operator": "Aeroflot",
+        "year_of_manufacture": 2015
+    })
+}
+
+pub async fn read(mut response: awc::ClientResponse<impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin>) -> Reply {
+    let bytes = response.body().limit(16 * 1024 * 1024).await.expect("body read");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Reply { status: response.status(), headers: response.headers().clone(), body }
+}
+
+async fn drop_database(name: &str) {
+    let admin = format!("{}/postgres", postgres_server_url());
+    if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await;
+        pool.close().await;
+    }
+}
+
+impl Drop for TestApp {
+    /// Removes the test's database and blobs, so repeated runs leave the machine clean.
+    fn drop(&mut self) {
+        let name = self.database.clone();
+        let _ = std::fs::remove_dir_all(&self.blob_dir);
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(drop_database(&name));
+        })
+        .join();
+    }
+}
