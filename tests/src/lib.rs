@@ -194,3 +194,84 @@ impl Drop for TestApp {
         .join();
     }
 }
+
+/// One part of a multipart/form-data body.
+pub struct Part<'a> {
+    pub name: &'a str,
+    pub filename: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub data: &'a [u8],
+}
+
+impl<'a> Part<'a> {
+    pub fn file(filename: &'a str, content_type: &'a str, data: &'a [u8]) -> Self {
+        Self { name: "file", filename: Some(filename), content_type: Some(content_type), data }
+    }
+
+    pub fn text(name: &'a str, value: &'a str) -> Self {
+        Self { name, filename: None, content_type: None, data: value.as_bytes() }
+    }
+}
+
+pub const BOUNDARY: &str = "klg-test-boundary-7MA4YWxkTrZu0gW";
+
+/// The content type of bodies built by [`multipart_head`] and friends.
+pub fn multipart_content_type() -> String {
+    format!("multipart/form-data; boundary={BOUNDARY}")
+}
+
+/// The headers of one part, up to its data.
+pub fn multipart_head(part: &Part) -> Vec<u8> {
+    let mut head = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"", part.name);
+    if let Some(filename) = part.filename {
+        head.push_str(&format!("; filename=\"{filename}\""));
+    }
+    head.push_str("\r\n");
+    if let Some(content_type) = part.content_type {
+        head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    head.push_str("\r\n");
+    head.into_bytes()
+}
+
+/// The closing delimiter of a multipart body.
+pub fn multipart_tail() -> Vec<u8> {
+    format!("--{BOUNDARY}--\r\n").into_bytes()
+}
+
+/// A whole multipart/form-data body.
+pub fn multipart(parts: &[Part]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend(multipart_head(part));
+        body.extend_from_slice(part.data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend(multipart_tail());
+    body
+}
+
+impl TestApp {
+    /// Uploads a document and returns the reply.
+    pub async fn upload(&self, parts: &[Part<'_>]) -> Reply {
+        self.send_raw("POST", "/api/inbox/files", &multipart_content_type(), multipart(parts)).await
+    }
+
+    /// Uploads a small PDF and returns the document id.
+    pub async fn upload_document(&self) -> String {
+        let reply = self.upload(&[Part::file("AD-2024-05.pdf", "application/pdf", b"%PDF-1.7 directive")]).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Files currently in the blob store's temporary area (should be none between requests).
+    pub fn temporary_blobs(&self) -> usize {
+        std::fs::read_dir(self.blob_dir.join("tmp")).map(|d| d.count()).unwrap_or(0)
+    }
+}
+
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}

@@ -1,0 +1,157 @@
+//! End-to-end: inbox commands over HTTP, including uploads into the blob store.
+
+use awc::http::StatusCode;
+use klg_tests::{multipart_content_type, sha256_hex, spawn_app, spawn_app_with, Part};
+use serde_json::json;
+
+#[actix_rt::test]
+async fn an_upload_stores_the_bytes_by_checksum_and_only_metadata_in_the_event() {
+    let app = spawn_app().await;
+    let data = b"%PDF-1.7 airworthiness directive 2024-05";
+    let digest = sha256_hex(data);
+    let reply = app
+        .upload(&[Part::text("source", "email"), Part::text("sha256", &digest), Part::file("AD 2024-05.pdf", "application/pdf", data)])
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let id = reply.body["id"].as_str().unwrap();
+    assert_eq!(reply.header("location"), Some(format!("/api/inbox/files/{id}").as_str()));
+    assert_eq!(reply.header("etag"), Some("\"1\""));
+
+    let events = app.events_of(id).await;
+    assert_eq!(
+        events[0].2,
+        json!({"FileReceived": {
+            "filename": "AD 2024-05.pdf", "content_type": "application/pdf",
+            "size_bytes": data.len(), "sha256": digest, "source": "email"
+        }})
+    );
+    let blob = app.blob_dir.join("sha256").join(&digest[0..2]).join(&digest[2..4]).join(&digest);
+    assert_eq!(std::fs::read(blob).unwrap(), data);
+    assert_eq!(app.temporary_blobs(), 0);
+}
+
+#[actix_rt::test]
+async fn hostile_filenames_are_neutralised() {
+    let app = spawn_app().await;
+    for (hostile, safe) in [
+        ("../../etc/passwd", "passwd"),
+        // Backslashes are escaped inside the quoted filename, as HTTP quoting requires.
+        ("..\\\\..\\\\windows\\\\win.ini", "win.ini"),
+        ("report\u{202e}fdp.exe", "reportfdp.exe"),
+        ("..", "unnamed"),
+    ] {
+        let reply = app.upload(&[Part::file(hostile, "application/octet-stream", b"x")]).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let events = app.events_of(reply.body["id"].as_str().unwrap()).await;
+        assert_eq!(events[0].2["FileReceived"]["filename"], safe, "{hostile}");
+    }
+    let stored: Vec<String> = walk(&app.blob_dir);
+    assert!(stored.iter().all(|p| p.contains("/sha256/")), "{stored:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut files = vec![];
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.path().is_dir() {
+            files.extend(walk(&entry.path()));
+        } else {
+            files.push(entry.path().display().to_string());
+        }
+    }
+    files
+}
+
+#[actix_rt::test]
+async fn bad_uploads_get_the_right_problem_and_store_nothing() {
+    let app = spawn_app_with(|s| s.max_upload_bytes = 1024).await;
+    let small = b"0123456789";
+    app.send_raw("POST", "/api/inbox/files", "application/json", b"{}".to_vec()).await.assert_problem(415);
+    assert_eq!(app.upload(&[Part::text("source", "email")]).await.problem_fields(), ["file"]);
+    assert_eq!(app.upload(&[Part::text("source", "fax"), Part::file("a.pdf", "application/pdf", small)]).await.problem_fields(), ["source"]);
+    assert_eq!(app.upload(&[Part::text("colour", "red"), Part::file("a.pdf", "application/pdf", small)]).await.problem_fields(), ["colour"]);
+    let wrong_digest = sha256_hex(b"something else");
+    let mismatch = app.upload(&[Part::text("sha256", &wrong_digest), Part::file("a.pdf", "application/pdf", small)]).await;
+    assert_eq!(mismatch.problem_fields(), ["sha256"]);
+    let late_mismatch = app.upload(&[Part::file("a.pdf", "application/pdf", small), Part::text("sha256", &wrong_digest)]).await;
+    assert_eq!(late_mismatch.problem_fields(), ["sha256"]);
+    let two = app.upload(&[Part::file("a.pdf", "application/pdf", small), Part::file("b.pdf", "application/pdf", small)]).await;
+    assert_eq!(two.problem_fields(), ["file"]);
+    let big = vec![b'x'; 2048];
+    app.upload(&[Part::file("big.bin", "application/octet-stream", &big)]).await.assert_problem(413);
+    let truncated = b"--klg-test-boundary-7MA4YWxkTrZu0gW\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nabc".to_vec();
+    app.send_raw("POST", "/api/inbox/files", &multipart_content_type(), truncated).await.assert_problem(400);
+    assert_eq!(app.event_count().await, 0);
+    assert_eq!(app.temporary_blobs(), 0);
+}
+
+#[actix_rt::test]
+async fn a_document_moves_through_classification_linking_processing_and_archive() {
+    let app = spawn_app().await;
+    let aircraft = app.register_aircraft("RA-89101").await;
+    let id = app.upload_document().await;
+    let at = |action: &str| format!("/api/inbox/files/{id}/{action}");
+
+    let early = app.post_json(&at("process"), &json!({"note": "done"})).await;
+    assert_eq!(early.assert_problem(409)["type"], "urn:klg:problem:document-not-classified");
+    app.post_json(&at("archive"), &json!({})).await.assert_problem(409);
+
+    assert_eq!(app.post_json(&at("classify"), &json!({"document_type": "airworthiness_directive"})).await.status, StatusCode::OK);
+    assert_eq!(app.post_json(&at("classify"), &json!({"document_type": "memo"})).await.problem_fields(), ["document_type"]);
+    assert_eq!(app.post_json(&at("link"), &json!({"aircraft_id": aircraft})).await.status, StatusCode::OK);
+    let unknown = app.post_json(&at("link"), &json!({"aircraft_id": uuid::Uuid::new_v4()})).await;
+    assert_eq!(unknown.problem_fields(), ["aircraft_id"]);
+    assert_eq!(app.post_json(&at("link"), &json!({"aircraft_id": "RA-89101"})).await.problem_fields(), ["aircraft_id"]);
+    assert_eq!(app.post_json(&at("process"), &json!({"note": "AD applied at C-check"})).await.status, StatusCode::OK);
+    app.post_json(&at("reject"), &json!({"reason": "late"})).await.assert_problem(409);
+    let archived = app.send_json("POST", &at("archive"), &json!({}), &[("If-Match", "\"4\"")]).await;
+    assert_eq!((archived.status, archived.header("etag")), (StatusCode::OK, Some("\"5\"")));
+
+    for (action, body) in [
+        ("classify", json!({"document_type": "other"})),
+        ("link", json!({"aircraft_id": aircraft})),
+        ("process", json!({"note": "again"})),
+        ("reject", json!({"reason": "again"})),
+        ("archive", json!({})),
+    ] {
+        let reply = app.post_json(&at(action), &body).await;
+        assert_eq!(reply.assert_problem(409)["type"], "urn:klg:problem:document-archived", "{action}");
+    }
+    let types: Vec<String> = app.events_of(&id).await.into_iter().map(|e| e.1).collect();
+    assert_eq!(types, ["FileReceived", "DocumentClassified", "DocumentLinkedToAircraft", "DocumentProcessed", "DocumentArchived"]);
+}
+
+#[actix_rt::test]
+async fn documents_cannot_be_linked_to_decommissioned_aircraft_and_rejects_need_a_reason() {
+    let app = spawn_app().await;
+    let aircraft = app.register_aircraft("RA-89102").await;
+    app.delete(&format!("/api/v1/aircraft/{aircraft}")).await;
+    let id = app.upload_document().await;
+    let linked = app.post_json(&format!("/api/inbox/files/{id}/link"), &json!({"aircraft_id": aircraft})).await;
+    assert_eq!(linked.assert_problem(409)["type"], "urn:klg:problem:aircraft-decommissioned");
+    let reject = format!("/api/inbox/files/{id}/reject");
+    assert_eq!(app.post_json(&reject, &json!({"reason": "  "})).await.problem_fields(), ["reason"]);
+    assert_eq!(app.post_json(&reject, &json!({"reason": "duplicate of AD-2024-04"})).await.status, StatusCode::OK);
+    assert_eq!(app.post_json(&format!("/api/inbox/files/{id}/archive"), &json!({})).await.status, StatusCode::OK);
+    let missing = uuid::Uuid::new_v4();
+    app.post_json(&format!("/api/inbox/files/{missing}/archive"), &json!({})).await.assert_problem(404);
+    assert_eq!(app.events_of(&id).await.len(), 3);
+}
+
+#[actix_rt::test]
+async fn a_repeated_upload_with_one_idempotency_key_creates_one_document() {
+    let app = spawn_app().await;
+    let body = klg_tests::multipart(&[Part::file("wo-17.pdf", "application/pdf", b"work order 17")]);
+    let send = || async {
+        let request = app
+            .client
+            .post(app.url("/api/inbox/files"))
+            .insert_header(("content-type", multipart_content_type()))
+            .insert_header(("Idempotency-Key", "upload-wo-17"));
+        klg_tests::read(request.send_body(body.clone()).await.unwrap()).await
+    };
+    let first = send().await;
+    let second = send().await;
+    assert_eq!((first.status, second.status), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(first.body["id"], second.body["id"]);
+    assert_eq!(app.event_count().await, 1);
+}
