@@ -30,9 +30,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req.mime_type().ok().flatten().is_some_and(|m| {
-            m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)
-        });
+        let is_json = req
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
         let declared_length = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -48,7 +50,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
             }
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::MalformedBody(format!("reading the body failed: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| ApiError::MalformedBody(format!("reading the body failed: {e}")))?;
                 if body.len() + chunk.len() > JSON_LIMIT {
                     return Err(too_large());
                 }

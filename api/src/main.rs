@@ -37,7 +37,9 @@ async fn main() -> ExitCode {
     klg_api::telemetry::init(cli.log_json);
     let result = match cli.command {
         Command::Serve(settings) => serve(settings).await,
-        Command::Migrate(database) => prepare_database(&database).await.map(|_| ()).map_err(|e| e.to_string()),
+        Command::Migrate(database) => {
+            prepare_database(&database).await.map(|_| ()).map_err(|e| e.to_string())
+        }
         Command::Openapi => {
             println!("{:#}", klg_api::routes::openapi::openapi());
             Ok(())

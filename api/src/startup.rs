@@ -30,7 +30,9 @@ pub struct StartupError(pub String);
 /// Connects to PostgreSQL (creating the database if needed) and applies pending migrations.
 /// Safe to run from several processes at once: sqlx serialises migrations with an advisory lock.
 pub async fn prepare_database(settings: &DatabaseSettings) -> Result<PgPool, StartupError> {
-    let pool = klg_commands::db::connect(&settings.database_url, settings.db_pool_size).await.map_err(StartupError)?;
+    let pool = klg_commands::db::connect(&settings.database_url, settings.db_pool_size)
+        .await
+        .map_err(StartupError)?;
     MIGRATOR.run(&pool).await.map_err(|e| StartupError(format!("applying migrations failed: {e}")))?;
     Ok(pool)
 }

@@ -91,7 +91,10 @@ impl BlobStore {
         drop(file);
         let digest = Sha256Hex::parse(&hex::encode(hasher.finalize())).expect("hex digest is valid");
         if let Some(expected) = expected.filter(|e| **e != digest) {
-            return Err(BlobError::ChecksumMismatch { expected: expected.to_string(), actual: digest.to_string() });
+            return Err(BlobError::ChecksumMismatch {
+                expected: expected.to_string(),
+                actual: digest.to_string(),
+            });
         }
         self.install(temp, &digest).await?;
         Ok(StoredBlob { sha256: digest, size_bytes: size })

@@ -41,7 +41,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, String> 
 /// 28 (authorization) and 3D000 (database gone).
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+            true
+        }
         sqlx::Error::Database(db) => db.code().is_some_and(|c| {
             ["08", "53", "57P", "28"].iter().any(|class| c.starts_with(class)) || c == "3D000"
         }),

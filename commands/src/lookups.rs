@@ -14,12 +14,13 @@ pub struct PgRegistrationRegistry {
 #[async_trait::async_trait]
 impl RegistrationRegistry for PgRegistrationRegistry {
     async fn holder_of(&self, number: &RegistrationNumber) -> Result<Option<Uuid>, String> {
-        let holder: Option<String> =
-            sqlx::query_scalar("SELECT aircraft_id FROM aircraft_registrations WHERE registration_number = $1")
-                .bind(number.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| e.to_string())?;
+        let holder: Option<String> = sqlx::query_scalar(
+            "SELECT aircraft_id FROM aircraft_registrations WHERE registration_number = $1",
+        )
+        .bind(number.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| e.to_string())?;
         Ok(holder.and_then(|id| id.parse().ok()))
     }
 }
@@ -40,6 +41,7 @@ impl AircraftDirectory for PgAircraftDirectory {
         .fetch_one(&self.pool)
         .await
         .map_err(|e| e.to_string())?;
-        Ok(decommissioned.map(|d| if d { AircraftStanding::Decommissioned } else { AircraftStanding::InService }))
+        Ok(decommissioned
+            .map(|d| if d { AircraftStanding::Decommissioned } else { AircraftStanding::InService }))
     }
 }

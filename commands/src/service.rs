@@ -111,10 +111,16 @@ where
         if &stored_hash != request_hash || aggregate_type != A::TYPE {
             return Err(CommandError::IdempotencyKeyReused);
         }
-        let aggregate_id = aggregate_id
-            .parse()
-            .map_err(|_| CommandError::Internal(format!("stored aggregate id {aggregate_id:?} is not a UUID")))?;
-        Ok(Some(CommandOutcome { aggregate_id, version: version as u64, position, changed: true, replayed: true }))
+        let aggregate_id = aggregate_id.parse().map_err(|_| {
+            CommandError::Internal(format!("stored aggregate id {aggregate_id:?} is not a UUID"))
+        })?;
+        Ok(Some(CommandOutcome {
+            aggregate_id,
+            version: version as u64,
+            position,
+            changed: true,
+            replayed: true,
+        }))
     }
 
     /// Where the events of `command_id` landed, or the aggregate's head for a no-op.

@@ -47,7 +47,11 @@ impl Reply {
         assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
         assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
         assert_eq!(self.body["status"], status);
-        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:klg:problem:")), "{}", self.body);
+        assert!(
+            self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:klg:problem:")),
+            "{}",
+            self.body
+        );
         assert!(self.body["title"].is_string() && self.body["detail"].is_string(), "{}", self.body);
         &self.body
     }
@@ -55,7 +59,12 @@ impl Reply {
     /// The fields named by a 422 problem.
     pub fn problem_fields(&self) -> Vec<String> {
         self.assert_problem(422);
-        self.body["errors"].as_array().expect("errors").iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
+        self.body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_owned())
+            .collect()
     }
 }
 
@@ -101,7 +110,10 @@ impl TestApp {
 
     /// Sends raw bytes with a content type.
     pub async fn send_raw(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
-        let request = self.client.request(method.parse().unwrap(), self.url(path)).insert_header(("content-type", content_type));
+        let request = self
+            .client
+            .request(method.parse().unwrap(), self.url(path))
+            .insert_header(("content-type", content_type));
         read(request.send_body(body).await.expect("request sent")).await
     }
 
@@ -123,7 +135,8 @@ impl TestApp {
     /// Registers an aircraft holding a certificate valid for all of 2020-2030.
     pub async fn certified_aircraft(&self, registration: &str) -> String {
         let id = self.register_aircraft(registration).await;
-        let certificate = serde_json::json!({"number": "CA-1", "issued_on": "2020-01-01", "valid_until": "2030-12-31"});
+        let certificate =
+            serde_json::json!({"number": "CA-1", "issued_on": "2020-01-01", "valid_until": "2030-12-31"});
         let reply = self.post_json(&format!("/api/v1/aircraft/{id}/certificates"), &certificate).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         id
@@ -164,12 +177,17 @@ pub fn aircraft_body(registration: &str) -> Value {
     })
 }
 
-pub async fn read(mut response: awc::ClientResponse<impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin>) -> Reply {
+pub async fn read(
+    mut response: awc::ClientResponse<
+        impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin,
+    >,
+) -> Reply {
     let bytes = response.body().limit(16 * 1024 * 1024).await.expect("body read");
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
     Reply { status: response.status(), headers: response.headers().clone(), body }
 }
@@ -188,7 +206,8 @@ impl Drop for TestApp {
         let name = self.database.clone();
         let _ = std::fs::remove_dir_all(&self.blob_dir);
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(drop_database(&name));
         })
         .join();
@@ -259,7 +278,8 @@ impl TestApp {
 
     /// Uploads a small PDF and returns the document id.
     pub async fn upload_document(&self) -> String {
-        let reply = self.upload(&[Part::file("AD-2024-05.pdf", "application/pdf", b"%PDF-1.7 directive")]).await;
+        let reply =
+            self.upload(&[Part::file("AD-2024-05.pdf", "application/pdf", b"%PDF-1.7 directive")]).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         reply.body["id"].as_str().unwrap().to_owned()
     }

@@ -47,7 +47,10 @@ async fn invalid_registrations_name_every_bad_field_and_store_nothing() {
     let reply = app.post_json("/api/v1/aircraft", &body).await;
     let mut fields = reply.problem_fields();
     fields.sort();
-    assert_eq!(fields, ["aircraft_type", "model", "registration_number", "serial_number", "year_of_manufacture"]);
+    assert_eq!(
+        fields,
+        ["aircraft_type", "model", "registration_number", "serial_number", "year_of_manufacture"]
+    );
 
     let mut unknown = aircraft_body("RA-89001");
     unknown["colour"] = json!("red");
@@ -57,7 +60,10 @@ async fn invalid_registrations_name_every_bad_field_and_store_nothing() {
     assert_eq!(app.post_json("/api/v1/aircraft", &missing).await.problem_fields(), ["operator"]);
     let mut wrong_type = aircraft_body("RA-89001");
     wrong_type["year_of_manufacture"] = json!("2015");
-    assert_eq!(app.post_json("/api/v1/aircraft", &wrong_type).await.problem_fields(), ["year_of_manufacture"]);
+    assert_eq!(
+        app.post_json("/api/v1/aircraft", &wrong_type).await.problem_fields(),
+        ["year_of_manufacture"]
+    );
 
     app.send_raw("POST", "/api/v1/aircraft", "application/json", b"{\"registration_number\": ".to_vec())
         .await
@@ -78,10 +84,11 @@ async fn exactly_one_of_twenty_concurrent_registrations_of_one_number_wins() {
     for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
         assert_eq!(reply.assert_problem(409)["type"], "urn:klg:problem:registration-in-use");
     }
-    let registered: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'AircraftRegistered'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let registered: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'AircraftRegistered'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(registered, 1);
 }
 
@@ -109,7 +116,12 @@ async fn updates_record_only_changed_fields_and_a_no_op_stores_nothing() {
     let path = format!("/api/v1/aircraft/{id}");
     let update = json!({"operator": "Aeroflot", "base_airport": "uuee", "notes": "winglets fitted"});
     let reply = app.send_json("PUT", &path, &update, &[]).await;
-    assert_eq!((reply.status, reply.body["changed"].as_bool()), (StatusCode::OK, Some(true)), "{}", reply.body);
+    assert_eq!(
+        (reply.status, reply.body["changed"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{}",
+        reply.body
+    );
     let events = app.events_of(&id).await;
     assert_eq!(
         events[1].2,
@@ -141,7 +153,10 @@ async fn status_changes_follow_the_allowed_transitions() {
     assert_eq!(refused.assert_problem(409)["type"], "urn:klg:problem:status-transition-not-allowed");
     app.post_json(&path, &to("grounded")).await.assert_problem(409);
     assert_eq!(app.post_json(&path, &to("decommissioned")).await.problem_fields(), ["status"]);
-    assert_eq!(app.post_json(&path, &json!({"status": "in_maintenance", "reason": ""})).await.problem_fields(), ["reason"]);
+    assert_eq!(
+        app.post_json(&path, &json!({"status": "in_maintenance", "reason": ""})).await.problem_fields(),
+        ["reason"]
+    );
     assert_eq!(app.post_json(&path, &to("in_maintenance")).await.status, StatusCode::OK);
     assert_eq!(app.post_json(&path, &to("active")).await.status, StatusCode::OK);
     assert_eq!(app.events_of(&id).await.len(), 4);
@@ -205,7 +220,8 @@ async fn twenty_concurrent_flights_are_all_applied_with_exact_totals_and_contigu
     let events = app.events_of(&id).await;
     let sequences: Vec<i64> = events.iter().map(|e| e.0).collect();
     assert_eq!(sequences, (1..=22).collect::<Vec<_>>());
-    let flown: Vec<_> = events.iter().filter(|e| e.1 == "FlightLogged").map(|e| &e.2["FlightLogged"]).collect();
+    let flown: Vec<_> =
+        events.iter().filter(|e| e.1 == "FlightLogged").map(|e| &e.2["FlightLogged"]).collect();
     assert_eq!(flown.len(), 20);
     let minutes: i64 = flown.iter().map(|f| f["block_minutes"].as_i64().unwrap()).sum();
     let cycles: i64 = flown.iter().map(|f| f["cycles"].as_i64().unwrap()).sum();
@@ -291,7 +307,8 @@ async fn a_lost_database_is_503_with_a_reason_not_a_500() {
 
 #[actix_rt::test]
 async fn an_unreachable_database_stops_start_up_with_a_one_line_explanation() {
-    let settings = klg_api::Settings::for_database("postgres://postgres:secret@127.0.0.1:1/klg", "/tmp/klg-unused");
+    let settings =
+        klg_api::Settings::for_database("postgres://postgres:secret@127.0.0.1:1/klg", "/tmp/klg-unused");
     let error = klg_api::Application::build(settings).await.err().expect("start-up fails").to_string();
     assert!(error.contains("cannot reach PostgreSQL at postgres://postgres:***@127.0.0.1:1/klg"), "{error}");
     assert!(error.contains("DATABASE_URL") && !error.contains("secret") && !error.contains('\n'), "{error}");

@@ -10,7 +10,11 @@ async fn an_upload_stores_the_bytes_by_checksum_and_only_metadata_in_the_event()
     let data = b"%PDF-1.7 airworthiness directive 2024-05";
     let digest = sha256_hex(data);
     let reply = app
-        .upload(&[Part::text("source", "email"), Part::text("sha256", &digest), Part::file("AD 2024-05.pdf", "application/pdf", data)])
+        .upload(&[
+            Part::text("source", "email"),
+            Part::text("sha256", &digest),
+            Part::file("AD 2024-05.pdf", "application/pdf", data),
+        ])
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     let id = reply.body["id"].as_str().unwrap();
@@ -67,14 +71,33 @@ async fn bad_uploads_get_the_right_problem_and_store_nothing() {
     let small = b"0123456789";
     app.send_raw("POST", "/api/inbox/files", "application/json", b"{}".to_vec()).await.assert_problem(415);
     assert_eq!(app.upload(&[Part::text("source", "email")]).await.problem_fields(), ["file"]);
-    assert_eq!(app.upload(&[Part::text("source", "fax"), Part::file("a.pdf", "application/pdf", small)]).await.problem_fields(), ["source"]);
-    assert_eq!(app.upload(&[Part::text("colour", "red"), Part::file("a.pdf", "application/pdf", small)]).await.problem_fields(), ["colour"]);
+    assert_eq!(
+        app.upload(&[Part::text("source", "fax"), Part::file("a.pdf", "application/pdf", small)])
+            .await
+            .problem_fields(),
+        ["source"]
+    );
+    assert_eq!(
+        app.upload(&[Part::text("colour", "red"), Part::file("a.pdf", "application/pdf", small)])
+            .await
+            .problem_fields(),
+        ["colour"]
+    );
     let wrong_digest = sha256_hex(b"something else");
-    let mismatch = app.upload(&[Part::text("sha256", &wrong_digest), Part::file("a.pdf", "application/pdf", small)]).await;
+    let mismatch = app
+        .upload(&[Part::text("sha256", &wrong_digest), Part::file("a.pdf", "application/pdf", small)])
+        .await;
     assert_eq!(mismatch.problem_fields(), ["sha256"]);
-    let late_mismatch = app.upload(&[Part::file("a.pdf", "application/pdf", small), Part::text("sha256", &wrong_digest)]).await;
+    let late_mismatch = app
+        .upload(&[Part::file("a.pdf", "application/pdf", small), Part::text("sha256", &wrong_digest)])
+        .await;
     assert_eq!(late_mismatch.problem_fields(), ["sha256"]);
-    let two = app.upload(&[Part::file("a.pdf", "application/pdf", small), Part::file("b.pdf", "application/pdf", small)]).await;
+    let two = app
+        .upload(&[
+            Part::file("a.pdf", "application/pdf", small),
+            Part::file("b.pdf", "application/pdf", small),
+        ])
+        .await;
     assert_eq!(two.problem_fields(), ["file"]);
     let big = vec![b'x'; 2048];
     app.upload(&[Part::file("big.bin", "application/octet-stream", &big)]).await.assert_problem(413);
@@ -95,13 +118,25 @@ async fn a_document_moves_through_classification_linking_processing_and_archive(
     assert_eq!(early.assert_problem(409)["type"], "urn:klg:problem:document-not-classified");
     app.post_json(&at("archive"), &json!({})).await.assert_problem(409);
 
-    assert_eq!(app.post_json(&at("classify"), &json!({"document_type": "airworthiness_directive"})).await.status, StatusCode::OK);
-    assert_eq!(app.post_json(&at("classify"), &json!({"document_type": "memo"})).await.problem_fields(), ["document_type"]);
+    assert_eq!(
+        app.post_json(&at("classify"), &json!({"document_type": "airworthiness_directive"})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post_json(&at("classify"), &json!({"document_type": "memo"})).await.problem_fields(),
+        ["document_type"]
+    );
     assert_eq!(app.post_json(&at("link"), &json!({"aircraft_id": aircraft})).await.status, StatusCode::OK);
     let unknown = app.post_json(&at("link"), &json!({"aircraft_id": uuid::Uuid::new_v4()})).await;
     assert_eq!(unknown.problem_fields(), ["aircraft_id"]);
-    assert_eq!(app.post_json(&at("link"), &json!({"aircraft_id": "RA-89101"})).await.problem_fields(), ["aircraft_id"]);
-    assert_eq!(app.post_json(&at("process"), &json!({"note": "AD applied at C-check"})).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post_json(&at("link"), &json!({"aircraft_id": "RA-89101"})).await.problem_fields(),
+        ["aircraft_id"]
+    );
+    assert_eq!(
+        app.post_json(&at("process"), &json!({"note": "AD applied at C-check"})).await.status,
+        StatusCode::OK
+    );
     app.post_json(&at("reject"), &json!({"reason": "late"})).await.assert_problem(409);
     let archived = app.send_json("POST", &at("archive"), &json!({}), &[("If-Match", "\"4\"")]).await;
     assert_eq!((archived.status, archived.header("etag")), (StatusCode::OK, Some("\"5\"")));
@@ -117,7 +152,16 @@ async fn a_document_moves_through_classification_linking_processing_and_archive(
         assert_eq!(reply.assert_problem(409)["type"], "urn:klg:problem:document-archived", "{action}");
     }
     let types: Vec<String> = app.events_of(&id).await.into_iter().map(|e| e.1).collect();
-    assert_eq!(types, ["FileReceived", "DocumentClassified", "DocumentLinkedToAircraft", "DocumentProcessed", "DocumentArchived"]);
+    assert_eq!(
+        types,
+        [
+            "FileReceived",
+            "DocumentClassified",
+            "DocumentLinkedToAircraft",
+            "DocumentProcessed",
+            "DocumentArchived"
+        ]
+    );
 }
 
 #[actix_rt::test]
@@ -126,12 +170,19 @@ async fn documents_cannot_be_linked_to_decommissioned_aircraft_and_rejects_need_
     let aircraft = app.register_aircraft("RA-89102").await;
     app.delete(&format!("/api/v1/aircraft/{aircraft}")).await;
     let id = app.upload_document().await;
-    let linked = app.post_json(&format!("/api/inbox/files/{id}/link"), &json!({"aircraft_id": aircraft})).await;
+    let linked =
+        app.post_json(&format!("/api/inbox/files/{id}/link"), &json!({"aircraft_id": aircraft})).await;
     assert_eq!(linked.assert_problem(409)["type"], "urn:klg:problem:aircraft-decommissioned");
     let reject = format!("/api/inbox/files/{id}/reject");
     assert_eq!(app.post_json(&reject, &json!({"reason": "  "})).await.problem_fields(), ["reason"]);
-    assert_eq!(app.post_json(&reject, &json!({"reason": "duplicate of AD-2024-04"})).await.status, StatusCode::OK);
-    assert_eq!(app.post_json(&format!("/api/inbox/files/{id}/archive"), &json!({})).await.status, StatusCode::OK);
+    assert_eq!(
+        app.post_json(&reject, &json!({"reason": "duplicate of AD-2024-04"})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post_json(&format!("/api/inbox/files/{id}/archive"), &json!({})).await.status,
+        StatusCode::OK
+    );
     let missing = uuid::Uuid::new_v4();
     app.post_json(&format!("/api/inbox/files/{missing}/archive"), &json!({})).await.assert_problem(404);
     assert_eq!(app.events_of(&id).await.len(), 3);

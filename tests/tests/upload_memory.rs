@@ -61,5 +61,8 @@ async fn a_50_mib_upload_streams_with_flat_memory_and_a_matching_checksum() {
     let blob = app.blob_dir.join("sha256").join(&expected[0..2]).join(&expected[2..4]).join(&expected);
     assert_eq!(std::fs::metadata(blob).unwrap().len(), (CHUNK * CHUNKS) as u64);
     println!("peak memory grew by {growth_mib:.1} MiB for a 50 MiB upload");
-    assert!(growth_mib < 16.0, "peak memory grew by {growth_mib:.1} MiB: the upload is buffered, not streamed");
+    assert!(
+        growth_mib < 16.0,
+        "peak memory grew by {growth_mib:.1} MiB: the upload is buffered, not streamed"
+    );
 }

@@ -97,9 +97,12 @@ impl UpdateAircraftRequest {
         let mut errors = ValidationErrors::default();
         let operator = self.operator.and_then(|v| errors.check("operator", Name::parse(&v)));
         let model = self.model.and_then(|v| errors.check("model", Name::parse(&v)));
-        let base_airport = self.base_airport.and_then(|v| clearable(&mut errors, "base_airport", &v, AirportCode::parse));
+        let base_airport =
+            self.base_airport.and_then(|v| clearable(&mut errors, "base_airport", &v, AirportCode::parse));
         let notes = self.notes.and_then(|v| clearable(&mut errors, "notes", &v, Note::parse));
-        errors.into_result(|| AircraftCommand::UpdateDetails(AircraftDetails { operator, model, base_airport, notes }))
+        errors.into_result(|| {
+            AircraftCommand::UpdateDetails(AircraftDetails { operator, model, base_airport, notes })
+        })
     }
 }
 
@@ -250,5 +253,14 @@ async fn decommission(
         None => None,
     };
     let body = req.query_string().as_bytes().to_vec();
-    run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body, AircraftCommand::Decommission { reason }).await
+    run_on(
+        &state.write.aircraft,
+        &req,
+        &path,
+        "aircraft",
+        meta,
+        &body,
+        AircraftCommand::Decommission { reason },
+    )
+    .await
 }

@@ -48,12 +48,14 @@ async fn upload(
     payload: web::Payload,
     meta: RequestMeta,
 ) -> Result<HttpResponse, ApiError> {
-    let is_multipart = req.mime_type().ok().flatten().is_some_and(|m| m.essence_str() == "multipart/form-data");
+    let is_multipart =
+        req.mime_type().ok().flatten().is_some_and(|m| m.essence_str() == "multipart/form-data");
     if !is_multipart {
         return Err(ApiError::UnsupportedMediaType("the body must be multipart/form-data".into()));
     }
     let limit = state.max_upload_bytes;
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit + MULTIPART_OVERHEAD) {
         return Err(too_large(limit));
     }
@@ -62,7 +64,10 @@ async fn upload(
         return Err(ApiError::invalid("file", "a file part named `file` is required"));
     };
     if let Some(expected) = form.sha256.filter(|e| *e != blob.sha256) {
-        return Err(ApiError::invalid("sha256", format!("the file's SHA-256 is {}, not {expected}", blob.sha256)));
+        return Err(ApiError::invalid(
+            "sha256",
+            format!("the file's SHA-256 is {}, not {expected}", blob.sha256),
+        ));
     }
     let source = form.source.unwrap_or_default();
     let fingerprint = format!("{filename}\n{content_type}\n{:?}\n{}", source, blob.sha256);
@@ -85,7 +90,9 @@ async fn read_form(state: &AppState, mut multipart: Multipart, limit: u64) -> Re
         let mut field = field.map_err(multipart_error)?;
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
-            "file" if form.file.is_some() => return Err(ApiError::invalid("file", "only one file per upload")),
+            "file" if form.file.is_some() => {
+                return Err(ApiError::invalid("file", "only one file per upload"))
+            }
             "file" => {
                 let filename = FileName::sanitize(
                     field.content_disposition().and_then(|d| d.get_filename()).unwrap_or_default(),
@@ -94,14 +101,14 @@ async fn read_form(state: &AppState, mut multipart: Multipart, limit: u64) -> Re
                     Some(m) => ContentType::parse(m.as_ref()).map_err(|e| ApiError::invalid("file", e))?,
                     None => ContentType::octet_stream(),
                 };
-                let blob = state.blobs.put_stream(&mut field, limit, form.sha256.as_ref()).await.map_err(|e| {
-                    match e {
+                let blob = state.blobs.put_stream(&mut field, limit, form.sha256.as_ref()).await.map_err(
+                    |e| match e {
                         BlobError::TooLarge { limit } => too_large(limit),
                         BlobError::ChecksumMismatch { .. } => ApiError::invalid("sha256", e.to_string()),
                         BlobError::Source(e) => multipart_error(e),
                         BlobError::Io(e) => ApiError::Internal(format!("blob store: {e}")),
-                    }
-                })?;
+                    },
+                )?;
                 form.file = Some((filename, content_type, blob));
             }
             "source" => {
@@ -114,7 +121,9 @@ async fn read_form(state: &AppState, mut multipart: Multipart, limit: u64) -> Re
                 let text = read_text(&mut field, "sha256").await?;
                 form.sha256 = Some(Sha256Hex::parse(&text).map_err(|e| ApiError::invalid("sha256", e))?);
             }
-            other => return Err(ApiError::invalid(other, "unknown form field; expected file, source or sha256")),
+            other => {
+                return Err(ApiError::invalid(other, "unknown form field; expected file, source or sha256"))
+            }
         }
     }
     Ok(form)
@@ -128,7 +137,9 @@ async fn read_text(field: &mut Field, name: &str) -> Result<String, ApiError> {
             return Err(ApiError::invalid(name, format!("must be at most {TEXT_PART_LIMIT} bytes")));
         }
     }
-    String::from_utf8(bytes).map(|s| s.trim().to_owned()).map_err(|_| ApiError::invalid(name, "must be UTF-8 text"))
+    String::from_utf8(bytes)
+        .map(|s| s.trim().to_owned())
+        .map_err(|_| ApiError::invalid(name, "must be UTF-8 text"))
 }
 
 fn multipart_error(e: MultipartError) -> ApiError {
@@ -199,7 +210,8 @@ async fn process(
     body: ValidJson<ProcessRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let note = Note::parse(&body.value.note).map_err(|m| ApiError::invalid("note", m))?;
-    run_on(&state.write.inbox, &req, &path, "document", meta, &body.raw, InboxCommand::MarkProcessed { note }).await
+    run_on(&state.write.inbox, &req, &path, "document", meta, &body.raw, InboxCommand::MarkProcessed { note })
+        .await
 }
 
 async fn reject(
@@ -210,7 +222,8 @@ async fn reject(
     body: ValidJson<RejectRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = Reason::parse(&body.value.reason).map_err(|m| ApiError::invalid("reason", m))?;
-    run_on(&state.write.inbox, &req, &path, "document", meta, &body.raw, InboxCommand::Reject { reason }).await
+    run_on(&state.write.inbox, &req, &path, "document", meta, &body.raw, InboxCommand::Reject { reason })
+        .await
 }
 
 async fn archive(

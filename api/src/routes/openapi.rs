@@ -46,24 +46,72 @@ pub fn openapi() -> Value {
     let operations = vec![
         Operation {
             created: true,
-            ..op("post", "/api/v1/aircraft", "Register an aircraft", json_of(g.subschema_for::<RegisterAircraftRequest>()))
+            ..op(
+                "post",
+                "/api/v1/aircraft",
+                "Register an aircraft",
+                json_of(g.subschema_for::<RegisterAircraftRequest>()),
+            )
         },
-        op("put", "/api/v1/aircraft/{id}", "Update aircraft details", json_of(g.subschema_for::<UpdateAircraftRequest>())),
+        op(
+            "put",
+            "/api/v1/aircraft/{id}",
+            "Update aircraft details",
+            json_of(g.subschema_for::<UpdateAircraftRequest>()),
+        ),
         op("delete", "/api/v1/aircraft/{id}", "Decommission an aircraft (query: reason)", Body::None),
-        op("post", "/api/v1/aircraft/{id}/status", "Change operational status", json_of(g.subschema_for::<ChangeStatusRequest>())),
+        op(
+            "post",
+            "/api/v1/aircraft/{id}/status",
+            "Change operational status",
+            json_of(g.subschema_for::<ChangeStatusRequest>()),
+        ),
         op(
             "post",
             "/api/v1/aircraft/{id}/certificates",
             "Issue an airworthiness certificate",
             json_of(g.subschema_for::<IssueCertificateRequest>()),
         ),
-        op("post", "/api/v1/aircraft/{id}/flights", "Log a flight", json_of(g.subschema_for::<LogFlightRequest>())),
-        Operation { created: true, ..op("post", "/api/inbox/files", "Receive a document (multipart)", Body::Multipart) },
-        op("post", "/api/inbox/files/{id}/classify", "Classify a document", json_of(g.subschema_for::<ClassifyRequest>())),
-        op("post", "/api/inbox/files/{id}/link", "Link a document to an aircraft", json_of(g.subschema_for::<LinkRequest>())),
-        op("post", "/api/inbox/files/{id}/process", "Mark a document processed", json_of(g.subschema_for::<ProcessRequest>())),
-        op("post", "/api/inbox/files/{id}/reject", "Reject a document", json_of(g.subschema_for::<RejectRequest>())),
-        op("post", "/api/inbox/files/{id}/archive", "Archive a processed or rejected document", json_of(g.subschema_for::<ArchiveRequest>())),
+        op(
+            "post",
+            "/api/v1/aircraft/{id}/flights",
+            "Log a flight",
+            json_of(g.subschema_for::<LogFlightRequest>()),
+        ),
+        Operation {
+            created: true,
+            ..op("post", "/api/inbox/files", "Receive a document (multipart)", Body::Multipart)
+        },
+        op(
+            "post",
+            "/api/inbox/files/{id}/classify",
+            "Classify a document",
+            json_of(g.subschema_for::<ClassifyRequest>()),
+        ),
+        op(
+            "post",
+            "/api/inbox/files/{id}/link",
+            "Link a document to an aircraft",
+            json_of(g.subschema_for::<LinkRequest>()),
+        ),
+        op(
+            "post",
+            "/api/inbox/files/{id}/process",
+            "Mark a document processed",
+            json_of(g.subschema_for::<ProcessRequest>()),
+        ),
+        op(
+            "post",
+            "/api/inbox/files/{id}/reject",
+            "Reject a document",
+            json_of(g.subschema_for::<RejectRequest>()),
+        ),
+        op(
+            "post",
+            "/api/inbox/files/{id}/archive",
+            "Archive a processed or rejected document",
+            json_of(g.subschema_for::<ArchiveRequest>()),
+        ),
     ];
     let command_response = g.subschema_for::<CommandResponse>().to_value();
     let problem = g.subschema_for::<Problem>().to_value();
@@ -85,9 +133,7 @@ pub fn openapi() -> Value {
 }
 
 fn describe(operation: &Operation, command_response: &Value, problem: &Value) -> Value {
-    let problem_response = |why: &str| {
-        json!({ "description": why, "content": { "application/problem+json": { "schema": problem } } })
-    };
+    let problem_response = |why: &str| json!({ "description": why, "content": { "application/problem+json": { "schema": problem } } });
     let success = if operation.created { "201" } else { "200" };
     let mut responses = json!({
         success: {
