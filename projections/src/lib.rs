@@ -1,1 +1,11 @@
+//! KLG read side: the global event log (gap-free, in commit order), durable named subscriptions
+//! over it, the PostgreSQL projections they maintain, and the queries the read endpoints run.
 
+pub mod log;
+pub mod projector;
+pub mod queries;
+pub mod subscription;
+
+pub use log::{LogPosition, StoredEvent};
+pub use projector::{Projector, PROJECTIONS};
+pub use subscription::{Subscriber, SubscriberError, Subscription, SubscriptionStatus};

@@ -1,0 +1,113 @@
+//! The global event log: every stored event, in an order that a tailing reader can follow
+//! without ever skipping one.
+//!
+//! # Why not just `ORDER BY global_position`
+//! Identity values are taken when a row is inserted, not when its transaction commits. With
+//! concurrent writers, position 11 can commit before position 10; a reader that saw 11 and
+//! checkpointed it would never see 10. This is the classic BIGSERIAL gap.
+//!
+//! # Technique: transaction-id horizon (as in Emmett)
+//! Each event row records the id of the transaction that inserted it (`transaction_id xid8`,
+//! a column default). A reader only takes rows whose transaction id is below the oldest
+//! transaction still running (`pg_snapshot_xmin(pg_current_snapshot())`): every such
+//! transaction has finished, so no row with a smaller id can appear later. Rows are read in
+//! `(transaction_id, global_position)` order, and that pair is the checkpoint.
+//!
+//! Trade-offs: no lock on the write path and no gap bookkeeping; readers never skip and never
+//! need a timeout to decide a hole is permanent. The price: any long-running transaction in the
+//! cluster (even one that never touches `events`) holds the horizon back and delays every
+//! reader until it ends — `klg` reports the age of the oldest open transaction in its health
+//! endpoint, and statement/idle timeouts bound it in production. The order is commit-ish, not
+//! `global_position` order: consumers must compare positions as `(transaction_id,
+//! global_position)` pairs, which is what [`LogPosition`] does.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::postgres::PgRow;
+use sqlx::{PgExecutor, Row};
+use uuid::Uuid;
+
+/// A place in the log: the last event a reader has handled. Ordered as the log is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct LogPosition {
+    /// The inserting transaction's `xid8`, as a number.
+    pub transaction_id: i64,
+    pub global_position: i64,
+}
+
+/// One event as stored, with its place in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub position: LogPosition,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+    pub event_id: Uuid,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl StoredEvent {
+    /// A metadata entry (actor, request_id, correlation_id, …).
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).and_then(Value::as_str)
+    }
+
+    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            position: LogPosition {
+                transaction_id: row.try_get("transaction_id")?,
+                global_position: row.try_get("global_position")?,
+            },
+            aggregate_type: row.try_get("aggregate_type")?,
+            aggregate_id: row.try_get("aggregate_id")?,
+            sequence: row.try_get("sequence")?,
+            event_type: row.try_get("event_type")?,
+            event_version: row.try_get("event_version")?,
+            payload: row.try_get("payload")?,
+            metadata: row.try_get("metadata")?,
+            event_id: row.try_get("event_id")?,
+            recorded_at: row.try_get("recorded_at")?,
+        })
+    }
+}
+
+const EVENT_COLUMNS: &str = "transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, \
+     aggregate_id, sequence, event_type, event_version, payload, metadata, event_id, recorded_at";
+
+/// Up to `limit` events after `after`, in log order, none of which can still be overtaken by
+/// an event committing later.
+pub async fn read_after<'e>(
+    db: impl PgExecutor<'e>,
+    after: LogPosition,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events \
+         WHERE (transaction_id, global_position) > ($1::text::xid8, $2) \
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY transaction_id, global_position LIMIT $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(after.transaction_id.to_string())
+        .bind(after.global_position)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(StoredEvent::from_row).collect()
+}
+
+/// The log position of the event at `global_position`, if that event exists.
+pub async fn position_of<'e>(db: impl PgExecutor<'e>, global_position: i64) -> Result<Option<LogPosition>, sqlx::Error> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position FROM events WHERE global_position = $1",
+    )
+    .bind(global_position)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(transaction_id, global_position)| LogPosition { transaction_id, global_position }))
+}

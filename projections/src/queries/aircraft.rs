@@ -1,0 +1,216 @@
+//! Aircraft: list (filters, sort, cursor pages), one, and its history.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::Serialize;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::page::{page_size, paginate};
+use super::{like_escape, Cursor, Page, QueryError};
+
+/// The read model of one aircraft.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct AircraftView {
+    pub id: Uuid,
+    pub registration_number: String,
+    pub aircraft_type: String,
+    pub model: String,
+    pub serial_number: String,
+    pub operator: String,
+    pub year_of_manufacture: Option<i32>,
+    pub base_airport: Option<String>,
+    pub notes: Option<String>,
+    /// active, in_maintenance, grounded, stored or decommissioned.
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub status_changed_at: DateTime<Utc>,
+    pub certificate_number: Option<String>,
+    pub certificate_issued_on: Option<NaiveDate>,
+    pub certificate_valid_until: Option<NaiveDate>,
+    /// none, valid, expiring (within 30 days) or expired — as of today (UTC).
+    pub certificate_status: String,
+    pub total_block_minutes: i64,
+    pub total_block_hours: f64,
+    pub total_cycles: i64,
+    pub flight_count: i64,
+    pub last_flight_date: Option<NaiveDate>,
+    /// Aggregate version (also the `ETag`).
+    pub version: i64,
+    /// Global log position of the last event applied.
+    pub last_position: i64,
+    pub registered_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub decommissioned_at: Option<DateTime<Utc>>,
+}
+
+const AIRCRAFT_COLUMNS: &str = "id, registration_number, aircraft_type, model, serial_number, operator, \
+    year_of_manufacture, base_airport, notes, status, status_reason, status_changed_at, certificate_number, \
+    certificate_issued_on, certificate_valid_until, \
+    CASE WHEN certificate_valid_until IS NULL THEN 'none' \
+         WHEN certificate_valid_until < current_date THEN 'expired' \
+         WHEN certificate_valid_until < current_date + 30 THEN 'expiring' ELSE 'valid' END AS certificate_status, \
+    total_block_minutes, round(total_block_minutes / 60.0, 2)::float8 AS total_block_hours, total_cycles, \
+    flight_count, last_flight_date, version, last_position, registered_at, updated_at, decommissioned_at";
+
+/// Filters of the aircraft list; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct AircraftFilter {
+    pub status: Option<String>,
+    pub aircraft_type: Option<String>,
+    /// Case-insensitive exact operator name.
+    pub operator: Option<String>,
+    /// Substring of registration number, model, serial number or operator.
+    pub q: Option<String>,
+}
+
+/// Sort orders of the aircraft list (prefix `-` for descending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AircraftSort {
+    RegistrationNumber,
+    UpdatedAt,
+    RegisteredAt,
+    TotalBlockHours,
+}
+
+impl AircraftSort {
+    pub const NAMES: [&'static str; 4] = ["registration_number", "updated_at", "registered_at", "total_block_hours"];
+
+    /// Parses `name` or `-name`; returns the sort and whether it is descending.
+    pub fn parse(text: &str) -> Result<(Self, bool), QueryError> {
+        let (descending, name) = match text.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, text),
+        };
+        let sort = match name {
+            "registration_number" => Self::RegistrationNumber,
+            "updated_at" => Self::UpdatedAt,
+            "registered_at" => Self::RegisteredAt,
+            "total_block_hours" => Self::TotalBlockHours,
+            _ => {
+                return Err(QueryError::invalid(
+                    "sort",
+                    format!("must be one of {} (prefix - for descending)", Self::NAMES.join(", ")),
+                ))
+            }
+        };
+        Ok((sort, descending))
+    }
+
+    /// Column and SQL type of the sort key (fixed strings, never user input).
+    fn column(self) -> (&'static str, &'static str) {
+        match self {
+            Self::RegistrationNumber => ("registration_number", "text"),
+            Self::UpdatedAt => ("updated_at", "timestamptz"),
+            Self::RegisteredAt => ("registered_at", "timestamptz"),
+            Self::TotalBlockHours => ("total_block_minutes", "bigint"),
+        }
+    }
+
+    fn key_of(self, row: &AircraftView) -> String {
+        let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+        match self {
+            Self::RegistrationNumber => row.registration_number.clone(),
+            Self::UpdatedAt => time(&row.updated_at),
+            Self::RegisteredAt => time(&row.registered_at),
+            Self::TotalBlockHours => row.total_block_minutes.to_string(),
+        }
+    }
+}
+
+/// A page of aircraft matching `filter`, in `sort` order.
+pub async fn list(
+    pool: &PgPool,
+    filter: &AircraftFilter,
+    sort: &str,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> Result<Page<AircraftView>, QueryError> {
+    let (order, descending) = AircraftSort::parse(sort)?;
+    let limit = page_size(limit, 50)?;
+    let cursor = cursor.map(|c| Cursor::decode(c, sort)).transpose()?;
+    let (column, sql_type) = order.column();
+    let mut query = QueryBuilder::<Postgres>::new(format!("SELECT {AIRCRAFT_COLUMNS} FROM aircraft WHERE true"));
+    if let Some(status) = &filter.status {
+        query.push(" AND status = ").push_bind(status.clone());
+    }
+    if let Some(aircraft_type) = &filter.aircraft_type {
+        query.push(" AND aircraft_type = ").push_bind(aircraft_type.to_ascii_uppercase());
+    }
+    if let Some(operator) = &filter.operator {
+        query.push(" AND lower(operator) = lower(").push_bind(operator.clone()).push(")");
+    }
+    if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        let pattern = format!("%{}%", like_escape(q.trim()));
+        query.push(" AND (registration_number || ' ' || model || ' ' || serial_number || ' ' || operator) ILIKE ");
+        query.push_bind(pattern);
+    }
+    let (comparison, direction) = if descending { ("<", "DESC") } else { (">", "ASC") };
+    if let Some(cursor) = &cursor {
+        let id: Uuid = cursor.id.parse().map_err(|_| QueryError::invalid("cursor", "not a cursor returned by this API"))?;
+        query.push(format!(" AND ({column}, id) {comparison} (CAST("));
+        query.push_bind(cursor.key.clone()).push(format!(" AS {sql_type}), ")).push_bind(id).push(")");
+    }
+    query.push(format!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).push_bind(limit + 1);
+    let rows: Vec<AircraftView> = query.build_query_as().fetch_all(pool).await.map_err(cast_error)?;
+    Ok(paginate(rows, limit, |row| Cursor { sort: sort.to_owned(), key: order.key_of(row), id: row.id.to_string() }))
+}
+
+/// A forged cursor whose key does not parse as the sort column's type.
+fn cast_error(e: sqlx::Error) -> QueryError {
+    match &e {
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+            QueryError::invalid("cursor", "not a cursor returned by this API")
+        }
+        _ => QueryError::Database(e),
+    }
+}
+
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<AircraftView>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {AIRCRAFT_COLUMNS} FROM aircraft WHERE id = $1")).bind(id).fetch_optional(pool).await
+}
+
+/// One event in an aircraft's history.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct HistoryEntry {
+    pub sequence: i64,
+    pub global_position: i64,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub event_version: String,
+    pub recorded_at: DateTime<Utc>,
+    pub actor: String,
+    pub request_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub causation_id: Option<String>,
+    pub summary: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "serde_json::Value"))]
+    pub payload: serde_json::Value,
+}
+
+/// The aircraft's events in sequence order, a page at a time.
+pub async fn history(
+    pool: &PgPool,
+    id: Uuid,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> Result<Page<HistoryEntry>, QueryError> {
+    const SORT: &str = "sequence";
+    let limit = page_size(limit, 100)?;
+    let after: i64 = match cursor {
+        Some(c) => Cursor::decode(c, SORT)?.key.parse().map_err(|_| QueryError::invalid("cursor", "malformed"))?,
+        None => 0,
+    };
+    let rows: Vec<HistoryEntry> = sqlx::query_as(
+        "SELECT sequence, global_position, event_id, event_type, event_version, recorded_at, actor, request_id, \
+         correlation_id, causation_id, summary, payload FROM aircraft_history \
+         WHERE aircraft_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3",
+    )
+    .bind(id)
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(pool)
+    .await?;
+    Ok(paginate(rows, limit, |row| Cursor { sort: SORT.into(), key: row.sequence.to_string(), id: id.to_string() }))
+}

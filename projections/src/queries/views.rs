@@ -1,0 +1,123 @@
+//! The streaming views catalogue: a fixed list of named relations that clients may read with
+//! equality filters on declared columns. Names of views and columns come only from this
+//! catalogue; request values are parsed by column type and bound, never interpolated.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use super::page::page_size;
+use super::QueryError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub enum ColumnType {
+    Text,
+    Bigint,
+    Timestamptz,
+}
+
+impl ColumnType {
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Bigint => "bigint",
+            Self::Timestamptz => "timestamptz",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct Column {
+    pub name: &'static str,
+    #[serde(rename = "type")]
+    pub column_type: ColumnType,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct ViewDef {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub columns: Vec<Column>,
+    /// Rows come in this order (the view's key), so pages are stable.
+    pub order_by: Vec<&'static str>,
+}
+
+const fn col(name: &'static str, column_type: ColumnType) -> Column {
+    Column { name, column_type }
+}
+
+/// The views clients may read.
+pub fn catalogue() -> Vec<ViewDef> {
+    use ColumnType::*;
+    vec![ViewDef {
+        name: "aircraft_stats",
+        description: "Per registration number: number of events of its aircraft and the time and type of the last one",
+        columns: vec![
+            col("registration_number", Text),
+            col("total_events", Bigint),
+            col("last_event", Timestamptz),
+            col("last_event_type", Text),
+        ],
+        order_by: vec!["registration_number"],
+    }]
+}
+
+/// Rows of one view as JSON objects.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub struct ViewRows {
+    pub view: String,
+    #[cfg_attr(feature = "schemars", schemars(with = "Vec<serde_json::Value>"))]
+    pub rows: Vec<Value>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Reads `view` with `filters` (column = value), `limit` and `offset`. `Ok(None)` for a view
+/// not in the catalogue.
+pub async fn read(
+    pool: &PgPool,
+    view: &str,
+    filters: &[(String, String)],
+    limit: Option<i64>,
+    offset: Option<i64>,
+) -> Result<Option<ViewRows>, QueryError> {
+    let Some(def) = catalogue().into_iter().find(|v| v.name == view) else {
+        return Ok(None);
+    };
+    let limit = page_size(limit, 100)?;
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(QueryError::invalid("offset", "must not be negative"));
+    }
+    let columns: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
+    let mut query =
+        QueryBuilder::<Postgres>::new(format!("SELECT to_jsonb(v) FROM (SELECT {} FROM {} WHERE true", columns.join(", "), def.name));
+    for (name, value) in filters {
+        let column = def.columns.iter().find(|c| c.name == name).ok_or_else(|| {
+            QueryError::invalid(name.clone(), format!("not a column of {view}; columns: {}", columns.join(", ")))
+        })?;
+        query.push(format!(" AND {} = ", column.name));
+        bind_typed(&mut query, column, value)?;
+    }
+    query.push(format!(") v ORDER BY {} LIMIT ", def.order_by.join(", "))).push_bind(limit).push(" OFFSET ").push_bind(offset);
+    let rows: Vec<Value> = query.build_query_scalar().fetch_all(pool).await?;
+    Ok(Some(ViewRows { view: def.name.to_owned(), rows, limit, offset }))
+}
+
+fn bind_typed(query: &mut QueryBuilder<'_, Postgres>, column: &Column, value: &str) -> Result<(), QueryError> {
+    let invalid = |what: &str| QueryError::invalid(column.name, format!("must be {what}"));
+    match column.column_type {
+        ColumnType::Text => query.push_bind(value.to_owned()),
+        ColumnType::Bigint => query.push_bind(value.parse::<i64>().map_err(|_| invalid("an integer"))?),
+        ColumnType::Timestamptz => query.push_bind(
+            chrono::DateTime::parse_from_rfc3339(value).map_err(|_| invalid("an RFC 3339 timestamp"))?.to_utc(),
+        ),
+    };
+    query.push(format!("::{}", column.column_type.sql()));
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! Durable named subscriptions over the global log.
+//!
+//! A subscription reads the log from its checkpoint in batches, hands each batch to its
+//! [`Subscriber`] inside a transaction, and stores the new checkpoint in that same transaction:
+//! a subscriber that writes to PostgreSQL (a projection) gets exactly-once effect; one that
+//! writes elsewhere (the broker mirror) gets at-least-once, since a crash between its external
+//! write and the commit replays the batch.
+//!
+//! It wakes on `NOTIFY klg_events` (sent by a trigger when events commit), with a short poll as
+//! a fallback for missed notifications and for events held back by the horizon.
+//!
+//! Several `klg` processes may run the same subscription: one of them holds a session-level
+//! advisory lock and does the work; the others retry the lock every second and take over within
+//! about a second of the holder's connection closing. The checkpoint row is also locked
+//! `FOR UPDATE` for each batch, so even two holders could never apply a batch twice.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
+
+use crate::log::{self, LogPosition, StoredEvent};
+
+/// First key of the advisory locks KLG's subscriptions take (the second is the name's hash).
+const LOCK_CLASS: i32 = 0x4b4c47; // "KLG"
+pub const NOTIFY_CHANNEL: &str = "klg_events";
+
+/// Handles batches of events for one subscription.
+#[async_trait::async_trait]
+pub trait Subscriber: Send + Sync + 'static {
+    /// Applies `events` (in log order). Writes made through `tx` commit together with the
+    /// checkpoint; an error rolls both back and the batch is retried.
+    async fn apply(&self, tx: &mut PgConnection, events: &[StoredEvent]) -> Result<(), SubscriberError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubscriberError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("event {event_id} ({event_type}) cannot be applied: {reason}")]
+    Poison { event_id: uuid::Uuid, event_type: String, reason: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What a running subscription is doing, for health reports.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SubscriptionState {
+    pub leader: bool,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub last_batch_at: Option<DateTime<Utc>>,
+}
+
+pub type SubscriptionStatus = Arc<Mutex<SubscriptionState>>;
+
+pub struct Subscription<S: Subscriber> {
+    name: String,
+    owner: String,
+    pool: PgPool,
+    subscriber: S,
+    batch_size: i64,
+    idle_poll: Duration,
+    status: SubscriptionStatus,
+}
+
+impl<S: Subscriber> Subscription<S> {
+    /// `owner` names this process in the checkpoint table (who is running the subscription).
+    pub fn new(name: impl Into<String>, owner: impl Into<String>, pool: PgPool, subscriber: S) -> Self {
+        Self {
+            name: name.into(),
+            owner: owner.into(),
+            pool,
+            subscriber,
+            batch_size: 500,
+            idle_poll: Duration::from_millis(250),
+            status: SubscriptionStatus::default(),
+        }
+    }
+
+    pub fn with_batch_size(mut self, batch_size: i64) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    pub fn status(&self) -> SubscriptionStatus {
+        self.status.clone()
+    }
+
+    /// Runs for ever: waits for leadership, then follows the log. Stop it by aborting the task;
+    /// an interrupted batch rolls back.
+    pub async fn run(self) {
+        loop {
+            if let Err(e) = self.lead().await {
+                tracing::warn!(subscription = %self.name, error = %e, "subscription interrupted; retrying");
+                self.update(|s| {
+                    s.leader = false;
+                    s.last_error = Some(e.to_string());
+                    s.last_error_at = Some(Utc::now());
+                });
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+
+    /// Handles everything available now, then returns; for tools and tests. Does not take the
+    /// advisory lock (the checkpoint row lock still prevents double application).
+    pub async fn catch_up(&self) -> Result<u64, SubscriberError> {
+        let mut total = 0;
+        loop {
+            let n = self.run_batch().await?;
+            total += n as u64;
+            if n == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn lead(&self) -> Result<(), SubscriberError> {
+        let mut lock = self.pool.acquire().await?.detach();
+        let acquired: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
+            .bind(LOCK_CLASS)
+            .bind(&self.name)
+            .fetch_one(&mut lock)
+            .await?;
+        if !acquired {
+            drop(lock);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return Ok(());
+        }
+        tracing::info!(subscription = %self.name, owner = %self.owner, "leading subscription");
+        self.update(|s| s.leader = true);
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(NOTIFY_CHANNEL).await?;
+        let mut lock_checked = Instant::now();
+        loop {
+            let handled = self.run_batch().await?;
+            if handled as i64 == self.batch_size {
+                continue;
+            }
+            if lock_checked.elapsed() > Duration::from_secs(2) {
+                // Our lock lives as long as this connection: if it is gone, so is leadership.
+                sqlx::query("SELECT 1").execute(&mut lock).await?;
+                lock_checked = Instant::now();
+            }
+            tokio::select! {
+                notification = listener.recv() => { notification?; }
+                _ = tokio::time::sleep(self.idle_poll) => {}
+            }
+        }
+    }
+
+    /// One transaction: lock the checkpoint, read after it, apply, advance it.
+    async fn run_batch(&self) -> Result<usize, SubscriberError> {
+        let mut tx = self.pool.begin().await?;
+        let checkpoint = lock_checkpoint(&mut tx, &self.name).await?;
+        let events = log::read_after(&mut *tx, checkpoint, self.batch_size).await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            tx.rollback().await?;
+            return Ok(0);
+        };
+        self.subscriber.apply(&mut tx, &events).await?;
+        sqlx::query(
+            "UPDATE subscription_checkpoints SET transaction_id = $2::text::xid8, global_position = $3, \
+             events_handled = events_handled + $4, owner = $5, updated_at = now() WHERE name = $1",
+        )
+        .bind(&self.name)
+        .bind(last.transaction_id.to_string())
+        .bind(last.global_position)
+        .bind(events.len() as i64)
+        .bind(&self.owner)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.update(|s| {
+            s.last_batch_at = Some(Utc::now());
+            s.last_error = None;
+        });
+        Ok(events.len())
+    }
+
+    fn update(&self, f: impl FnOnce(&mut SubscriptionState)) {
+        f(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+/// The subscription's checkpoint, locked for this transaction (created at the log's start).
+async fn lock_checkpoint(tx: &mut PgConnection, name: &str) -> Result<LogPosition, sqlx::Error> {
+    sqlx::query("INSERT INTO subscription_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    let (transaction_id, global_position): (i64, i64) = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position FROM subscription_checkpoints \
+         WHERE name = $1 FOR UPDATE",
+    )
+    .bind(name)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(LogPosition { transaction_id, global_position })
+}
+
+/// Where a subscription stands relative to the head of the log.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SubscriptionLag {
+    pub name: String,
+    pub checkpoint: LogPosition,
+    pub events_handled: i64,
+    pub owner: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    /// Events stored but not yet handled.
+    pub lag_events: i64,
+    /// Age of the oldest event not yet handled (0 when caught up).
+    pub lag_seconds: f64,
+}
+
+/// Checkpoint and lag of the named subscription (`None` if it never ran).
+pub async fn lag(pool: &PgPool, name: &str) -> Result<Option<SubscriptionLag>, sqlx::Error> {
+    let row: Option<(i64, i64, i64, Option<String>, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position, events_handled, owner, updated_at \
+         FROM subscription_checkpoints WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
+    let Some((transaction_id, global_position, events_handled, owner, updated_at)) = row else {
+        return Ok(None);
+    };
+    let (lag_events, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT count(*), min(recorded_at) FROM events \
+         WHERE (transaction_id, global_position) > ($1::text::xid8, $2)",
+    )
+    .bind(transaction_id.to_string())
+    .bind(global_position)
+    .fetch_one(pool)
+    .await?;
+    let lag_seconds = oldest.map_or(0.0, |t| (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0);
+    Ok(Some(SubscriptionLag {
+        name: name.to_owned(),
+        checkpoint: LogPosition { transaction_id, global_position },
+        events_handled,
+        owner,
+        updated_at,
+        lag_events,
+        lag_seconds,
+    }))
+}
+
+/// Whether the subscription has handled the event at `global_position`. `None` when no such
+/// event exists.
+pub async fn has_reached(pool: &PgPool, name: &str, global_position: i64) -> Result<Option<bool>, sqlx::Error> {
+    let Some(target) = log::position_of(pool, global_position).await? else {
+        return Ok(None);
+    };
+    let checkpoint: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position FROM subscription_checkpoints WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
+    Ok(Some(checkpoint.is_some_and(|(t, p)| LogPosition { transaction_id: t, global_position: p } >= target)))
+}
+
+/// Age in seconds of the oldest transaction holding an xid anywhere in the cluster: it holds
+/// the horizon back.
+pub async fn oldest_transaction_age(pool: &PgPool) -> Result<f64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT coalesce(extract(epoch FROM max(now() - xact_start)), 0)::float8 FROM pg_stat_activity \
+         WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(pool)
+    .await
+}
