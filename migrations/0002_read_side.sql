@@ -55,10 +55,13 @@ CREATE TABLE aircraft
     registered_at           timestamptz NOT NULL,
     updated_at              timestamptz NOT NULL,
     decommissioned_at       timestamptz,
+    -- Punctuation becomes spaces (the parser would read "RA-89001" as "RA" and the number
+    -- "-89001"); the registration is also indexed without its hyphen ("RA89001").
     search                  tsvector GENERATED ALWAYS AS (
-        to_tsvector('simple', registration_number || ' ' || aircraft_type || ' ' || model || ' ' ||
-                              serial_number || ' ' || operator || ' ' || coalesce(base_airport, '') || ' ' ||
-                              coalesce(notes, ''))) STORED
+        to_tsvector('simple', regexp_replace(
+                registration_number || ' ' || replace(registration_number, '-', '') || ' ' || aircraft_type || ' ' ||
+                model || ' ' || serial_number || ' ' || operator || ' ' || coalesce(base_airport, '') || ' ' ||
+                coalesce(notes, ''), '[-_./\\,;:()]+', ' ', 'g'))) STORED
 );
 
 CREATE INDEX aircraft_registration_idx ON aircraft (registration_number, id);
@@ -108,9 +111,9 @@ CREATE TABLE inbox_files
     version          bigint      NOT NULL,
     last_position    bigint      NOT NULL,
     search           tsvector GENERATED ALWAYS AS (
-        to_tsvector('simple', regexp_replace(filename, '[._-]', ' ', 'g') || ' ' ||
-                              replace(coalesce(document_type, ''), '_', ' ') || ' ' ||
-                              coalesce(processing_note, '') || ' ' || coalesce(rejection_reason, ''))) STORED
+        to_tsvector('simple', regexp_replace(
+                filename || ' ' || coalesce(document_type, '') || ' ' || coalesce(processing_note, '') || ' ' ||
+                coalesce(rejection_reason, ''), '[-_./\\,;:()]+', ' ', 'g'))) STORED
 );
 
 CREATE INDEX inbox_files_created_idx ON inbox_files (created_at DESC, id DESC);

@@ -244,3 +244,16 @@ mod tests {
         assert_eq!(field(&error_of(r#""text""#)), "body");
     }
 }
+
+/// Query-string parameters parsed into `T`; a wrong or unknown parameter is a 422 naming it.
+pub fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
+    let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+    serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map_err(|e| {
+        let message = strip_position(&e.inner().to_string());
+        let field = match field_of(&e.path().to_string(), &message).as_str() {
+            "body" => "query".to_owned(),
+            field => field.to_owned(),
+        };
+        ApiError::invalid(&field, message)
+    })
+}

@@ -3,6 +3,7 @@
 pub mod extract;
 pub mod middleware;
 pub mod problem;
+pub mod ratelimit;
 pub mod routes;
 pub mod settings;
 pub mod startup;

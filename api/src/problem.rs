@@ -30,6 +30,8 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable(String),
     #[error("internal error")]
@@ -72,6 +74,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::MethodNotAllowed(_) => "method-not-allowed",
             Self::BadRequest(_) => "bad-request",
+            Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable(_) => "service-unavailable",
             Self::Internal(_) => "internal-error",
         }
@@ -108,6 +111,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -120,8 +124,14 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::Unavailable(_) = self {
-            response.insert_header(("Retry-After", "5"));
+        match self {
+            Self::Unavailable(_) => {
+                response.insert_header(("Retry-After", "5"));
+            }
+            Self::TooManyRequests { retry_after_secs } => {
+                response.insert_header(("Retry-After", retry_after_secs.to_string()));
+            }
+            _ => {}
         }
         response.content_type(PROBLEM_JSON).json(self.problem())
     }
@@ -148,5 +158,26 @@ impl From<CommandError> for ApiError {
 impl From<ValidationErrors> for ApiError {
     fn from(e: ValidationErrors) -> Self {
         Self::Invalid(e)
+    }
+}
+
+impl From<klg_projections::queries::QueryError> for ApiError {
+    fn from(e: klg_projections::queries::QueryError) -> Self {
+        match e {
+            klg_projections::queries::QueryError::Invalid { field, message } => {
+                Self::invalid(&field, message)
+            }
+            klg_projections::queries::QueryError::Database(e) => e.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        if klg_commands::db::is_unavailable(&e) {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
+        }
     }
 }

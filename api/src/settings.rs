@@ -26,6 +26,10 @@ pub struct Settings {
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "KLG_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Maintain the projections in this process (one instance leads, the others stand by).
+    #[arg(long, env = "KLG_PROJECTOR", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_projector: bool,
 }
 
 /// Where the event store is.
@@ -52,6 +56,7 @@ impl Settings {
             blob_dir: blob_dir.into(),
             max_upload_bytes: klg_commands::blobs::DEFAULT_MAX_BYTES,
             workers: Some(2),
+            run_projector: true,
         }
     }
 }

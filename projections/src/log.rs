@@ -76,7 +76,8 @@ impl StoredEvent {
     }
 }
 
-const EVENT_COLUMNS: &str = "transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, \
+const EVENT_COLUMNS: &str =
+    "transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload, metadata, event_id, recorded_at";
 
 /// Up to `limit` events after `after`, in log order, none of which can still be overtaken by
@@ -102,7 +103,10 @@ pub async fn read_after<'e>(
 }
 
 /// The log position of the event at `global_position`, if that event exists.
-pub async fn position_of<'e>(db: impl PgExecutor<'e>, global_position: i64) -> Result<Option<LogPosition>, sqlx::Error> {
+pub async fn position_of<'e>(
+    db: impl PgExecutor<'e>,
+    global_position: i64,
+) -> Result<Option<LogPosition>, sqlx::Error> {
     let row: Option<(i64, i64)> = sqlx::query_as(
         "SELECT transaction_id::text::bigint, global_position FROM events WHERE global_position = $1",
     )

@@ -70,7 +70,11 @@ fn decode<E: DeserializeOwned>(event: &StoredEvent) -> Result<E, SubscriberError
 }
 
 fn poison(event: &StoredEvent, reason: impl Into<String>) -> SubscriberError {
-    SubscriberError::Poison { event_id: event.event_id, event_type: event.event_type.clone(), reason: reason.into() }
+    SubscriberError::Poison {
+        event_id: event.event_id,
+        event_type: event.event_type.clone(),
+        reason: reason.into(),
+    }
 }
 
 fn aggregate_uuid(event: &StoredEvent) -> Result<Uuid, SubscriberError> {
@@ -81,11 +85,18 @@ fn aggregate_uuid(event: &StoredEvent) -> Result<Uuid, SubscriberError> {
 fn expect_one(event: &StoredEvent, result: sqlx::postgres::PgQueryResult) -> Result<(), SubscriberError> {
     match result.rows_affected() {
         1 => Ok(()),
-        _ => Err(poison(event, format!("row is not at version {} (duplicate or out-of-order event)", event.sequence - 1))),
+        _ => Err(poison(
+            event,
+            format!("row is not at version {} (duplicate or out-of-order event)", event.sequence - 1),
+        )),
     }
 }
 
-async fn project_aircraft(tx: &mut PgConnection, e: &StoredEvent, event: AircraftEvent) -> Result<(), SubscriberError> {
+async fn project_aircraft(
+    tx: &mut PgConnection,
+    e: &StoredEvent,
+    event: AircraftEvent,
+) -> Result<(), SubscriberError> {
     let id = aggregate_uuid(e)?;
     let at = e.recorded_at;
     let result = match &event {
@@ -181,7 +192,8 @@ async fn update_row(
         "UPDATE {table} SET {set}, version = $2, last_position = $3, updated_at = $4 \
          WHERE id = $1 AND version = $2 - 1"
     );
-    let query = sqlx::query(&sql).bind(id).bind(e.sequence).bind(e.position.global_position).bind(e.recorded_at);
+    let query =
+        sqlx::query(&sql).bind(id).bind(e.sequence).bind(e.position.global_position).bind(e.recorded_at);
     bind(query).execute(&mut *tx).await
 }
 
@@ -233,7 +245,14 @@ async fn count_stats(tx: &mut PgConnection, e: &StoredEvent, id: Uuid) -> Result
 /// One line an auditor can read.
 pub fn summarize(event: &AircraftEvent) -> String {
     match event {
-        AircraftEvent::AircraftRegistered { registration_number, aircraft_type, model, serial_number, operator, .. } => {
+        AircraftEvent::AircraftRegistered {
+            registration_number,
+            aircraft_type,
+            model,
+            serial_number,
+            operator,
+            ..
+        } => {
             format!("Registered {registration_number} ({aircraft_type} {model}, MSN {serial_number}) for {operator}")
         }
         AircraftEvent::AircraftDetailsUpdated { operator, model, base_airport, notes } => {
@@ -252,7 +271,9 @@ pub fn summarize(event: &AircraftEvent) -> String {
             }
             format!("Details updated: {}", changed.join(", "))
         }
-        AircraftEvent::AircraftStatusChanged { from, to, reason } => format!("Status {from} → {to}: {reason}"),
+        AircraftEvent::AircraftStatusChanged { from, to, reason } => {
+            format!("Status {from} → {to}: {reason}")
+        }
         AircraftEvent::AirworthinessCertificateIssued { number, issued_on, valid_until } => {
             format!("Certificate {number} issued, valid {issued_on} to {valid_until}")
         }
@@ -267,7 +288,11 @@ pub fn summarize(event: &AircraftEvent) -> String {
     }
 }
 
-async fn project_inbox(tx: &mut PgConnection, e: &StoredEvent, event: InboxEvent) -> Result<(), SubscriberError> {
+async fn project_inbox(
+    tx: &mut PgConnection,
+    e: &StoredEvent,
+    event: InboxEvent,
+) -> Result<(), SubscriberError> {
     let id = aggregate_uuid(e)?;
     let at: DateTime<Utc> = e.recorded_at;
     let result = match &event {
@@ -292,9 +317,11 @@ async fn project_inbox(tx: &mut PgConnection, e: &StoredEvent, event: InboxEvent
             .await?
         }
         InboxEvent::DocumentClassified { document_type, .. } => {
-            let document_type = serde_json::to_value(document_type).map_err(|err| poison(e, err.to_string()))?;
+            let document_type =
+                serde_json::to_value(document_type).map_err(|err| poison(e, err.to_string()))?;
             let set = "document_type = $5, status = 'classified', classified_at = $4";
-            update_row(tx, "inbox_files", e, id, set, |q| q.bind(document_type.as_str().map(str::to_owned))).await?
+            update_row(tx, "inbox_files", e, id, set, |q| q.bind(document_type.as_str().map(str::to_owned)))
+                .await?
         }
         InboxEvent::DocumentLinkedToAircraft { aircraft_id, .. } => {
             update_row(tx, "inbox_files", e, id, "aircraft_id = $5", |q| q.bind(*aircraft_id)).await?

@@ -85,6 +85,10 @@ impl<S: Subscriber> Subscription<S> {
         self
     }
 
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     pub fn status(&self) -> SubscriptionStatus {
         self.status.clone()
     }
@@ -108,6 +112,11 @@ impl<S: Subscriber> Subscription<S> {
     /// Handles everything available now, then returns; for tools and tests. Does not take the
     /// advisory lock (the checkpoint row lock still prevents double application).
     pub async fn catch_up(&self) -> Result<u64, SubscriberError> {
+        self.catch_up_reporting(|_| {}).await
+    }
+
+    /// [`catch_up`](Self::catch_up), calling `progress` with the running total after each batch.
+    pub async fn catch_up_reporting(&self, mut progress: impl FnMut(u64)) -> Result<u64, SubscriberError> {
         let mut total = 0;
         loop {
             let n = self.run_batch().await?;
@@ -115,6 +124,7 @@ impl<S: Subscriber> Subscription<S> {
             if n == 0 {
                 return Ok(total);
             }
+            progress(total);
         }
     }
 
@@ -250,7 +260,11 @@ pub async fn lag(pool: &PgPool, name: &str) -> Result<Option<SubscriptionLag>, s
 
 /// Whether the subscription has handled the event at `global_position`. `None` when no such
 /// event exists.
-pub async fn has_reached(pool: &PgPool, name: &str, global_position: i64) -> Result<Option<bool>, sqlx::Error> {
+pub async fn has_reached(
+    pool: &PgPool,
+    name: &str,
+    global_position: i64,
+) -> Result<Option<bool>, sqlx::Error> {
     let Some(target) = log::position_of(pool, global_position).await? else {
         return Ok(None);
     };

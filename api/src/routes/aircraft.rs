@@ -10,21 +10,27 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{command_response, run_on};
+use super::{command_response, reads, run_on};
 use crate::extract::{RequestMeta, ValidJson};
 use crate::problem::ApiError;
 use crate::startup::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/aircraft").route(web::post().to(register)))
-        .service(
-            web::resource("/api/v1/aircraft/{id}")
-                .route(web::put().to(update_details))
-                .route(web::delete().to(decommission)),
-        )
-        .service(web::resource("/api/v1/aircraft/{id}/status").route(web::post().to(change_status)))
-        .service(web::resource("/api/v1/aircraft/{id}/certificates").route(web::post().to(issue_certificate)))
-        .service(web::resource("/api/v1/aircraft/{id}/flights").route(web::post().to(log_flight)));
+    cfg.service(
+        web::resource("/api/v1/aircraft")
+            .route(web::post().to(register))
+            .route(web::get().to(reads::list_aircraft)),
+    )
+    .service(
+        web::resource("/api/v1/aircraft/{id}")
+            .route(web::get().to(reads::get_aircraft))
+            .route(web::put().to(update_details))
+            .route(web::delete().to(decommission)),
+    )
+    .service(web::resource("/api/v1/aircraft/{id}/history").route(web::get().to(reads::aircraft_history)))
+    .service(web::resource("/api/v1/aircraft/{id}/status").route(web::post().to(change_status)))
+    .service(web::resource("/api/v1/aircraft/{id}/certificates").route(web::post().to(issue_certificate)))
+    .service(web::resource("/api/v1/aircraft/{id}/flights").route(web::post().to(log_flight)));
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

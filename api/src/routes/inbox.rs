@@ -12,18 +12,24 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{command_response, run_on};
+use super::{command_response, reads, run_on};
 use crate::extract::{RequestMeta, ValidJson};
 use crate::problem::ApiError;
 use crate::startup::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/inbox/files").route(web::post().to(upload)))
-        .service(web::resource("/api/inbox/files/{id}/classify").route(web::post().to(classify)))
-        .service(web::resource("/api/inbox/files/{id}/link").route(web::post().to(link)))
-        .service(web::resource("/api/inbox/files/{id}/process").route(web::post().to(process)))
-        .service(web::resource("/api/inbox/files/{id}/reject").route(web::post().to(reject)))
-        .service(web::resource("/api/inbox/files/{id}/archive").route(web::post().to(archive)));
+    cfg.service(
+        web::resource("/api/inbox/files")
+            .route(web::post().to(upload))
+            .route(web::get().to(reads::list_files)),
+    )
+    .service(web::resource("/api/inbox/files/{id}").route(web::get().to(reads::get_file)))
+    .service(web::resource("/api/inbox/files/{id}/content").route(web::get().to(reads::file_content)))
+    .service(web::resource("/api/inbox/files/{id}/classify").route(web::post().to(classify)))
+    .service(web::resource("/api/inbox/files/{id}/link").route(web::post().to(link)))
+    .service(web::resource("/api/inbox/files/{id}/process").route(web::post().to(process)))
+    .service(web::resource("/api/inbox/files/{id}/reject").route(web::post().to(reject)))
+    .service(web::resource("/api/inbox/files/{id}/archive").route(web::post().to(archive)));
 }
 
 /// Largest accepted value of a small text part (`source`, `sha256`).

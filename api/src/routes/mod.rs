@@ -5,6 +5,23 @@ pub mod aircraft;
 pub mod health;
 pub mod inbox;
 pub mod openapi;
+pub mod reads;
+pub mod reports;
+pub mod streaming;
+
+use actix_web::web;
+
+/// Read-only endpoints that share no path with a command.
+pub fn read_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/search", web::get().to(reads::search_all))
+        .route("/api/v1/knowledge/insights", web::get().to(reads::list_insights))
+        .route("/api/v1/recommendations", web::get().to(reads::list_recommendations))
+        .route("/api/v1/log-error", web::post().to(reports::log_error))
+        .route("/api/v1/admin/client-errors", web::get().to(reports::list_reports))
+        .route("/api/v1/streaming/views", web::get().to(streaming::list_views))
+        .route("/api/v1/streaming/views/{name}", web::get().to(streaming::read_view))
+        .route("/api/v1/streaming/health", web::get().to(streaming::health));
+}
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};

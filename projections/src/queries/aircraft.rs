@@ -74,7 +74,8 @@ pub enum AircraftSort {
 }
 
 impl AircraftSort {
-    pub const NAMES: [&'static str; 4] = ["registration_number", "updated_at", "registered_at", "total_block_hours"];
+    pub const NAMES: [&'static str; 4] =
+        ["registration_number", "updated_at", "registered_at", "total_block_hours"];
 
     /// Parses `name` or `-name`; returns the sort and whether it is descending.
     pub fn parse(text: &str) -> Result<(Self, bool), QueryError> {
@@ -130,7 +131,8 @@ pub async fn list(
     let limit = page_size(limit, 50)?;
     let cursor = cursor.map(|c| Cursor::decode(c, sort)).transpose()?;
     let (column, sql_type) = order.column();
-    let mut query = QueryBuilder::<Postgres>::new(format!("SELECT {AIRCRAFT_COLUMNS} FROM aircraft WHERE true"));
+    let mut query =
+        QueryBuilder::<Postgres>::new(format!("SELECT {AIRCRAFT_COLUMNS} FROM aircraft WHERE true"));
     if let Some(status) = &filter.status {
         query.push(" AND status = ").push_bind(status.clone());
     }
@@ -142,18 +144,27 @@ pub async fn list(
     }
     if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
         let pattern = format!("%{}%", like_escape(q.trim()));
-        query.push(" AND (registration_number || ' ' || model || ' ' || serial_number || ' ' || operator) ILIKE ");
+        query.push(
+            " AND (registration_number || ' ' || model || ' ' || serial_number || ' ' || operator) ILIKE ",
+        );
         query.push_bind(pattern);
     }
     let (comparison, direction) = if descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some(cursor) = &cursor {
-        let id: Uuid = cursor.id.parse().map_err(|_| QueryError::invalid("cursor", "not a cursor returned by this API"))?;
+        let id: Uuid = cursor
+            .id
+            .parse()
+            .map_err(|_| QueryError::invalid("cursor", "not a cursor returned by this API"))?;
         query.push(format!(" AND ({column}, id) {comparison} (CAST("));
         query.push_bind(cursor.key.clone()).push(format!(" AS {sql_type}), ")).push_bind(id).push(")");
     }
     query.push(format!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).push_bind(limit + 1);
     let rows: Vec<AircraftView> = query.build_query_as().fetch_all(pool).await.map_err(cast_error)?;
-    Ok(paginate(rows, limit, |row| Cursor { sort: sort.to_owned(), key: order.key_of(row), id: row.id.to_string() }))
+    Ok(paginate(rows, limit, |row| Cursor {
+        sort: sort.to_owned(),
+        key: order.key_of(row),
+        id: row.id.to_string(),
+    }))
 }
 
 /// A forged cursor whose key does not parse as the sort column's type.
@@ -167,7 +178,10 @@ fn cast_error(e: sqlx::Error) -> QueryError {
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<AircraftView>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {AIRCRAFT_COLUMNS} FROM aircraft WHERE id = $1")).bind(id).fetch_optional(pool).await
+    sqlx::query_as(&format!("SELECT {AIRCRAFT_COLUMNS} FROM aircraft WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
 }
 
 /// One event in an aircraft's history.
@@ -199,7 +213,9 @@ pub async fn history(
     const SORT: &str = "sequence";
     let limit = page_size(limit, 100)?;
     let after: i64 = match cursor {
-        Some(c) => Cursor::decode(c, SORT)?.key.parse().map_err(|_| QueryError::invalid("cursor", "malformed"))?,
+        Some(c) => {
+            Cursor::decode(c, SORT)?.key.parse().map_err(|_| QueryError::invalid("cursor", "malformed"))?
+        }
         None => 0,
     };
     let rows: Vec<HistoryEntry> = sqlx::query_as(
@@ -212,5 +228,9 @@ pub async fn history(
     .bind(limit + 1)
     .fetch_all(pool)
     .await?;
-    Ok(paginate(rows, limit, |row| Cursor { sort: SORT.into(), key: row.sequence.to_string(), id: id.to_string() }))
+    Ok(paginate(rows, limit, |row| Cursor {
+        sort: SORT.into(),
+        key: row.sequence.to_string(),
+        id: id.to_string(),
+    }))
 }

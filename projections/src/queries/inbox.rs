@@ -59,7 +59,8 @@ pub async fn list(
 ) -> Result<Page<InboxFileView>, QueryError> {
     let limit = page_size(limit, 50)?;
     let cursor = cursor.map(|c| Cursor::decode(c, SORT)).transpose()?;
-    let mut query = QueryBuilder::<Postgres>::new(format!("SELECT {FILE_COLUMNS} FROM inbox_files WHERE true"));
+    let mut query =
+        QueryBuilder::<Postgres>::new(format!("SELECT {FILE_COLUMNS} FROM inbox_files WHERE true"));
     if let Some(status) = &filter.status {
         query.push(" AND status = ").push_bind(status.clone());
     }
@@ -85,5 +86,8 @@ pub async fn list(
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InboxFileView>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {FILE_COLUMNS} FROM inbox_files WHERE id = $1")).bind(id).fetch_optional(pool).await
+    sqlx::query_as(&format!("SELECT {FILE_COLUMNS} FROM inbox_files WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
 }

@@ -56,7 +56,11 @@ struct Row {
 }
 
 /// Insights as of `as_of`, most severe first.
-pub async fn insights(pool: &PgPool, as_of: DateTime<Utc>, grounded_days: i64) -> Result<Vec<Insight>, sqlx::Error> {
+pub async fn insights(
+    pool: &PgPool,
+    as_of: DateTime<Utc>,
+    grounded_days: i64,
+) -> Result<Vec<Insight>, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(
         "WITH p AS (SELECT $1::timestamptz AS now, ($1::timestamptz AT TIME ZONE 'UTC')::date AS today) \
          SELECT 'certificate_expired' AS kind, a.id AS subject_id, a.registration_number AS subject, \
@@ -90,7 +94,9 @@ pub async fn insights(pool: &PgPool, as_of: DateTime<Utc>, grounded_days: i64) -
     .fetch_all(pool)
     .await?;
     let mut insights: Vec<Insight> = rows.into_iter().map(|r| explain(r, as_of, grounded_days)).collect();
-    insights.sort_by(|a, b| (a.severity != "critical", &a.kind, &a.subject).cmp(&(b.severity != "critical", &b.kind, &b.subject)));
+    insights.sort_by(|a, b| {
+        (a.severity != "critical", &a.kind, &a.subject).cmp(&(b.severity != "critical", &b.kind, &b.subject))
+    });
     Ok(insights)
 }
 
@@ -129,9 +135,10 @@ fn explain(row: Row, as_of: DateTime<Utc>, grounded_days: i64) -> Insight {
         _ => format!("/api/inbox/files/{}", row.subject_id),
     };
     let since = match row.kind.as_str() {
-        "certificate_expired" | "certificate_expiring" => {
-            row.day.and_then(|d| d.checked_add_days(Days::new(1))).map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
-        }
+        "certificate_expired" | "certificate_expiring" => row
+            .day
+            .and_then(|d| d.checked_add_days(Days::new(1)))
+            .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
         _ => row.since,
     };
     Insight {
@@ -156,7 +163,9 @@ pub fn recommend(insights: Vec<Insight>) -> Vec<Recommendation> {
             let (priority, action, command) = match insight.kind.as_str() {
                 "certificate_expired" | "certificate_missing" => (
                     1,
-                    format!("Ground {subject} or issue a valid airworthiness certificate before its next flight"),
+                    format!(
+                        "Ground {subject} or issue a valid airworthiness certificate before its next flight"
+                    ),
                     format!("POST /api/v1/aircraft/{id}/certificates"),
                 ),
                 "certificate_expiring" => (

@@ -55,7 +55,8 @@ pub fn catalogue() -> Vec<ViewDef> {
     use ColumnType::*;
     vec![ViewDef {
         name: "aircraft_stats",
-        description: "Per registration number: number of events of its aircraft and the time and type of the last one",
+        description:
+            "Per registration number: number of events of its aircraft and the time and type of the last one",
         columns: vec![
             col("registration_number", Text),
             col("total_events", Bigint),
@@ -95,27 +96,43 @@ pub async fn read(
         return Err(QueryError::invalid("offset", "must not be negative"));
     }
     let columns: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
-    let mut query =
-        QueryBuilder::<Postgres>::new(format!("SELECT to_jsonb(v) FROM (SELECT {} FROM {} WHERE true", columns.join(", "), def.name));
+    let mut query = QueryBuilder::<Postgres>::new(format!(
+        "SELECT to_jsonb(v) FROM (SELECT {} FROM {} WHERE true",
+        columns.join(", "),
+        def.name
+    ));
     for (name, value) in filters {
         let column = def.columns.iter().find(|c| c.name == name).ok_or_else(|| {
-            QueryError::invalid(name.clone(), format!("not a column of {view}; columns: {}", columns.join(", ")))
+            QueryError::invalid(
+                name.clone(),
+                format!("not a column of {view}; columns: {}", columns.join(", ")),
+            )
         })?;
         query.push(format!(" AND {} = ", column.name));
         bind_typed(&mut query, column, value)?;
     }
-    query.push(format!(") v ORDER BY {} LIMIT ", def.order_by.join(", "))).push_bind(limit).push(" OFFSET ").push_bind(offset);
+    query
+        .push(format!(") v ORDER BY {} LIMIT ", def.order_by.join(", ")))
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
     let rows: Vec<Value> = query.build_query_scalar().fetch_all(pool).await?;
     Ok(Some(ViewRows { view: def.name.to_owned(), rows, limit, offset }))
 }
 
-fn bind_typed(query: &mut QueryBuilder<'_, Postgres>, column: &Column, value: &str) -> Result<(), QueryError> {
+fn bind_typed(
+    query: &mut QueryBuilder<'_, Postgres>,
+    column: &Column,
+    value: &str,
+) -> Result<(), QueryError> {
     let invalid = |what: &str| QueryError::invalid(column.name, format!("must be {what}"));
     match column.column_type {
         ColumnType::Text => query.push_bind(value.to_owned()),
         ColumnType::Bigint => query.push_bind(value.parse::<i64>().map_err(|_| invalid("an integer"))?),
         ColumnType::Timestamptz => query.push_bind(
-            chrono::DateTime::parse_from_rfc3339(value).map_err(|_| invalid("an RFC 3339 timestamp"))?.to_utc(),
+            chrono::DateTime::parse_from_rfc3339(value)
+                .map_err(|_| invalid("an RFC 3339 timestamp"))?
+                .to_utc(),
         ),
     };
     query.push(format!("::{}", column.column_type.sql()));

@@ -1,0 +1,327 @@
+//! Read endpoints, all served from the projections (never by loading aggregates). Each accepts
+//! `min_position` (query) or `X-Min-Position` (header): the answer then reflects at least every
+//! event up to that global position (read-your-writes), waiting a bounded time for the projector.
+
+use std::time::{Duration, Instant};
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use klg_domain::aircraft::AircraftStatus;
+use klg_domain::inbox::InboxStatus;
+use klg_domain::values::DocumentType;
+use klg_projections::queries::{aircraft, inbox, insights, search};
+use klg_projections::subscription::has_reached;
+use klg_projections::PROJECTIONS;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::extract::{etag, parse_id, query};
+use crate::problem::ApiError;
+use crate::startup::AppState;
+
+/// Longest a read waits for the projections to reach `min_position`.
+pub const READ_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits until the projections reflect the event at `min_position`, if one was asked for.
+pub async fn await_position(
+    state: &AppState,
+    req: &HttpRequest,
+    min_position: Option<i64>,
+) -> Result<(), ApiError> {
+    let header = match crate::extract::id_header(req.headers(), "X-Min-Position")? {
+        Some(v) => {
+            Some(v.parse::<i64>().map_err(|_| ApiError::invalid("X-Min-Position", "must be an integer"))?)
+        }
+        None => None,
+    };
+    let Some(position) = min_position.or(header) else {
+        return Ok(());
+    };
+    let deadline = Instant::now() + READ_WAIT;
+    loop {
+        match has_reached(&state.pool, PROJECTIONS, position).await? {
+            Some(true) => return Ok(()),
+            None => {
+                return Err(ApiError::invalid(
+                    "min_position",
+                    format!("no event is stored at position {position}"),
+                ))
+            }
+            Some(false) if Instant::now() >= deadline => {
+                return Err(ApiError::Unavailable(format!(
+                    "the projections did not reach position {position} within {} s",
+                    READ_WAIT.as_secs()
+                )))
+            }
+            Some(false) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+}
+
+/// A status, type or other enumerated filter value, validated against its domain type.
+fn known<T: serde::de::DeserializeOwned>(
+    field: &str,
+    value: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v) => match serde_json::from_value::<T>(serde_json::Value::String(v.clone())) {
+            Ok(_) => Ok(Some(v)),
+            Err(_) => Err(ApiError::invalid(field, format!("{v:?} is not a known value"))),
+        },
+        None => Ok(None),
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AircraftListQuery {
+    pub status: Option<String>,
+    /// ICAO type designator.
+    #[serde(rename = "type")]
+    pub aircraft_type: Option<String>,
+    pub operator: Option<String>,
+    /// Text contained in registration number, model, serial number or operator.
+    pub q: Option<String>,
+    /// registration_number (default), updated_at, registered_at, total_block_hours; `-` prefix
+    /// for descending.
+    pub sort: Option<String>,
+    /// 1-200, default 50.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    pub min_position: Option<i64>,
+}
+
+pub async fn list_aircraft(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let params: AircraftListQuery = query(&req)?;
+    await_position(&state, &req, params.min_position).await?;
+    let filter = aircraft::AircraftFilter {
+        status: known::<AircraftStatus>("status", params.status)?,
+        aircraft_type: params.aircraft_type,
+        operator: params.operator,
+        q: params.q,
+    };
+    let sort = params.sort.as_deref().unwrap_or("registration_number");
+    let page = aircraft::list(&state.pool, &filter, sort, params.limit, params.cursor.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemQuery {
+    pub min_position: Option<i64>,
+}
+
+pub async fn get_aircraft(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path, "aircraft")?;
+    let params: ItemQuery = query(&req)?;
+    await_position(&state, &req, params.min_position).await?;
+    let view = aircraft::get(&state.pool, id).await?.ok_or_else(|| not_found("aircraft", id))?;
+    Ok(with_etag(&req, view.version, &view))
+}
+
+/// The representation with its `ETag`, or 304 when the client already has this version.
+fn with_etag(req: &HttpRequest, version: i64, body: &impl serde::Serialize) -> HttpResponse {
+    let tag = etag(version as u64);
+    let unchanged = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == tag));
+    if unchanged {
+        return HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish();
+    }
+    HttpResponse::Ok().insert_header((header::ETAG, tag)).json(body)
+}
+
+fn not_found(what: &str, id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no {what} with id {id}"))
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    pub min_position: Option<i64>,
+}
+
+pub async fn aircraft_history(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path, "aircraft")?;
+    let params: PageQuery = query(&req)?;
+    await_position(&state, &req, params.min_position).await?;
+    if aircraft::get(&state.pool, id).await?.is_none() {
+        return Err(not_found("aircraft", id));
+    }
+    let page = aircraft::history(&state.pool, id, params.limit, params.cursor.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboxListQuery {
+    pub status: Option<String>,
+    pub document_type: Option<String>,
+    pub aircraft_id: Option<Uuid>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+    pub min_position: Option<i64>,
+}
+
+pub async fn list_files(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let params: InboxListQuery = query(&req)?;
+    await_position(&state, &req, params.min_position).await?;
+    let filter = inbox::InboxFilter {
+        status: known::<InboxStatus>("status", params.status)?,
+        document_type: known::<DocumentType>("document_type", params.document_type)?,
+        aircraft_id: params.aircraft_id,
+    };
+    let page = inbox::list(&state.pool, &filter, params.limit, params.cursor.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+pub async fn get_file(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path, "document")?;
+    let params: ItemQuery = query(&req)?;
+    await_position(&state, &req, params.min_position).await?;
+    let view = inbox::get(&state.pool, id).await?.ok_or_else(|| not_found("document", id))?;
+    Ok(with_etag(&req, view.version, &view))
+}
+
+/// Streams the document's bytes from the blob store.
+pub async fn file_content(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path, "document")?;
+    let params: ItemQuery = query(&req)?;
+    await_position(&state, &req, params.min_position).await?;
+    let view = inbox::get(&state.pool, id).await?.ok_or_else(|| not_found("document", id))?;
+    let digest = klg_domain::values::Sha256Hex::parse(&view.sha256).map_err(ApiError::Internal)?;
+    let (file, size) = state
+        .blobs
+        .open_blob(&digest)
+        .await
+        .map_err(|e| ApiError::Internal(format!("blob store: {e}")))?
+        .ok_or_else(|| {
+            ApiError::Internal(format!("blob {digest} of document {id} is missing from the store"))
+        })?;
+    let checksum = base64_of_hex(&view.sha256);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, view.content_type.clone()))
+        .insert_header((header::CONTENT_DISPOSITION, content_disposition(&view.filename)))
+        .insert_header((header::CONTENT_LENGTH, size))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Content-Security-Policy", "sandbox"))
+        .insert_header(("Repr-Digest", format!("sha-256=:{checksum}:")))
+        .insert_header(("X-Checksum-SHA256", view.sha256.clone()))
+        .insert_header((header::ETAG, format!("\"{}\"", view.sha256)))
+        .streaming(read_chunks(file)))
+}
+
+/// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 8187).
+pub fn content_disposition(filename: &str) -> String {
+    let fallback: String = filename
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._- ()".contains(c) { c } else { '_' })
+        .collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+fn base64_of_hex(hex_digest: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(hex::decode(hex_digest).unwrap_or_default())
+}
+
+/// The file as a stream of 64 KiB chunks: memory stays flat whatever its size.
+fn read_chunks(
+    file: tokio::fs::File,
+) -> impl futures_util::Stream<Item = Result<actix_web::web::Bytes, std::io::Error>> {
+    use tokio::io::AsyncReadExt;
+    futures_util::stream::unfold(file, |mut file| async move {
+        let mut buffer = vec![0u8; 64 * 1024];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some((Ok(actix_web::web::Bytes::from(buffer)), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Words to find (each as a prefix) in aircraft and documents.
+    pub q: String,
+    /// 1-200, default 20.
+    pub limit: Option<i64>,
+    pub min_position: Option<i64>,
+}
+
+pub async fn search_all(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let params: SearchQuery = query(&req)?;
+    await_position(&state, &req, params.min_position).await?;
+    let limit = match params.limit.unwrap_or(20) {
+        n @ 1..=200 => n,
+        _ => return Err(ApiError::invalid("limit", "must be between 1 and 200")),
+    };
+    let hits = search::search(&state.pool, &params.q, limit).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "query": params.q, "hits": hits })))
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsightQuery {
+    /// Evaluate as of this instant (RFC 3339); default now.
+    pub as_of: Option<DateTime<Utc>>,
+    /// Grounded longer than this many days is flagged; default 7.
+    pub grounded_days: Option<i64>,
+    pub min_position: Option<i64>,
+}
+
+async fn evaluate(state: &AppState, req: &HttpRequest) -> Result<Vec<insights::Insight>, ApiError> {
+    let params: InsightQuery = query(req)?;
+    await_position(state, req, params.min_position).await?;
+    let grounded_days = params.grounded_days.unwrap_or(7);
+    if !(0..=3650).contains(&grounded_days) {
+        return Err(ApiError::invalid("grounded_days", "must be between 0 and 3650"));
+    }
+    Ok(insights::insights(&state.pool, params.as_of.unwrap_or_else(Utc::now), grounded_days).await?)
+}
+
+pub async fn list_insights(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let items = evaluate(&state, &req).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+pub async fn list_recommendations(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let items = insights::recommend(evaluate(&state, &req).await?);
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}

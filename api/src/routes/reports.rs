@@ -1,0 +1,134 @@
+//! Client error reports: the web console posts what went wrong in the browser; operators list
+//! them. Validated, size-limited, rate-limited per client, stored in PostgreSQL.
+
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+
+use crate::extract::{query, RequestId, ValidJson};
+use crate::problem::ApiError;
+use crate::startup::AppState;
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportLevel {
+    Error,
+    Warning,
+    Info,
+}
+
+/// One error seen by a client.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientErrorReport {
+    /// 1-2000 characters.
+    pub message: String,
+    /// Default `error`.
+    pub level: Option<ReportLevel>,
+    /// Page the error happened on; at most 2048 characters.
+    pub url: Option<String>,
+    /// At most 16000 characters.
+    pub stack: Option<String>,
+    /// At most 512 characters.
+    pub user_agent: Option<String>,
+    /// Free-form JSON object, at most 4096 bytes serialized.
+    pub context: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn check_len(errors: &mut klg_domain::ValidationErrors, field: &str, value: Option<&str>, max: usize) {
+    if value.is_some_and(|v| v.chars().count() > max) {
+        errors.push(field, format!("must be at most {max} characters"));
+    }
+}
+
+/// `POST /api/v1/log-error` → 202 with the stored report's id.
+pub async fn log_error(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ValidJson<ClientErrorReport>,
+) -> Result<HttpResponse, ApiError> {
+    let client = req.peer_addr().map(|a| a.ip()).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+    if let Err(wait) = state.report_limiter.check(client) {
+        return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
+    }
+    let report = body.value;
+    let mut errors = klg_domain::ValidationErrors::default();
+    if report.message.trim().is_empty() {
+        errors.push("message", "must not be empty");
+    }
+    check_len(&mut errors, "message", Some(&report.message), 2000);
+    check_len(&mut errors, "url", report.url.as_deref(), 2048);
+    check_len(&mut errors, "stack", report.stack.as_deref(), 16_000);
+    check_len(&mut errors, "user_agent", report.user_agent.as_deref(), 512);
+    if report.context.as_ref().is_some_and(|c| serde_json::to_vec(c).map_or(0, |v| v.len()) > 4096) {
+        errors.push("context", "must be at most 4096 bytes of JSON");
+    }
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let level = serde_json::to_value(report.level.unwrap_or(ReportLevel::Error)).expect("level serializes");
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO client_error_reports (client, level, message, url, stack, user_agent, context, request_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(client.to_string())
+    .bind(level.as_str())
+    .bind(report.message.trim())
+    .bind(report.url)
+    .bind(report.stack)
+    .bind(report.user_agent)
+    .bind(report.context.map(Json))
+    .bind(request_id)
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "id": id })))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, JsonSchema)]
+pub struct StoredReport {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    pub client: String,
+    pub level: String,
+    pub message: String,
+    pub url: Option<String>,
+    pub stack: Option<String>,
+    pub user_agent: Option<String>,
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub context: Option<Json<serde_json::Value>>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportListQuery {
+    /// 1-200, default 50.
+    pub limit: Option<i64>,
+    /// Only reports older than this id (the `next_before` of the previous page).
+    pub before: Option<i64>,
+    pub level: Option<ReportLevel>,
+}
+
+/// `GET /api/v1/admin/client-errors`: newest first.
+pub async fn list_reports(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let params: ReportListQuery = query(&req)?;
+    let limit = match params.limit.unwrap_or(50) {
+        n @ 1..=200 => n,
+        _ => return Err(ApiError::invalid("limit", "must be between 1 and 200")),
+    };
+    let level = params.level.map(|l| serde_json::to_value(l).expect("level serializes"));
+    let items: Vec<StoredReport> = sqlx::query_as(
+        "SELECT id, received_at, client, level, message, url, stack, user_agent, context, request_id \
+         FROM client_error_reports WHERE id < $1 AND ($2::text IS NULL OR level = $2) ORDER BY id DESC LIMIT $3",
+    )
+    .bind(params.before.unwrap_or(i64::MAX))
+    .bind(level.as_ref().and_then(|l| l.as_str()))
+    .bind(limit)
+    .fetch_all(&state.pool)
+    .await?;
+    let next_before = (items.len() as i64 == limit).then(|| items.last().map(|r| r.id)).flatten();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_before": next_before })))
+}

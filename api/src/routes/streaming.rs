@@ -1,0 +1,103 @@
+//! The streaming views catalogue and the health of the read side (subscriptions, lag).
+
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use klg_projections::queries::views;
+use klg_projections::subscription::{lag, oldest_transaction_age};
+use klg_projections::PROJECTIONS;
+use serde_json::json;
+
+use crate::problem::ApiError;
+use crate::startup::AppState;
+
+/// Parameters of a view read that are not column filters.
+const PAGING: [&str; 3] = ["limit", "offset", "min_position"];
+
+pub async fn list_views() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "views": views::catalogue() }))
+}
+
+/// `GET /api/v1/streaming/views/{name}?<column>=<value>…&limit=&offset=`
+pub async fn read_view(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect();
+    let number = |name: &str| -> Result<Option<i64>, ApiError> {
+        match pairs.iter().rev().find(|(k, _)| k == name) {
+            Some((_, v)) => v.parse().map(Some).map_err(|_| ApiError::invalid(name, "must be an integer")),
+            None => Ok(None),
+        }
+    };
+    let (limit, offset, min_position) = (number("limit")?, number("offset")?, number("min_position")?);
+    super::reads::await_position(&state, &req, min_position).await?;
+    let filters: Vec<(String, String)> =
+        pairs.iter().filter(|(k, _)| !PAGING.contains(&k.as_str())).cloned().collect();
+    match views::read(&state.pool, &path, &filters, limit, offset).await? {
+        Some(rows) => Ok(HttpResponse::Ok().json(rows)),
+        None => {
+            Err(ApiError::NotFound(format!("no view named {:?}; see /api/v1/streaming/views", path.as_str())))
+        }
+    }
+}
+
+/// Subscriptions further behind than this make the read side unhealthy.
+pub const MAX_LAG_SECONDS: f64 = 60.0;
+
+/// `GET /api/v1/streaming/health`: PostgreSQL reachable, each subscription's position and lag;
+/// 503 with the reasons when something is wrong.
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let mut problems: Vec<String> = vec![];
+    let checked = tokio::time::timeout(Duration::from_secs(3), async {
+        let projector = lag(&state.pool, PROJECTIONS).await?;
+        let oldest = oldest_transaction_age(&state.pool).await?;
+        Ok::<_, sqlx::Error>((projector, oldest))
+    })
+    .await;
+    let (database, projector, oldest) = match checked {
+        Ok(Ok((projector, oldest))) => (json!({"status": "ok"}), projector, Some(oldest)),
+        Ok(Err(e)) => {
+            problems.push(format!("PostgreSQL query failed: {e}"));
+            (json!({"status": "failing", "reason": e.to_string()}), None, None)
+        }
+        Err(_) => {
+            problems.push("PostgreSQL did not answer within 3 s".into());
+            (json!({"status": "failing", "reason": "timeout"}), None, None)
+        }
+    };
+    let local = state.projector.lock().map(|s| s.clone()).unwrap_or_default();
+    if let Some(error) = &local.last_error {
+        problems.push(format!("projector: {error}"));
+    }
+    if let Some(p) = &projector {
+        if p.lag_seconds > MAX_LAG_SECONDS {
+            problems.push(format!(
+                "projector is {:.0} s ({} events) behind the log",
+                p.lag_seconds, p.lag_events
+            ));
+        }
+    }
+    let body = json!({
+        "status": if problems.is_empty() { "ok" } else { "failing" },
+        "problems": problems,
+        "read_store": "postgresql (embedded projections)",
+        "database": database,
+        "subscriptions": [{
+            "name": PROJECTIONS,
+            "position": projector,
+            "leader_in_this_process": local.leader,
+            "last_batch_at": local.last_batch_at,
+            "last_error": local.last_error,
+        }],
+        "oldest_open_transaction_seconds": oldest,
+        "mirror": { "status": "disabled", "reason": "REDPANDA_BROKERS is not supported yet" },
+    });
+    if problems.is_empty() {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
