@@ -295,3 +295,38 @@ pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(data))
 }
+
+pub mod scenario;
+
+/// Waits until the projector has handled every stored event.
+pub async fn wait_for_projections(pool: &PgPool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let lag = klg_projections::subscription::lag(pool, klg_projections::PROJECTIONS).await.expect("lag");
+        if lag.as_ref().is_some_and(|l| l.lag_events == 0) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "projections did not catch up: {lag:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Every projection table as JSON, in key order (generated search columns left out).
+pub async fn projection_snapshot(pool: &PgPool) -> Value {
+    let mut snapshot = serde_json::Map::new();
+    for (table, key) in [
+        ("aircraft", "id"),
+        ("aircraft_history", "global_position"),
+        ("aircraft_stats", "registration_number"),
+        ("inbox_files", "id"),
+    ] {
+        let rows: Value = sqlx::query_scalar(&format!(
+            "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'search' ORDER BY {key}), '[]'::jsonb) FROM {table} t"
+        ))
+        .fetch_one(pool)
+        .await
+        .expect("snapshot");
+        snapshot.insert(table.to_owned(), rows);
+    }
+    Value::Object(snapshot)
+}

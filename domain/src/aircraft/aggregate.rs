@@ -138,6 +138,22 @@ impl Aircraft {
         self.registration_number.as_ref()
     }
 
+    pub fn operator(&self) -> Option<&Name> {
+        self.operator.as_ref()
+    }
+
+    pub fn model(&self) -> Option<&Name> {
+        self.model.as_ref()
+    }
+
+    pub fn base_airport(&self) -> Option<&AirportCode> {
+        self.base_airport.as_ref()
+    }
+
+    pub fn notes(&self) -> Option<&Note> {
+        self.notes.as_ref()
+    }
+
     pub fn total_block_minutes(&self) -> u64 {
         self.total_block_minutes
     }

@@ -1,0 +1,149 @@
+//! Random but reproducible command sequences against both aggregates, through the real
+//! command service and event store. Refused commands are part of the scenario: they must
+//! leave no trace.
+
+use chrono::NaiveDate;
+use klg_commands::{CommandMetadata, WriteSide};
+use klg_domain::aircraft::{AircraftCommand, AircraftDetails, AircraftStatus, RegisterAircraft};
+use klg_domain::inbox::{InboxCommand, ReceiveFile};
+use klg_domain::values::*;
+use klg_domain::Guarded;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use uuid::Uuid;
+
+/// What a scenario created.
+#[derive(Debug, Default)]
+pub struct Created {
+    pub aircraft: Vec<Uuid>,
+    pub documents: Vec<Uuid>,
+    pub applied: usize,
+    pub refused: usize,
+}
+
+fn date(rng: &mut StdRng) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + chrono::Days::new(rng.gen_range(0..2200))
+}
+
+fn pick<T: Copy>(rng: &mut StdRng, items: &[T]) -> Option<T> {
+    items.choose(rng).copied()
+}
+
+/// Runs `steps` random commands seeded by `seed`.
+pub async fn run(write: &WriteSide, seed: u64, steps: usize) -> Created {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut created = Created::default();
+    let meta = CommandMetadata::new("scenario");
+    for _ in 0..steps {
+        let roll = rng.gen_range(0..100);
+        let result = if roll < 10 || created.aircraft.is_empty() {
+            let id = Uuid::new_v4();
+            let command = AircraftCommand::Register(RegisterAircraft {
+                registration_number: RegistrationNumber::parse(&format!("RA-{:05}", rng.gen_range(0..40)))
+                    .unwrap(),
+                aircraft_type: AircraftTypeCode::parse(["SU95", "A320", "B738"].choose(&mut rng).unwrap())
+                    .unwrap(),
+                model: Name::parse("Test model").unwrap(),
+                serial_number: SerialNumber::parse(&rng.gen_range(10000..99999).to_string()).unwrap(),
+                operator: Name::parse(["Aeroflot", "Rossiya", "S7"].choose(&mut rng).unwrap()).unwrap(),
+                year_of_manufacture: Some(rng.gen_range(1990..2024)),
+            });
+            let r = write.aircraft.execute(id, command.into(), &meta).await;
+            if r.is_ok() {
+                created.aircraft.push(id);
+            }
+            r.map(|_| ())
+        } else if roll < 70 {
+            let id = pick(&mut rng, &created.aircraft).unwrap();
+            let command = aircraft_command(&mut rng, roll);
+            write.aircraft.execute(id, Guarded::new(command, None), &meta).await.map(|_| ())
+        } else if roll < 80 || created.documents.is_empty() {
+            let id = Uuid::new_v4();
+            let command = InboxCommand::Receive(ReceiveFile {
+                filename: FileName::sanitize(&format!("doc-{}.pdf", rng.gen::<u16>())),
+                content_type: ContentType::parse("application/pdf").unwrap(),
+                size_bytes: rng.gen_range(1..1_000_000),
+                sha256: Sha256Hex::parse(&format!("{:064x}", rng.gen::<u128>())).unwrap(),
+                source: *[FileSource::Upload, FileSource::Email, FileSource::Api].choose(&mut rng).unwrap(),
+            });
+            let r = write.inbox.execute(id, command.into(), &meta).await;
+            if r.is_ok() {
+                created.documents.push(id);
+            }
+            r.map(|_| ())
+        } else {
+            let id = pick(&mut rng, &created.documents).unwrap();
+            let command = inbox_command(&mut rng, &created.aircraft);
+            write.inbox.execute(id, command.into(), &meta).await.map(|_| ())
+        };
+        match result {
+            Ok(()) => created.applied += 1,
+            Err(_) => created.refused += 1,
+        }
+    }
+    created
+}
+
+fn aircraft_command(rng: &mut StdRng, roll: u32) -> AircraftCommand {
+    let reason = Reason::parse("scenario").unwrap();
+    match roll {
+        10..=19 => AircraftCommand::UpdateDetails(AircraftDetails {
+            operator: rng
+                .gen_bool(0.5)
+                .then(|| Name::parse(["Aeroflot", "Pobeda", "UTair"].choose(rng).unwrap()).unwrap()),
+            model: rng.gen_bool(0.3).then(|| Name::parse("Renamed model").unwrap()),
+            base_airport: rng
+                .gen_bool(0.5)
+                .then(|| rng.gen_bool(0.7).then(|| AirportCode::parse("UUEE").unwrap())),
+            notes: rng.gen_bool(0.3).then(|| rng.gen_bool(0.5).then(|| Note::parse("note").unwrap())),
+        }),
+        20..=31 => {
+            let statuses = [
+                AircraftStatus::Active,
+                AircraftStatus::InMaintenance,
+                AircraftStatus::Grounded,
+                AircraftStatus::Stored,
+            ];
+            AircraftCommand::ChangeStatus { status: *statuses.choose(rng).unwrap(), reason }
+        }
+        32..=41 => {
+            let issued_on = date(rng);
+            AircraftCommand::IssueCertificate {
+                number: CertificateNumber::parse(&format!("CA-{}", rng.gen_range(0..50))).unwrap(),
+                issued_on,
+                valid_until: issued_on + chrono::Days::new(rng.gen_range(1..800)),
+            }
+        }
+        42..=67 => AircraftCommand::LogFlight {
+            flight_date: date(rng),
+            block_time: BlockMinutes::from_minutes(rng.gen_range(6..900)),
+            cycles: rng.gen_range(1..4),
+        },
+        _ => AircraftCommand::Decommission { reason: rng.gen_bool(0.5).then_some(reason) },
+    }
+}
+
+fn inbox_command(rng: &mut StdRng, aircraft: &[Uuid]) -> InboxCommand {
+    let types = [
+        DocumentType::AirworthinessDirective,
+        DocumentType::ServiceBulletin,
+        DocumentType::WorkOrder,
+        DocumentType::PartsRequest,
+        DocumentType::Certificate,
+        DocumentType::Other,
+    ];
+    match rng.gen_range(0..100) {
+        0..=34 => InboxCommand::Classify { document_type: *types.choose(rng).unwrap() },
+        35..=54 => InboxCommand::LinkToAircraft {
+            aircraft_id: if rng.gen_bool(0.9) {
+                *aircraft.choose(rng).unwrap_or(&Uuid::nil())
+            } else {
+                Uuid::new_v4()
+            },
+        },
+        55..=74 => InboxCommand::MarkProcessed { note: Note::parse("processed").unwrap() },
+        75..=87 => InboxCommand::Reject { reason: Reason::parse("not applicable").unwrap() },
+        _ => InboxCommand::Archive,
+    }
+}
