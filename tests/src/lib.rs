@@ -243,7 +243,9 @@ pub fn multipart_content_type() -> String {
 pub fn multipart_head(part: &Part) -> Vec<u8> {
     let mut head = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"", part.name);
     if let Some(filename) = part.filename {
-        head.push_str(&format!("; filename=\"{filename}\""));
+        // A quoted-string: backslashes and quotes are escaped.
+        let quoted = filename.replace('\\', "\\\\").replace('"', "\\\"");
+        head.push_str(&format!("; filename=\"{quoted}\""));
     }
     head.push_str("\r\n");
     if let Some(content_type) = part.content_type {
