@@ -192,7 +192,7 @@ pub async fn read(
     Reply { status: response.status(), headers: response.headers().clone(), body }
 }
 
-async fn drop_database(name: &str) {
+pub async fn drop_database(name: &str) {
     let admin = format!("{}/postgres", postgres_server_url());
     if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await;
@@ -298,6 +298,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(data))
 }
 
+pub mod process;
 pub mod scenario;
 
 /// Waits until the projector has handled every stored event.
