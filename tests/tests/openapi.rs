@@ -37,8 +37,27 @@ async fn the_openapi_document_lists_every_command_and_its_references_resolve() {
         ("/api/inbox/files/{id}/process", "post"),
         ("/api/inbox/files/{id}/reject", "post"),
         ("/api/inbox/files/{id}/archive", "post"),
+        ("/api/v1/aircraft", "get"),
+        ("/api/v1/aircraft/{id}", "get"),
+        ("/api/v1/aircraft/{id}/history", "get"),
+        ("/api/inbox/files", "get"),
+        ("/api/inbox/files/{id}", "get"),
+        ("/api/inbox/files/{id}/content", "get"),
+        ("/api/v1/search", "get"),
+        ("/api/v1/knowledge/insights", "get"),
+        ("/api/v1/recommendations", "get"),
+        ("/api/v1/log-error", "post"),
+        ("/api/v1/admin/client-errors", "get"),
+        ("/api/v1/streaming/views", "get"),
+        ("/api/v1/streaming/views/{name}", "get"),
+        ("/api/v1/streaming/health", "get"),
     ] {
         assert!(doc["paths"][path][method]["responses"].is_object(), "{method} {path} missing");
+    }
+    let list = &doc["paths"]["/api/v1/aircraft"]["get"]["parameters"];
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    for name in ["status", "type", "operator", "q", "sort", "limit", "cursor", "min_position"] {
+        assert!(names.contains(&name), "aircraft list lacks parameter {name}: {names:?}");
     }
     let register = &doc["components"]["schemas"]["RegisterAircraftRequest"];
     assert_eq!(register["additionalProperties"], false, "unknown fields must be refused: {register}");
