@@ -8,4 +8,4 @@ pub mod subscription;
 
 pub use log::{LogPosition, StoredEvent};
 pub use projector::{Projector, PROJECTIONS};
-pub use subscription::{Subscriber, SubscriberError, Subscription, SubscriptionStatus};
+pub use subscription::{Delivery, Subscriber, SubscriberError, Subscription, SubscriptionStatus};

@@ -27,12 +27,27 @@ use crate::log::{self, LogPosition, StoredEvent};
 const LOCK_CLASS: i32 = 0x4b4c47; // "KLG"
 pub const NOTIFY_CHANNEL: &str = "klg_events";
 
+/// How a subscriber's effects relate to its checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Its writes go through the transaction that advances the checkpoint: exactly-once effect.
+    Transactional,
+    /// Its writes go elsewhere (a broker): the checkpoint advances after `apply` returns, in a
+    /// transaction of its own — at-least-once. No transaction is open while `apply` waits, so a
+    /// slow or absent external system cannot hold the log horizon back for other readers.
+    AtLeastOnce,
+}
+
 /// Handles batches of events for one subscription.
 #[async_trait::async_trait]
 pub trait Subscriber: Send + Sync + 'static {
-    /// Applies `events` (in log order). Writes made through `tx` commit together with the
-    /// checkpoint; an error rolls both back and the batch is retried.
-    async fn apply(&self, tx: &mut PgConnection, events: &[StoredEvent]) -> Result<(), SubscriberError>;
+    fn delivery(&self) -> Delivery {
+        Delivery::Transactional
+    }
+
+    /// Applies `events` (in log order). For a transactional subscriber, `db` is the transaction
+    /// that also advances the checkpoint; an error rolls both back and the batch is retried.
+    async fn apply(&self, db: &mut PgConnection, events: &[StoredEvent]) -> Result<(), SubscriberError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,8 +177,23 @@ impl<S: Subscriber> Subscription<S> {
         }
     }
 
-    /// One transaction: lock the checkpoint, read after it, apply, advance it.
+    /// Reads one batch after the checkpoint, applies it and advances the checkpoint.
     async fn run_batch(&self) -> Result<usize, SubscriberError> {
+        let handled = match self.subscriber.delivery() {
+            Delivery::Transactional => self.run_transactional_batch().await?,
+            Delivery::AtLeastOnce => self.run_at_least_once_batch().await?,
+        };
+        if handled > 0 {
+            self.update(|s| {
+                s.last_batch_at = Some(Utc::now());
+                s.last_error = None;
+            });
+        }
+        Ok(handled)
+    }
+
+    /// One transaction: lock the checkpoint, read after it, apply, advance it.
+    async fn run_transactional_batch(&self) -> Result<usize, SubscriberError> {
         let mut tx = self.pool.begin().await?;
         let checkpoint = lock_checkpoint(&mut tx, &self.name).await?;
         let events = log::read_after(&mut *tx, checkpoint, self.batch_size).await?;
@@ -172,23 +202,50 @@ impl<S: Subscriber> Subscription<S> {
             return Ok(0);
         };
         self.subscriber.apply(&mut tx, &events).await?;
-        sqlx::query(
+        self.advance(&mut tx, checkpoint, last, events.len()).await?;
+        tx.commit().await?;
+        Ok(events.len())
+    }
+
+    /// Read, apply with no transaction open, then advance the checkpoint if it has not moved.
+    async fn run_at_least_once_batch(&self) -> Result<usize, SubscriberError> {
+        let mut db = self.pool.acquire().await?;
+        let checkpoint = read_checkpoint(&mut db, &self.name).await?;
+        let events = log::read_after(&mut *db, checkpoint, self.batch_size).await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(0);
+        };
+        self.subscriber.apply(&mut db, &events).await?;
+        self.advance(&mut db, checkpoint, last, events.len()).await?;
+        Ok(events.len())
+    }
+
+    /// Moves the checkpoint from `from` to `to`; fails if another runner moved it meanwhile.
+    async fn advance(
+        &self,
+        db: &mut PgConnection,
+        from: LogPosition,
+        to: LogPosition,
+        handled: usize,
+    ) -> Result<(), SubscriberError> {
+        let moved = sqlx::query(
             "UPDATE subscription_checkpoints SET transaction_id = $2::text::xid8, global_position = $3, \
-             events_handled = events_handled + $4, owner = $5, updated_at = now() WHERE name = $1",
+             events_handled = events_handled + $4, owner = $5, updated_at = now() \
+             WHERE name = $1 AND transaction_id = $6::text::xid8 AND global_position = $7",
         )
         .bind(&self.name)
-        .bind(last.transaction_id.to_string())
-        .bind(last.global_position)
-        .bind(events.len() as i64)
+        .bind(to.transaction_id.to_string())
+        .bind(to.global_position)
+        .bind(handled as i64)
         .bind(&self.owner)
-        .execute(&mut *tx)
+        .bind(from.transaction_id.to_string())
+        .bind(from.global_position)
+        .execute(&mut *db)
         .await?;
-        tx.commit().await?;
-        self.update(|s| {
-            s.last_batch_at = Some(Utc::now());
-            s.last_error = None;
-        });
-        Ok(events.len())
+        match moved.rows_affected() {
+            1 => Ok(()),
+            _ => Err(SubscriberError::Other(format!("checkpoint of {} was moved by another runner", self.name))),
+        }
     }
 
     fn update(&self, f: impl FnOnce(&mut SubscriptionState)) {
@@ -198,16 +255,24 @@ impl<S: Subscriber> Subscription<S> {
 
 /// The subscription's checkpoint, locked for this transaction (created at the log's start).
 async fn lock_checkpoint(tx: &mut PgConnection, name: &str) -> Result<LogPosition, sqlx::Error> {
+    checkpoint(tx, name, " FOR UPDATE").await
+}
+
+/// The subscription's checkpoint, unlocked.
+async fn read_checkpoint(db: &mut PgConnection, name: &str) -> Result<LogPosition, sqlx::Error> {
+    checkpoint(db, name, "").await
+}
+
+async fn checkpoint(db: &mut PgConnection, name: &str, lock: &str) -> Result<LogPosition, sqlx::Error> {
     sqlx::query("INSERT INTO subscription_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
         .bind(name)
-        .execute(&mut *tx)
+        .execute(&mut *db)
         .await?;
-    let (transaction_id, global_position): (i64, i64) = sqlx::query_as(
-        "SELECT transaction_id::text::bigint, global_position FROM subscription_checkpoints \
-         WHERE name = $1 FOR UPDATE",
-    )
+    let (transaction_id, global_position): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT transaction_id::text::bigint, global_position FROM subscription_checkpoints WHERE name = $1{lock}"
+    ))
     .bind(name)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *db)
     .await?;
     Ok(LogPosition { transaction_id, global_position })
 }

@@ -1,0 +1,141 @@
+//! Publishing batches of stored events with an idempotent producer.
+
+use std::time::Duration;
+
+use klg_projections::subscription::{Delivery, Subscriber, SubscriberError};
+use klg_projections::StoredEvent;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use sqlx::PgConnection;
+
+use crate::envelope::CLOUDEVENTS_JSON;
+use crate::{EventEnvelope, MirrorConfig};
+
+/// Name of the mirror's subscription (its checkpoint row).
+pub const MIRROR: &str = "mirror";
+
+/// Publishes events to the mirror topics; the mirror subscription's [`Subscriber`].
+#[derive(Clone)]
+pub struct Relay {
+    producer: FutureProducer,
+    config: MirrorConfig,
+}
+
+/// What the broker looks like from here.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BrokerStatus {
+    pub reachable: bool,
+    pub brokers: usize,
+    pub detail: String,
+}
+
+impl Relay {
+    /// Creates the producer (no connection is made until the first request).
+    pub fn new(config: MirrorConfig) -> Result<Self, KafkaError> {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", &config.brokers)
+            .set("client.id", &config.client_id)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", config.message_timeout.as_millis().to_string())
+            .set("linger.ms", "5")
+            .set("compression.type", "none")
+            .create()?;
+        Ok(Self { producer, config })
+    }
+
+    pub fn config(&self) -> &MirrorConfig {
+        &self.config
+    }
+
+    /// Creates the mirror topics that do not exist yet.
+    pub async fn ensure_topics(&self) -> Result<(), KafkaError> {
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &self.config.brokers)
+            .set("client.id", &self.config.client_id)
+            .create()?;
+        let topics: Vec<NewTopic> = self
+            .config
+            .topics
+            .all()
+            .into_iter()
+            .map(|name| NewTopic::new(name, self.config.partitions, TopicReplication::Fixed(self.config.replication)))
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        for result in admin.create_topics(&topics, &options).await? {
+            match result {
+                Ok(name) => tracing::info!(topic = %name, "created mirror topic"),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
+                    tracing::warn!(topic = %name, %code, "creating mirror topic failed")
+                }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the brokers for cluster metadata, within `timeout`.
+    pub async fn broker_status(&self, timeout: Duration) -> BrokerStatus {
+        let producer = self.producer.clone();
+        let fetched =
+            tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, timeout).map(|m| m.brokers().len()))
+                .await;
+        match fetched {
+            Ok(Ok(brokers)) => BrokerStatus { reachable: true, brokers, detail: "metadata fetched".into() },
+            Ok(Err(e)) => BrokerStatus { reachable: false, brokers: 0, detail: e.to_string() },
+            Err(e) => BrokerStatus { reachable: false, brokers: 0, detail: e.to_string() },
+        }
+    }
+
+    /// Waits (up to `timeout`) for every message in flight to be delivered.
+    pub fn flush(&self, timeout: Duration) {
+        if let Err(e) = self.producer.flush(timeout) {
+            tracing::warn!(error = %e, "flushing the mirror producer failed");
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Subscriber for Relay {
+    fn delivery(&self) -> Delivery {
+        Delivery::AtLeastOnce
+    }
+
+    /// Enqueues the whole batch in log order, then waits for every delivery report. Any failure
+    /// fails the batch: the checkpoint stays, and the batch is sent again.
+    async fn apply(&self, _db: &mut PgConnection, events: &[StoredEvent]) -> Result<(), SubscriberError> {
+        let mut deliveries = Vec::with_capacity(events.len());
+        for event in events {
+            let payload = serde_json::to_vec(&EventEnvelope::from_stored(event))
+                .map_err(|e| SubscriberError::Other(format!("envelope: {e}")))?;
+            let headers = OwnedHeaders::new()
+                .insert(Header { key: "event_type", value: Some(event.event_type.as_str()) })
+                .insert(Header { key: "event_version", value: Some(event.event_version.as_str()) })
+                .insert(Header { key: "content-type", value: Some(CLOUDEVENTS_JSON) });
+            let topic = self.config.topics.for_aggregate(&event.aggregate_type);
+            let mut record = FutureRecord::to(topic).key(event.aggregate_id.as_str()).payload(&payload).headers(headers);
+            loop {
+                match self.producer.send_result(record) {
+                    Ok(delivery) => break deliveries.push(delivery),
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                        record = returned;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err((e, _)) => return Err(SubscriberError::Other(format!("enqueueing for {topic} failed: {e}"))),
+                }
+            }
+        }
+        for delivery in deliveries {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((e, _))) => return Err(SubscriberError::Other(format!("broker did not take the message: {e}"))),
+                Err(_) => return Err(SubscriberError::Other("the producer was dropped".into())),
+            }
+        }
+        Ok(())
+    }
+}
