@@ -91,7 +91,7 @@ fn malformed(e: &serde_json::Error) -> ApiError {
 
 /// The field a serde data error is about: serde names unknown and missing fields only in
 /// its message, other errors by their path.
-fn field_of(path: &str, message: &str) -> String {
+pub(crate) fn field_of(path: &str, message: &str) -> String {
     let path = path.trim_start_matches('.');
     for prefix in ["unknown field `", "missing field `"] {
         let Some(name) = message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()) else {
@@ -110,7 +110,7 @@ fn field_of(path: &str, message: &str) -> String {
     }
 }
 
-fn strip_position(message: &str) -> String {
+pub(crate) fn strip_position(message: &str) -> String {
     match message.find(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),

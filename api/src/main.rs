@@ -34,6 +34,27 @@ struct ProjectArgs {
 }
 
 #[derive(Subcommand)]
+enum MirrorCommand {
+    /// Consume the mirror topics from the beginning and compare them with the event store:
+    /// reports events missing from the topics, extra ones (after dropping duplicates by event
+    /// id) and aggregates whose events are out of order. Exits 1 if any.
+    Verify(VerifyArgs),
+    /// Print the JSON Schema of the message envelope.
+    Schema,
+}
+
+#[derive(clap::Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    database: DatabaseSettings,
+    #[command(flatten)]
+    mirror: klg_api::settings::MirrorSettings,
+    /// Stop consuming after this many seconds without a new message.
+    #[arg(long, default_value_t = 5)]
+    idle_seconds: u64,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API. Creates the database if missing and applies migrations first.
     /// With no settings: PostgreSQL at 127.0.0.1:5432, listening on 127.0.0.1:8080.
@@ -43,6 +64,9 @@ enum Command {
     /// Maintain the projections without serving HTTP. Several instances may run: one leads,
     /// the others take over within seconds if it dies.
     Project(ProjectArgs),
+    /// Tools for the Redpanda mirror.
+    #[command(subcommand)]
+    Mirror(MirrorCommand),
     /// Print the OpenAPI document (JSON) to standard output.
     Openapi,
 }
@@ -54,6 +78,11 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(settings) => serve(settings).await,
         Command::Project(args) => project(args).await,
+        Command::Mirror(MirrorCommand::Verify(args)) => verify_mirror(args).await,
+        Command::Mirror(MirrorCommand::Schema) => {
+            print!("{}", klg_mirror::EventEnvelope::json_schema());
+            Ok(())
+        }
         Command::Migrate(database) => {
             prepare_database(&database).await.map(|_| ()).map_err(|e| e.to_string())
         }
@@ -117,4 +146,31 @@ fn progress_bar(done: u64, total: u64, started: std::time::Instant) {
         "-".repeat((WIDTH - filled) as usize),
         fraction * 100.0
     );
+}
+
+async fn verify_mirror(args: VerifyArgs) -> Result<(), String> {
+    let config =
+        args.mirror.config().ok_or("set REDPANDA_BROKERS (or --redpanda-brokers) to verify the mirror")?;
+    let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
+    let idle = std::time::Duration::from_secs(args.idle_seconds);
+    let report =
+        klg_mirror::verify::verify(&pool, &config, idle, |n| eprint!("\rconsumed {n} messages")).await;
+    eprintln!();
+    let report = report.map_err(|e| format!("verifying the mirror failed: {e}"))?;
+    println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
+    if report.is_clean() {
+        eprintln!(
+            "mirror verified: {} events expected, all present and in order ({} duplicates dropped)",
+            report.expected, report.duplicates
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "mirror differs from the store: {} missing, {} extra, {} aggregates out of order, {} undecodable",
+            report.missing.len(),
+            report.extra.len(),
+            report.out_of_order.len(),
+            report.undecodable
+        ))
+    }
 }

@@ -30,6 +30,79 @@ pub struct Settings {
     /// Maintain the projections in this process (one instance leads, the others stand by).
     #[arg(long, env = "KLG_PROJECTOR", default_value_t = true, action = clap::ArgAction::Set)]
     pub run_projector: bool,
+
+    #[command(flatten)]
+    pub mirror: MirrorSettings,
+}
+
+/// The Redpanda mirror.
+#[derive(Debug, Clone, Args)]
+pub struct MirrorSettings {
+    /// Kafka-API brokers (Redpanda) to mirror every stored event to, `host:port[,…]`. Unset: no
+    /// mirror; events wait in the log and are mirrored from the start once this is set.
+    #[arg(long = "redpanda-brokers", env = "REDPANDA_BROKERS")]
+    pub brokers: Option<String>,
+
+    /// Kafka client id of the mirror's producer.
+    #[arg(long = "redpanda-client-id", env = "REDPANDA_CLIENT_ID", default_value = "klg-backend")]
+    pub client_id: String,
+
+    /// Topic of Aircraft events.
+    #[arg(long, env = "KLG_MIRROR_TOPIC_AIRCRAFT", default_value = "klg.aircraft.events")]
+    pub aircraft_topic: String,
+
+    /// Topic of InboxItem events.
+    #[arg(long, env = "KLG_MIRROR_TOPIC_INBOX", default_value = "klg.inbox.events")]
+    pub inbox_topic: String,
+
+    /// Topic of events of any other aggregate type.
+    #[arg(long, env = "KLG_MIRROR_TOPIC_OTHER", default_value = "klg.other.events")]
+    pub other_topic: String,
+
+    /// Partitions of mirror topics created at start-up.
+    #[arg(long, env = "KLG_MIRROR_PARTITIONS", default_value_t = 3)]
+    pub partitions: i32,
+
+    /// Replication factor of mirror topics created at start-up.
+    #[arg(long, env = "KLG_MIRROR_REPLICATION", default_value_t = 1)]
+    pub replication: i32,
+
+    /// Seconds the producer keeps retrying a message before the batch is failed and retried.
+    #[arg(long, env = "KLG_MIRROR_MESSAGE_TIMEOUT_SECS", default_value_t = 300)]
+    pub message_timeout_secs: u64,
+}
+
+impl MirrorSettings {
+    /// Mirror configuration, or `None` when no brokers are set.
+    pub fn config(&self) -> Option<klg_mirror::MirrorConfig> {
+        let brokers = self.brokers.as_deref().map(str::trim).filter(|b| !b.is_empty())?;
+        Some(klg_mirror::MirrorConfig {
+            brokers: brokers.to_owned(),
+            client_id: self.client_id.clone(),
+            topics: klg_mirror::Topics {
+                aircraft: self.aircraft_topic.clone(),
+                inbox: self.inbox_topic.clone(),
+                other: self.other_topic.clone(),
+            },
+            partitions: self.partitions,
+            replication: self.replication,
+            message_timeout: std::time::Duration::from_secs(self.message_timeout_secs),
+        })
+    }
+
+    /// No mirror.
+    pub fn disabled() -> Self {
+        Self {
+            brokers: None,
+            client_id: "klg-backend".into(),
+            aircraft_topic: "klg.aircraft.events".into(),
+            inbox_topic: "klg.inbox.events".into(),
+            other_topic: "klg.other.events".into(),
+            partitions: 3,
+            replication: 1,
+            message_timeout_secs: 300,
+        }
+    }
 }
 
 /// Where the event store is.
@@ -57,6 +130,7 @@ impl Settings {
             max_upload_bytes: klg_commands::blobs::DEFAULT_MAX_BYTES,
             workers: Some(2),
             run_projector: true,
+            mirror: MirrorSettings::disabled(),
         }
     }
 }

@@ -8,6 +8,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use klg_commands::blobs::BlobStore;
 use klg_commands::WriteSide;
+use klg_mirror::{Relay, MIRROR};
 use klg_projections::subscription::SubscriptionStatus;
 use klg_projections::{Projector, Subscription, PROJECTIONS};
 use sqlx::migrate::Migrator;
@@ -29,7 +30,15 @@ pub struct AppState {
     pub max_upload_bytes: u64,
     /// The projector subscription as this process sees it.
     pub projector: SubscriptionStatus,
+    /// The Redpanda mirror, when configured.
+    pub mirror: Option<MirrorHandle>,
     pub report_limiter: RateLimiter,
+}
+
+/// The mirror's producer and its subscription's status.
+pub struct MirrorHandle {
+    pub relay: Relay,
+    pub status: SubscriptionStatus,
 }
 
 /// Client error reports accepted per client and minute.
@@ -53,7 +62,8 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: PgPool,
-    projector: Option<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    relay: Option<Relay>,
 }
 
 impl Application {
@@ -65,15 +75,29 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| StartupError(format!("cannot listen on {}: {e}", settings.bind)))?;
         let port = listener.local_addr().map_err(|e| StartupError(e.to_string()))?.port();
-        let subscription = Subscription::new(PROJECTIONS, instance_name(port), pool.clone(), Projector);
+        let owner = instance_name(port);
+        let subscription = Subscription::new(PROJECTIONS, owner.clone(), pool.clone(), Projector);
         let status = subscription.status();
-        let projector = settings.run_projector.then(|| tokio::spawn(subscription.run()));
+        let mut tasks: Vec<_> =
+            settings.run_projector.then(|| tokio::spawn(subscription.run())).into_iter().collect();
+        let mirror = match settings.mirror.config() {
+            Some(config) => {
+                let relay = Relay::new(config).map_err(|e| StartupError(format!("mirror producer: {e}")))?;
+                let subscription = Subscription::new(MIRROR, owner, pool.clone(), relay.clone());
+                let status = subscription.status();
+                tasks.push(tokio::spawn(run_mirror(relay.clone(), subscription)));
+                Some(MirrorHandle { relay, status })
+            }
+            None => None,
+        };
+        let relay = mirror.as_ref().map(|m| m.relay.clone());
         let state = web::Data::new(AppState {
             write: WriteSide::new(pool.clone()),
             pool: pool.clone(),
             blobs,
             max_upload_bytes: settings.max_upload_bytes,
             projector: status,
+            mirror,
             report_limiter: RateLimiter::new(REPORTS_PER_MINUTE, Duration::from_secs(60)),
         });
         let mut server = HttpServer::new(move || {
@@ -92,7 +116,7 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.listen(listener).map_err(|e| StartupError(e.to_string()))?.run();
-        Ok(Self { port, server, pool, projector })
+        Ok(Self { port, server, pool, tasks, relay })
     }
 
     pub fn port(&self) -> u16 {
@@ -103,15 +127,29 @@ impl Application {
         &self.pool
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests and stops the projector
-    /// (an interrupted batch rolls back and is redone by whoever leads next).
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests, stops the subscriptions (an
+    /// interrupted batch is redone by whoever leads next) and flushes the mirror's producer.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        if let Some(projector) = self.projector {
-            projector.abort();
+        for task in self.tasks {
+            task.abort();
+        }
+        if let Some(relay) = self.relay {
+            tokio::task::spawn_blocking(move || relay.flush(Duration::from_secs(10))).await.ok();
         }
         result
     }
+}
+
+/// Creates the mirror topics (retrying while the broker is away), then follows the log.
+async fn run_mirror(relay: Relay, subscription: Subscription<Relay>) {
+    let mut wait = Duration::from_secs(1);
+    while let Err(e) = relay.ensure_topics().await {
+        tracing::warn!(error = %e, retry_in = ?wait, "cannot create mirror topics yet");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(30));
+    }
+    subscription.run().await
 }
 
 /// Names this process in subscription checkpoints: host, pid and port.

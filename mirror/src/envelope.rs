@@ -90,7 +90,8 @@ impl EventEnvelope {
 mod tests {
     use super::*;
 
-    const CHECKED_IN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schemas/event-envelope.schema.json");
+    const CHECKED_IN: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schemas/event-envelope.schema.json");
 
     /// Fails when the envelope type and the documented schema differ. To accept a deliberate
     /// change: `KLG_UPDATE_SCHEMAS=1 cargo test -p klg-mirror`.

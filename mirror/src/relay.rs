@@ -63,16 +63,20 @@ impl Relay {
             .topics
             .all()
             .into_iter()
-            .map(|name| NewTopic::new(name, self.config.partitions, TopicReplication::Fixed(self.config.replication)))
+            .map(|name| {
+                NewTopic::new(name, self.config.partitions, TopicReplication::Fixed(self.config.replication))
+            })
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
         for result in admin.create_topics(&topics, &options).await? {
             match result {
                 Ok(name) => tracing::info!(topic = %name, "created mirror topic"),
                 Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((name, code)) => return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
-                    tracing::warn!(topic = %name, %code, "creating mirror topic failed")
-                }),
+                Err((name, code)) => {
+                    return Err(KafkaError::AdminOp(code)).inspect_err(
+                        |_| tracing::warn!(topic = %name, %code, "creating mirror topic failed"),
+                    )
+                }
             }
         }
         Ok(())
@@ -81,9 +85,10 @@ impl Relay {
     /// Asks the brokers for cluster metadata, within `timeout`.
     pub async fn broker_status(&self, timeout: Duration) -> BrokerStatus {
         let producer = self.producer.clone();
-        let fetched =
-            tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, timeout).map(|m| m.brokers().len()))
-                .await;
+        let fetched = tokio::task::spawn_blocking(move || {
+            producer.client().fetch_metadata(None, timeout).map(|m| m.brokers().len())
+        })
+        .await;
         match fetched {
             Ok(Ok(brokers)) => BrokerStatus { reachable: true, brokers, detail: "metadata fetched".into() },
             Ok(Err(e)) => BrokerStatus { reachable: false, brokers: 0, detail: e.to_string() },
@@ -117,7 +122,8 @@ impl Subscriber for Relay {
                 .insert(Header { key: "event_version", value: Some(event.event_version.as_str()) })
                 .insert(Header { key: "content-type", value: Some(CLOUDEVENTS_JSON) });
             let topic = self.config.topics.for_aggregate(&event.aggregate_type);
-            let mut record = FutureRecord::to(topic).key(event.aggregate_id.as_str()).payload(&payload).headers(headers);
+            let mut record =
+                FutureRecord::to(topic).key(event.aggregate_id.as_str()).payload(&payload).headers(headers);
             loop {
                 match self.producer.send_result(record) {
                     Ok(delivery) => break deliveries.push(delivery),
@@ -125,14 +131,18 @@ impl Subscriber for Relay {
                         record = returned;
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
-                    Err((e, _)) => return Err(SubscriberError::Other(format!("enqueueing for {topic} failed: {e}"))),
+                    Err((e, _)) => {
+                        return Err(SubscriberError::Other(format!("enqueueing for {topic} failed: {e}")))
+                    }
                 }
             }
         }
         for delivery in deliveries {
             match delivery.await {
                 Ok(Ok(_)) => {}
-                Ok(Err((e, _))) => return Err(SubscriberError::Other(format!("broker did not take the message: {e}"))),
+                Ok(Err((e, _))) => {
+                    return Err(SubscriberError::Other(format!("broker did not take the message: {e}")))
+                }
                 Err(_) => return Err(SubscriberError::Other("the producer was dropped".into())),
             }
         }

@@ -32,7 +32,10 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     pub fn is_clean(&self) -> bool {
-        self.missing.is_empty() && self.extra.is_empty() && self.out_of_order.is_empty() && self.undecodable == 0
+        self.missing.is_empty()
+            && self.extra.is_empty()
+            && self.out_of_order.is_empty()
+            && self.undecodable == 0
     }
 }
 
@@ -71,7 +74,8 @@ pub async fn verify(
         if report.consumed % 500 == 0 {
             progress(report.consumed);
         }
-        let Some(envelope) = message.payload().and_then(|p| serde_json::from_slice::<EventEnvelope>(p).ok()) else {
+        let Some(envelope) = message.payload().and_then(|p| serde_json::from_slice::<EventEnvelope>(p).ok())
+        else {
             report.undecodable += 1;
             continue;
         };

@@ -67,6 +67,10 @@ pub struct SubscriptionState {
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
     pub last_batch_at: Option<DateTime<Utc>>,
+    /// Batches handled by this process.
+    pub batches: u64,
+    /// Failures in a row (reset by a handled batch); drives the retry backoff.
+    pub consecutive_failures: u32,
 }
 
 pub type SubscriptionStatus = Arc<Mutex<SubscriptionState>>;
@@ -109,17 +113,22 @@ impl<S: Subscriber> Subscription<S> {
     }
 
     /// Runs for ever: waits for leadership, then follows the log. Stop it by aborting the task;
-    /// an interrupted batch rolls back.
+    /// an interrupted batch rolls back. Failures are retried with exponential backoff (0.5 s
+    /// doubling to 30 s), reset by the next handled batch.
     pub async fn run(self) {
         loop {
             if let Err(e) = self.lead().await {
-                tracing::warn!(subscription = %self.name, error = %e, "subscription interrupted; retrying");
+                let mut failures = 0;
                 self.update(|s| {
                     s.leader = false;
                     s.last_error = Some(e.to_string());
                     s.last_error_at = Some(Utc::now());
+                    s.consecutive_failures += 1;
+                    failures = s.consecutive_failures;
                 });
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                let wait = Duration::from_millis(250 << failures.min(7)).min(Duration::from_secs(30));
+                tracing::warn!(subscription = %self.name, error = %e, retry_in = ?wait, "subscription interrupted");
+                tokio::time::sleep(wait).await;
             }
         }
     }
@@ -187,6 +196,8 @@ impl<S: Subscriber> Subscription<S> {
             self.update(|s| {
                 s.last_batch_at = Some(Utc::now());
                 s.last_error = None;
+                s.batches += 1;
+                s.consecutive_failures = 0;
             });
         }
         Ok(handled)
@@ -244,7 +255,10 @@ impl<S: Subscriber> Subscription<S> {
         .await?;
         match moved.rows_affected() {
             1 => Ok(()),
-            _ => Err(SubscriberError::Other(format!("checkpoint of {} was moved by another runner", self.name))),
+            _ => Err(SubscriberError::Other(format!(
+                "checkpoint of {} was moved by another runner",
+                self.name
+            ))),
         }
     }
 

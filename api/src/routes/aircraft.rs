@@ -164,6 +164,17 @@ pub struct ChangeStatusRequest {
     pub reason: String,
 }
 
+impl ChangeStatusRequest {
+    pub fn to_command(&self) -> Result<AircraftCommand, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let reason = errors.check("reason", Reason::parse(&self.reason));
+        errors.into_result(|| AircraftCommand::ChangeStatus {
+            status: self.status.into(),
+            reason: reason.expect("checked"),
+        })
+    }
+}
+
 async fn change_status(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -171,8 +182,7 @@ async fn change_status(
     meta: RequestMeta,
     body: ValidJson<ChangeStatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = Reason::parse(&body.value.reason).map_err(|m| ApiError::invalid("reason", m))?;
-    let command = AircraftCommand::ChangeStatus { status: body.value.status.into(), reason };
+    let command = body.value.to_command()?;
     run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body.raw, command).await
 }
 
@@ -215,6 +225,23 @@ pub struct LogFlightRequest {
     pub cycles: u32,
 }
 
+impl LogFlightRequest {
+    pub fn to_command(&self) -> Result<AircraftCommand, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        // A day of slack: the caller's calendar day may be ahead of UTC.
+        if self.flight_date > Utc::now().date_naive() + chrono::Days::new(1) {
+            errors.push("flight_date", "must not be in the future");
+        }
+        let block_time = errors.check("block_hours", BlockMinutes::from_hours(self.block_hours));
+        let cycles = errors.check("cycles", parse_cycles(self.cycles));
+        errors.into_result(|| AircraftCommand::LogFlight {
+            flight_date: self.flight_date,
+            block_time: block_time.expect("checked"),
+            cycles: cycles.expect("checked"),
+        })
+    }
+}
+
 async fn log_flight(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -222,19 +249,7 @@ async fn log_flight(
     meta: RequestMeta,
     body: ValidJson<LogFlightRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let LogFlightRequest { flight_date, block_hours, cycles } = body.value;
-    let mut errors = ValidationErrors::default();
-    // A day of slack: the caller's calendar day may be ahead of UTC.
-    if flight_date > Utc::now().date_naive() + chrono::Days::new(1) {
-        errors.push("flight_date", "must not be in the future");
-    }
-    let block_time = errors.check("block_hours", BlockMinutes::from_hours(block_hours));
-    let cycles = errors.check("cycles", parse_cycles(cycles));
-    let command = errors.into_result(|| AircraftCommand::LogFlight {
-        flight_date,
-        block_time: block_time.expect("checked"),
-        cycles: cycles.expect("checked"),
-    })?;
+    let command = body.value.to_command()?;
     run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body.raw, command).await
 }
 

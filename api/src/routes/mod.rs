@@ -4,6 +4,7 @@
 pub mod aircraft;
 pub mod health;
 pub mod inbox;
+pub mod integration;
 pub mod openapi;
 pub mod reads;
 pub mod reports;
@@ -20,7 +21,8 @@ pub fn read_routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/admin/client-errors", web::get().to(reports::list_reports))
         .route("/api/v1/streaming/views", web::get().to(streaming::list_views))
         .route("/api/v1/streaming/views/{name}", web::get().to(streaming::read_view))
-        .route("/api/v1/streaming/health", web::get().to(streaming::health));
+        .route("/api/v1/streaming/health", web::get().to(streaming::health))
+        .route("/api/v1/streaming/events", web::post().to(integration::receive));
 }
 
 use actix_web::http::StatusCode;

@@ -121,6 +121,17 @@ pub fn openapi() -> Value {
             json_of(g.subschema_for::<ArchiveRequest>()),
         ),
     ];
+    let mut operations = operations;
+    operations.push(op(
+        "post",
+        "/api/v1/streaming/events",
+        "Receive an integration event (flight.completed, aircraft.status.changed, document.received); `id` makes it repeat-safe",
+        json_of(g.subschema_for::<super::integration::IntegrationEvent>()),
+    ));
+    // The `data` of each integration event type, listed among the components.
+    g.subschema_for::<super::integration::FlightCompleted>();
+    g.subschema_for::<super::integration::StatusChanged>();
+    g.subschema_for::<super::integration::DocumentReceived>();
     let command_response = g.subschema_for::<CommandResponse>().to_value();
     let problem = g.subschema_for::<Problem>().to_value();
     let mut paths = Map::new();

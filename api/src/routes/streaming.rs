@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use klg_mirror::MIRROR;
 use klg_projections::queries::views;
 use klg_projections::subscription::{lag, oldest_transaction_age};
 use klg_projections::PROJECTIONS;
@@ -80,6 +81,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             ));
         }
     }
+    let mirror = mirror_health(&state, &mut problems).await;
     let body = json!({
         "status": if problems.is_empty() { "ok" } else { "failing" },
         "problems": problems,
@@ -93,11 +95,48 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             "last_error": local.last_error,
         }],
         "oldest_open_transaction_seconds": oldest,
-        "mirror": { "status": "disabled", "reason": "REDPANDA_BROKERS is not supported yet" },
+        "mirror": mirror,
     });
     if problems.is_empty() {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// The mirror's broker connection, position and lag; adds what is wrong to `problems`.
+async fn mirror_health(state: &AppState, problems: &mut Vec<String>) -> serde_json::Value {
+    let Some(mirror) = &state.mirror else {
+        return json!({ "status": "disabled", "reason": "REDPANDA_BROKERS is not set; events wait in the log" });
+    };
+    let before = problems.len();
+    let broker = mirror.relay.broker_status(Duration::from_secs(2)).await;
+    if !broker.reachable {
+        problems.push(format!(
+            "mirror: broker {} unreachable: {}",
+            mirror.relay.config().brokers,
+            broker.detail
+        ));
+    }
+    let position = lag(&state.pool, MIRROR).await.ok().flatten();
+    if let Some(p) = &position {
+        if p.lag_seconds > MAX_LAG_SECONDS {
+            problems
+                .push(format!("mirror is {:.0} s ({} events) behind the log", p.lag_seconds, p.lag_events));
+        }
+    }
+    let local = mirror.status.lock().map(|s| s.clone()).unwrap_or_default();
+    if let Some(error) = &local.last_error {
+        problems.push(format!("mirror: {error}"));
+    }
+    json!({
+        "status": if problems.len() == before { "ok" } else { "failing" },
+        "brokers": mirror.relay.config().brokers,
+        "broker": broker,
+        "topics": mirror.relay.config().topics.all(),
+        "position": position,
+        "leader_in_this_process": local.leader,
+        "last_batch_at": local.last_batch_at,
+        "last_error": local.last_error,
+    })
 }
