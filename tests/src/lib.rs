@@ -298,18 +298,24 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(data))
 }
 
+pub mod broker;
 pub mod process;
 pub mod scenario;
 
 /// Waits until the projector has handled every stored event.
 pub async fn wait_for_projections(pool: &PgPool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    wait_for_subscription(pool, klg_projections::PROJECTIONS).await
+}
+
+/// Waits until the named subscription has handled every stored event.
+pub async fn wait_for_subscription(pool: &PgPool, name: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     loop {
-        let lag = klg_projections::subscription::lag(pool, klg_projections::PROJECTIONS).await.expect("lag");
+        let lag = klg_projections::subscription::lag(pool, name).await.expect("lag");
         if lag.as_ref().is_some_and(|l| l.lag_events == 0) {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "projections did not catch up: {lag:?}");
+        assert!(std::time::Instant::now() < deadline, "{name} did not catch up: {lag:?}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
@@ -332,4 +338,21 @@ pub async fn projection_snapshot(pool: &PgPool) -> Value {
         snapshot.insert(table.to_owned(), rows);
     }
     Value::Object(snapshot)
+}
+
+/// Drops the named test database when it goes out of scope.
+pub struct DropDatabase(pub String);
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let name = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(drop_database(&name))
+        })
+        .join();
+    }
 }

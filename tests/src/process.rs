@@ -32,7 +32,13 @@ pub struct KlgProcess {
 impl KlgProcess {
     /// Starts `klg serve` on a free port against `database_url` and waits until it listens.
     pub fn serve(database_url: &str, blob_dir: &std::path::Path) -> Self {
+        Self::serve_with(database_url, blob_dir, &[])
+    }
+
+    /// [`serve`](Self::serve) with extra environment variables.
+    pub fn serve_with(database_url: &str, blob_dir: &std::path::Path, env: &[(&str, String)]) -> Self {
         let mut child = Command::new(klg_binary())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .args(["--log-json", "serve"])
             .env("DATABASE_URL", database_url)
             .env("KLG_BIND", "127.0.0.1:0")

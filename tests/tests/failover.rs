@@ -5,24 +5,8 @@ use std::time::{Duration, Instant};
 
 use awc::http::StatusCode;
 use klg_tests::process::KlgProcess;
-use klg_tests::{aircraft_body, drop_database, fresh_database_url, read};
+use klg_tests::{aircraft_body, fresh_database_url, read};
 use serde_json::json;
-
-struct Database(String);
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let name = self.0.clone();
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(drop_database(&name))
-        })
-        .join();
-    }
-}
 
 async fn owner(pool: &sqlx::PgPool) -> Option<String> {
     sqlx::query_scalar("SELECT owner FROM subscription_checkpoints WHERE name = 'projections'")
@@ -35,7 +19,7 @@ async fn owner(pool: &sqlx::PgPool) -> Option<String> {
 #[actix_rt::test]
 async fn the_standby_takes_over_the_projector_when_the_leader_dies() {
     let (url, name) = fresh_database_url();
-    let _database = Database(name);
+    let _database = klg_tests::DropDatabase(name);
     let blobs = std::env::temp_dir().join(format!("klg-failover-{}", uuid::Uuid::new_v4().simple()));
     let first = KlgProcess::serve(&url, &blobs);
     let second = KlgProcess::serve(&url, &blobs);

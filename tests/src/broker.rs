@@ -1,0 +1,130 @@
+//! A real Kafka-API broker for tests: `tansu` (Redpanda cannot be installed on these machines),
+//! on loopback, one per test, in-memory storage. `scripts/test-setup` installs it.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use klg_mirror::EventEnvelope;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::Message;
+
+/// `$KLG_TANSU`, or the copy `scripts/test-setup` installed under `~/.cache/klg/tools`.
+pub fn tansu_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("KLG_TANSU") {
+        return path.into();
+    }
+    let home = std::env::var_os("HOME").expect("HOME");
+    let binary = PathBuf::from(home).join(".cache/klg/tools/bin/tansu");
+    assert!(binary.exists(), "{} is missing: run scripts/test-setup (scripts/test does)", binary.display());
+    binary
+}
+
+pub struct Broker {
+    child: Child,
+    pub port: u16,
+}
+
+impl Broker {
+    /// Starts a broker on a free loopback port and waits until it accepts connections.
+    pub fn start() -> Self {
+        for _ in 0..5 {
+            let port =
+                TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+            let url = format!("tcp://127.0.0.1:{port}");
+            let mut child = Command::new(tansu_binary())
+                .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+                .args(["--storage-engine", "memory://tansu/", "--silent"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("tansu starts");
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Self { child, port };
+                }
+                if child.try_wait().ok().flatten().is_some() {
+                    break; // Lost the port to someone else: try another.
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+        }
+        panic!("tansu did not start");
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Freezes the broker (SIGSTOP): connections stay open, nothing is answered — an outage
+    /// that a memory-backed broker survives (a restart would lose its data).
+    pub fn freeze(&self) {
+        signal(self.child.id(), "-STOP");
+    }
+
+    pub fn thaw(&self) {
+        signal(self.child.id(), "-CONT");
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill").args([sig, &pid.to_string()]).status().expect("kill runs");
+    assert!(status.success(), "kill {sig} {pid} failed");
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.thaw();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One consumed message.
+#[derive(Debug, Clone)]
+pub struct Consumed {
+    pub topic: String,
+    pub partition: i32,
+    pub key: String,
+    pub headers: Vec<(String, String)>,
+    pub envelope: EventEnvelope,
+}
+
+/// Everything on `topics`, read from the beginning until nothing arrives for `idle`.
+pub async fn consume_all(brokers: &str, topics: &[&str], idle: Duration) -> Vec<Consumed> {
+    use rdkafka::message::Headers;
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("klg-test-{}", uuid::Uuid::new_v4()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(topics).expect("subscribe");
+    let mut consumed = vec![];
+    while let Ok(message) = tokio::time::timeout(idle, consumer.recv()).await {
+        let message = message.expect("message");
+        let headers = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        consumed.push(Consumed {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            key: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
+            headers,
+            envelope: serde_json::from_slice(message.payload().expect("payload")).expect("a KLG envelope"),
+        });
+    }
+    consumed
+}

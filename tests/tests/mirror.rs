@@ -1,0 +1,281 @@
+//! The Redpanda mirror against a real Kafka-API broker (tansu): every stored event reaches the
+//! topics, each aggregate's events in order in one partition, across broker outages and relay
+//! crashes; `klg mirror verify` agrees.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use awc::http::StatusCode;
+use futures_util::future::join_all;
+use klg_mirror::{MirrorConfig, Relay, MIRROR};
+use klg_projections::subscription::{Delivery, Subscriber, SubscriberError};
+use klg_projections::{StoredEvent, Subscription};
+use klg_tests::broker::{consume_all, Broker, Consumed};
+use klg_tests::process::{klg_binary, KlgProcess};
+use klg_tests::{fresh_database_url, spawn_app_with, wait_for_subscription, TestApp};
+use serde_json::json;
+use sqlx::PgPool;
+
+const TOPICS: [&str; 3] = ["klg.aircraft.events", "klg.inbox.events", "klg.other.events"];
+
+async fn app_mirroring_to(broker: &Broker) -> TestApp {
+    let brokers = broker.address();
+    spawn_app_with(move |s| s.mirror.brokers = Some(brokers)).await
+}
+
+/// Stored events: id → (aggregate id, sequence, event type).
+async fn stored(pool: &PgPool) -> HashMap<uuid::Uuid, (String, i64, String)> {
+    let rows: Vec<(uuid::Uuid, String, i64, String)> =
+        sqlx::query_as("SELECT event_id, aggregate_id, sequence, event_type FROM events")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    rows.into_iter().map(|(id, a, s, t)| (id, (a, s, t))).collect()
+}
+
+/// Asserts the topics hold exactly the stored events (duplicates allowed, same id), each
+/// aggregate in sequence order within one partition. Returns the number of duplicates.
+fn assert_faithful(consumed: &[Consumed], stored: &HashMap<uuid::Uuid, (String, i64, String)>) -> usize {
+    let mut seen = HashSet::new();
+    let mut last: HashMap<&str, (i64, i32)> = HashMap::new();
+    let mut duplicates = 0;
+    for message in consumed {
+        let e = &message.envelope;
+        let (aggregate, sequence, event_type) =
+            stored.get(&e.id).unwrap_or_else(|| panic!("extra event {}", e.id));
+        if !seen.insert(e.id) {
+            duplicates += 1;
+            continue;
+        }
+        assert_eq!((&e.aggregateid, e.sequence, &e.eventtype), (aggregate, *sequence, event_type));
+        assert_eq!(message.key, e.aggregateid, "keyed by aggregate id");
+        if let Some((previous, partition)) = last.insert(&e.aggregateid, (e.sequence, message.partition)) {
+            assert_eq!(e.sequence, previous + 1, "{} out of order", e.aggregateid);
+            assert_eq!(message.partition, partition, "{} spread over partitions", e.aggregateid);
+        } else {
+            assert_eq!(e.sequence, 1, "{} starts mid-stream", e.aggregateid);
+        }
+    }
+    let missing: Vec<_> = stored.keys().filter(|id| !seen.contains(id)).collect();
+    assert!(missing.is_empty(), "{} stored events never reached the topics", missing.len());
+    duplicates
+}
+
+/// `count` commands through the API from 8 concurrent clients; all must succeed.
+async fn run_commands(app: &TestApp, aircraft: &[String], count: usize) {
+    let per_client = count / 8;
+    let clients = (0..8).map(|c| async move {
+        for i in 0..per_client {
+            let id = &aircraft[(c * per_client + i) % aircraft.len()];
+            let flight = json!({"flight_date": "2024-05-01", "block_hours": 1.0, "cycles": 1});
+            let reply = app.post_json(&format!("/api/v1/aircraft/{id}/flights"), &flight).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        }
+    });
+    join_all(clients).await;
+}
+
+async fn fleet(app: &TestApp, size: usize) -> Vec<String> {
+    let mut ids = vec![];
+    for i in 0..size {
+        ids.push(app.certified_aircraft(&format!("RA-{:05}", 10000 + i)).await);
+    }
+    ids
+}
+
+#[actix_rt::test]
+async fn every_event_of_thousands_of_commands_reaches_the_topics_in_aggregate_order() {
+    let broker = Broker::start();
+    let app = app_mirroring_to(&broker).await;
+    let aircraft = fleet(&app, 40).await;
+    app.upload_document().await;
+    run_commands(&app, &aircraft, 2000).await;
+    wait_for_subscription(&app.pool, MIRROR).await;
+
+    let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
+    let stored = stored(&app.pool).await;
+    assert!(stored.len() >= 2081, "{} events stored", stored.len());
+    assert_faithful(&consumed, &stored);
+    let sample = consumed.iter().find(|m| m.envelope.eventtype == "FlightLogged").unwrap();
+    assert_eq!(sample.topic, "klg.aircraft.events");
+    for (header, value) in [("event_type", "FlightLogged"), ("event_version", "1.0")] {
+        assert!(sample.headers.contains(&(header.to_owned(), value.to_owned())), "{:?}", sample.headers);
+    }
+    assert!(consumed.iter().any(|m| m.topic == "klg.inbox.events" && m.envelope.eventtype == "FileReceived"));
+    let partitions: HashSet<i32> = consumed.iter().map(|m| m.partition).collect();
+    assert!(partitions.len() > 1, "aggregates should spread over the 3 partitions");
+
+    let health = app.get("/api/v1/streaming/health").await;
+    assert_eq!(health.status, StatusCode::OK, "{}", health.body);
+    assert_eq!(health.body["mirror"]["status"], "ok");
+    assert_eq!(health.body["mirror"]["position"]["lag_events"], 0);
+}
+
+#[actix_rt::test]
+async fn commands_keep_succeeding_while_the_broker_is_down_and_the_mirror_catches_up() {
+    let broker = Broker::start();
+    let app = app_mirroring_to(&broker).await;
+    let aircraft = fleet(&app, 10).await;
+    run_commands(&app, &aircraft, 200).await;
+    wait_for_subscription(&app.pool, MIRROR).await;
+
+    broker.freeze();
+    run_commands(&app, &aircraft, 400).await;
+    let health = app.get("/api/v1/streaming/health").await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE, "{}", health.body);
+    assert_eq!(health.body["mirror"]["broker"]["reachable"], false);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    broker.thaw();
+
+    wait_for_subscription(&app.pool, MIRROR).await;
+    let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
+    assert_faithful(&consumed, &stored(&app.pool).await);
+}
+
+/// The relay, "crashing" right after the broker confirmed a batch and before the checkpoint.
+struct CrashAfterDelivery(Relay);
+
+#[async_trait::async_trait]
+impl Subscriber for CrashAfterDelivery {
+    fn delivery(&self) -> Delivery {
+        Delivery::AtLeastOnce
+    }
+
+    async fn apply(
+        &self,
+        db: &mut sqlx::PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<(), SubscriberError> {
+        self.0.apply(db, events).await?;
+        Err(SubscriberError::Other("simulated crash after delivery".into()))
+    }
+}
+
+#[actix_rt::test]
+async fn a_relay_crash_between_delivery_and_checkpoint_only_duplicates_with_the_same_event_ids() {
+    let broker = Broker::start();
+    let app = spawn_app_with(|_| {}).await;
+    let aircraft = fleet(&app, 5).await;
+    run_commands(&app, &aircraft, 120).await;
+
+    let mut config = MirrorConfig::new(broker.address());
+    config.partitions = 2;
+    let relay = Relay::new(config.clone()).unwrap();
+    relay.ensure_topics().await.unwrap();
+    let crashing = Subscription::new(MIRROR, "crash", app.pool.clone(), CrashAfterDelivery(relay.clone()))
+        .with_batch_size(50);
+    assert!(crashing.catch_up().await.is_err(), "the crash happens");
+    let healthy = Subscription::new(MIRROR, "restart", app.pool.clone(), relay).with_batch_size(50);
+    healthy.catch_up().await.unwrap();
+
+    let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
+    let duplicates = assert_faithful(&consumed, &stored(&app.pool).await);
+    assert_eq!(duplicates, 50, "exactly the crashed batch is sent twice");
+    let verify = std::process::Command::new(klg_binary())
+        .args(["mirror", "verify", "--idle-seconds", "3"])
+        .env("DATABASE_URL", app_database_url(&app).await)
+        .env("REDPANDA_BROKERS", broker.address())
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(report["duplicates"], 50);
+}
+
+async fn app_database_url(app: &TestApp) -> String {
+    let name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&app.pool).await.unwrap();
+    format!("{}/{name}", klg_tests::postgres_server_url())
+}
+
+#[actix_rt::test]
+async fn a_klg_process_killed_while_mirroring_loses_nothing_after_restart() {
+    let broker = Broker::start();
+    let (url, name) = fresh_database_url();
+    let _cleanup = klg_tests::DropDatabase(name);
+    let blobs = std::env::temp_dir().join(format!("klg-mirror-kill-{}", uuid::Uuid::new_v4().simple()));
+    let mirrored = [("REDPANDA_BROKERS", broker.address())];
+    let mut first = KlgProcess::serve_with(&url, &blobs, &mirrored);
+    let client = awc::Client::default();
+    let mut ids = vec![];
+    for i in 0..20 {
+        let reply = klg_tests::read(
+            client
+                .post(first.url("/api/v1/aircraft"))
+                .send_json(&klg_tests::aircraft_body(&format!("RA-{:05}", 20000 + i)))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+        ids.push(reply.body["id"].as_str().unwrap().to_owned());
+    }
+    let urls: Vec<String> = ids.iter().map(|id| first.url(&format!("/api/v1/aircraft/{id}"))).collect();
+    let flood = urls.into_iter().map(|url| {
+        let client = &client;
+        async move {
+            for n in 0..15 {
+                let _ = client.put(&url).send_json(&json!({"notes": format!("note {n}")})).await;
+            }
+        }
+    });
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        first.kill();
+    };
+    futures_util::future::join(join_all(flood), killer).await;
+
+    let second = KlgProcess::serve_with(&url, &blobs, &mirrored);
+    let pool = PgPool::connect(&url).await.unwrap();
+    wait_for_subscription(&pool, MIRROR).await;
+    let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
+    assert_faithful(&consumed, &stored(&pool).await);
+    let verify = std::process::Command::new(klg_binary())
+        .args(["mirror", "verify", "--idle-seconds", "3"])
+        .env("DATABASE_URL", &url)
+        .env("REDPANDA_BROKERS", broker.address())
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    drop(second);
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(blobs);
+}
+
+#[actix_rt::test]
+async fn verify_reports_events_the_checkpoint_claims_but_the_topics_lack() {
+    let broker = Broker::start();
+    let app = app_mirroring_to(&broker).await;
+    fleet(&app, 3).await;
+    wait_for_subscription(&app.pool, MIRROR).await;
+    // Events stored while a rogue change moves the checkpoint past them: never published.
+    sqlx::query("UPDATE subscription_checkpoints SET owner = 'frozen' WHERE name = $1")
+        .bind(MIRROR)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let lost: Vec<(String, i64)> = sqlx::query_as(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('Probe', 'p1', 1, 'Probed', '1.0', '{}', '{}') RETURNING transaction_id::text, global_position",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE subscription_checkpoints SET transaction_id = $2::xid8, global_position = $3 WHERE name = $1",
+    )
+    .bind(MIRROR)
+    .bind(&lost[0].0)
+    .bind(lost[0].1)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let verify = std::process::Command::new(klg_binary())
+        .args(["mirror", "verify", "--idle-seconds", "3"])
+        .env("DATABASE_URL", app_database_url(&app).await)
+        .env("REDPANDA_BROKERS", broker.address())
+        .output()
+        .unwrap();
+    assert!(!verify.status.success(), "verify must fail");
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(report["missing"].as_array().unwrap().len(), 1, "{report}");
+}
