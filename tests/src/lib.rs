@@ -356,3 +356,22 @@ impl Drop for DropDatabase {
         .join();
     }
 }
+
+/// Waits until every event stored so far is below the log horizon, i.e. readable by
+/// subscriptions. Transactions of other tests (the cluster is shared) can hold the horizon
+/// back for a moment; once passed, it never moves back.
+pub async fn wait_until_readable(pool: &PgPool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let total: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(pool).await.expect("count");
+        let readable =
+            klg_projections::log::read_after(pool, Default::default(), i64::MAX).await.expect("read").len()
+                as i64;
+        if readable == total {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the log horizon did not pass {total} events");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

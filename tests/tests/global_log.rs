@@ -3,7 +3,7 @@
 //! that must see every event exactly once, in many rounds.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,34 +56,44 @@ async fn a_tailing_reader_sees_every_event_exactly_once_under_concurrent_writers
     let mut checkpoint = LogPosition::default();
     let mut inversions = 0;
     for round in 0..ROUNDS {
-        let done = Arc::new(AtomicBool::new(false));
+        // Set once the writers are done: how many events the reader must end up with.
+        let expected = Arc::new(AtomicUsize::new(usize::MAX));
         let writers: Vec<_> = (0..WRITERS).map(|w| tokio::spawn(write(app.pool.clone(), w, round))).collect();
         let reader = {
-            let (pool, done) = (app.pool.clone(), done.clone());
+            let (pool, expected) = (app.pool.clone(), expected.clone());
             tokio::spawn(async move {
                 let mut seen = vec![];
                 let mut position = checkpoint;
-                loop {
-                    let finished = done.load(Ordering::SeqCst);
+                // The horizon may hold committed events back while any transaction in the
+                // cluster is open (other tests run beside this one): keep tailing until all
+                // are seen, or time out.
+                let deadline = std::time::Instant::now() + Duration::from_secs(60);
+                while seen.len() < expected.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
                     let batch = read_after(&pool, position, 7).await.unwrap();
                     if let Some(last) = batch.last() {
                         position = last.position;
                     }
                     seen.extend(batch.iter().map(|e| e.position.global_position));
                     if batch.is_empty() {
-                        if finished {
-                            return (seen, position);
-                        }
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
                 }
+                // Anything read past the expected count would be a duplicate or a stray.
+                seen.extend(
+                    read_after(&pool, position, 1000)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|e| e.position.global_position),
+                );
+                (seen, position)
             })
         };
         let mut written = vec![];
         for w in writers {
             written.extend(w.await.unwrap());
         }
-        done.store(true, Ordering::SeqCst);
+        expected.store(written.len(), Ordering::SeqCst);
         let (seen, position) = reader.await.unwrap();
         checkpoint = position;
 

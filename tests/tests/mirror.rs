@@ -12,7 +12,7 @@ use klg_projections::subscription::{Delivery, Subscriber, SubscriberError};
 use klg_projections::{StoredEvent, Subscription};
 use klg_tests::broker::{consume_all, Broker, Consumed};
 use klg_tests::process::{klg_binary, KlgProcess};
-use klg_tests::{fresh_database_url, spawn_app_with, wait_for_subscription, TestApp};
+use klg_tests::{fresh_database_url, spawn_app_with, wait_for_subscription, wait_until_readable, TestApp};
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -162,6 +162,7 @@ async fn a_relay_crash_between_delivery_and_checkpoint_only_duplicates_with_the_
     config.partitions = 2;
     let relay = Relay::new(config.clone()).unwrap();
     relay.ensure_topics().await.unwrap();
+    wait_until_readable(&app.pool).await;
     let crashing = Subscription::new(MIRROR, "crash", app.pool.clone(), CrashAfterDelivery(relay.clone()))
         .with_batch_size(50);
     assert!(crashing.catch_up().await.is_err(), "the crash happens");
@@ -244,28 +245,26 @@ async fn a_klg_process_killed_while_mirroring_loses_nothing_after_restart() {
 #[actix_rt::test]
 async fn verify_reports_events_the_checkpoint_claims_but_the_topics_lack() {
     let broker = Broker::start();
-    let app = app_mirroring_to(&broker).await;
+    let app = spawn_app_with(|_| {}).await;
     fleet(&app, 3).await;
-    wait_for_subscription(&app.pool, MIRROR).await;
-    // Events stored while a rogue change moves the checkpoint past them: never published.
-    sqlx::query("UPDATE subscription_checkpoints SET owner = 'frozen' WHERE name = $1")
-        .bind(MIRROR)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let lost: Vec<(String, i64)> = sqlx::query_as(
+    let relay = Relay::new(MirrorConfig::new(broker.address())).unwrap();
+    relay.ensure_topics().await.unwrap();
+    wait_until_readable(&app.pool).await;
+    Subscription::new(MIRROR, "test", app.pool.clone(), relay).catch_up().await.unwrap();
+    // An event stored while a rogue change moves the checkpoint past it: never published.
+    let (transaction_id, position): (String, i64) = sqlx::query_as(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
          VALUES ('Probe', 'p1', 1, 'Probed', '1.0', '{}', '{}') RETURNING transaction_id::text, global_position",
     )
-    .fetch_all(&app.pool)
+    .fetch_one(&app.pool)
     .await
     .unwrap();
     sqlx::query(
         "UPDATE subscription_checkpoints SET transaction_id = $2::xid8, global_position = $3 WHERE name = $1",
     )
     .bind(MIRROR)
-    .bind(&lost[0].0)
-    .bind(lost[0].1)
+    .bind(&transaction_id)
+    .bind(position)
     .execute(&app.pool)
     .await
     .unwrap();
@@ -275,7 +274,9 @@ async fn verify_reports_events_the_checkpoint_claims_but_the_topics_lack() {
         .env("REDPANDA_BROKERS", broker.address())
         .output()
         .unwrap();
-    assert!(!verify.status.success(), "verify must fail");
+    let output =
+        format!("{}\n{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
+    assert!(!verify.status.success(), "verify must fail: {output}");
     let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
     assert_eq!(report["missing"].as_array().unwrap().len(), 1, "{report}");
 }

@@ -7,7 +7,9 @@ use klg_domain::aircraft::{Aircraft, AircraftEvent};
 use klg_domain::inbox::InboxItem;
 use klg_projections::projector::reset;
 use klg_projections::{Projector, Subscription, PROJECTIONS};
-use klg_tests::{projection_snapshot, scenario, spawn_app, spawn_app_with, wait_for_projections};
+use klg_tests::{
+    projection_snapshot, scenario, spawn_app, spawn_app_with, wait_for_projections, wait_until_readable,
+};
 use rand::Rng;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -124,6 +126,7 @@ async fn a_projector_killed_mid_batch_leaves_projections_exactly_as_a_clean_rebu
     assert!(interrupted_with_work_left > 0, "the projector was never interrupted with work left");
 
     let survivor = Subscription::new(PROJECTIONS, "crash-test", app.pool.clone(), Projector);
+    wait_until_readable(&app.pool).await;
     survivor.catch_up().await.unwrap();
     let after_crashes = projection_snapshot(&app.pool).await;
     let (handled, total): (i64, i64) = sqlx::query_as(
@@ -146,6 +149,7 @@ async fn a_duplicate_or_out_of_order_event_stops_the_projector_instead_of_corrup
     let app = spawn_app_with(|s| s.run_projector = false).await;
     let id = app.certified_aircraft("RA-89301").await;
     let projector = Subscription::new(PROJECTIONS, "test", app.pool.clone(), Projector);
+    wait_until_readable(&app.pool).await;
     projector.catch_up().await.unwrap();
     // Forge a stored event whose sequence skips one: the row's version guard must refuse it.
     let flight = AircraftEvent::FlightLogged {
@@ -162,6 +166,7 @@ async fn a_duplicate_or_out_of_order_event_stops_the_projector_instead_of_corrup
     .execute(&app.pool)
     .await
     .unwrap();
+    wait_until_readable(&app.pool).await;
     let error = projector.catch_up().await.unwrap_err().to_string();
     assert!(error.contains("not at version 3"), "{error}");
     let row = row(&app.pool, "aircraft", id.parse().unwrap()).await;
