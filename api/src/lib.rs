@@ -1,6 +1,7 @@
 //! KLG's HTTP API (actix-web) and the composition root of the `klg` binary.
 
 pub mod extract;
+pub mod metrics;
 pub mod middleware;
 pub mod problem;
 pub mod ratelimit;

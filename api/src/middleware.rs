@@ -36,6 +36,11 @@ where
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(HeaderName::from_static(REQUEST_ID), value);
         }
+        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        if let Some(state) = response.request().app_data::<actix_web::web::Data<crate::startup::AppState>>() {
+            let method = response.request().method().as_str().to_owned();
+            state.metrics.observe_request(&method, &route, response.status().as_u16(), started.elapsed());
+        }
         tracing::info!(
             request_id,
             method = %response.request().method(),

@@ -14,6 +14,7 @@ use klg_projections::{Projector, Subscription, PROJECTIONS};
 use sqlx::migrate::Migrator;
 use sqlx::PgPool;
 
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::settings::{DatabaseSettings, Settings};
 use crate::{middleware, routes};
@@ -33,6 +34,7 @@ pub struct AppState {
     /// The Redpanda mirror, when configured.
     pub mirror: Option<MirrorHandle>,
     pub report_limiter: RateLimiter,
+    pub metrics: Metrics,
 }
 
 /// The mirror's producer and its subscription's status.
@@ -99,6 +101,7 @@ impl Application {
             projector: status,
             mirror,
             report_limiter: RateLimiter::new(REPORTS_PER_MINUTE, Duration::from_secs(60)),
+            metrics: Metrics::default(),
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -5,6 +5,7 @@ pub mod aircraft;
 pub mod health;
 pub mod inbox;
 pub mod integration;
+pub mod metrics;
 pub mod openapi;
 pub mod reads;
 pub mod reports;
@@ -22,7 +23,8 @@ pub fn read_routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/streaming/views", web::get().to(streaming::list_views))
         .route("/api/v1/streaming/views/{name}", web::get().to(streaming::read_view))
         .route("/api/v1/streaming/health", web::get().to(streaming::health))
-        .route("/api/v1/streaming/events", web::post().to(integration::receive));
+        .route("/api/v1/streaming/events", web::post().to(integration::receive))
+        .route("/metrics", web::get().to(metrics::scrape));
 }
 
 use actix_web::http::StatusCode;
