@@ -172,15 +172,20 @@ async fn a_relay_crash_between_delivery_and_checkpoint_only_duplicates_with_the_
     let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
     let duplicates = assert_faithful(&consumed, &stored(&app.pool).await);
     assert_eq!(duplicates, 50, "exactly the crashed batch is sent twice");
-    let verify = std::process::Command::new(klg_binary())
-        .args(["mirror", "verify", "--idle-seconds", "3"])
-        .env("DATABASE_URL", app_database_url(&app).await)
-        .env("REDPANDA_BROKERS", broker.address())
-        .output()
-        .unwrap();
+    let verify = run_verify(&app_database_url(&app).await, &broker);
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
     let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
     assert_eq!(report["duplicates"], 50);
+}
+
+/// Runs `klg mirror verify` against the database and broker.
+fn run_verify(database_url: &str, broker: &Broker) -> std::process::Output {
+    std::process::Command::new(klg_binary())
+        .args(["mirror", "verify", "--idle-seconds", "3"])
+        .env("DATABASE_URL", database_url)
+        .env("REDPANDA_BROKERS", broker.address())
+        .output()
+        .expect("klg mirror verify runs")
 }
 
 async fn app_database_url(app: &TestApp) -> String {
@@ -230,12 +235,7 @@ async fn a_klg_process_killed_while_mirroring_loses_nothing_after_restart() {
     wait_for_subscription(&pool, MIRROR).await;
     let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
     assert_faithful(&consumed, &stored(&pool).await);
-    let verify = std::process::Command::new(klg_binary())
-        .args(["mirror", "verify", "--idle-seconds", "3"])
-        .env("DATABASE_URL", &url)
-        .env("REDPANDA_BROKERS", broker.address())
-        .output()
-        .unwrap();
+    let verify = run_verify(&url, &broker);
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
     drop(second);
     pool.close().await;
@@ -268,12 +268,7 @@ async fn verify_reports_events_the_checkpoint_claims_but_the_topics_lack() {
     .execute(&app.pool)
     .await
     .unwrap();
-    let verify = std::process::Command::new(klg_binary())
-        .args(["mirror", "verify", "--idle-seconds", "3"])
-        .env("DATABASE_URL", app_database_url(&app).await)
-        .env("REDPANDA_BROKERS", broker.address())
-        .output()
-        .unwrap();
+    let verify = run_verify(&app_database_url(&app).await, &broker);
     let output =
         format!("{}\n{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
     assert!(!verify.status.success(), "verify must fail: {output}");
