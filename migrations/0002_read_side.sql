@@ -28,10 +28,13 @@ CREATE TABLE subscription_checkpoints
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
 
+-- The read relations use text ids (not uuid): RisingWave, the read store of the full
+-- deployment, has no uuid type, and both stores must expose the same relations.
+
 -- Current state of each aircraft.
 CREATE TABLE aircraft
 (
-    id                      uuid PRIMARY KEY,
+    id                      text PRIMARY KEY,
     registration_number     text        NOT NULL,
     aircraft_type           text        NOT NULL,
     model                   text        NOT NULL,
@@ -73,9 +76,9 @@ CREATE INDEX aircraft_search_idx ON aircraft USING gin (search);
 CREATE TABLE aircraft_history
 (
     global_position bigint PRIMARY KEY,
-    aircraft_id     uuid        NOT NULL,
+    aircraft_id     text        NOT NULL,
     sequence        bigint      NOT NULL,
-    event_id        uuid        NOT NULL UNIQUE,
+    event_id        text        NOT NULL UNIQUE,
     event_type      text        NOT NULL,
     event_version   text        NOT NULL,
     recorded_at     timestamptz NOT NULL,
@@ -91,7 +94,7 @@ CREATE TABLE aircraft_history
 -- Current state of each inbox document.
 CREATE TABLE inbox_files
 (
-    id               uuid PRIMARY KEY,
+    id               text PRIMARY KEY,
     filename         text        NOT NULL,
     content_type     text        NOT NULL,
     size_bytes       bigint      NOT NULL,
@@ -99,7 +102,7 @@ CREATE TABLE inbox_files
     source           text        NOT NULL,
     status           text        NOT NULL,
     document_type    text,
-    aircraft_id      uuid,
+    aircraft_id      text,
     processing_note  text,
     rejection_reason text,
     created_at       timestamptz NOT NULL,
@@ -125,8 +128,7 @@ CREATE TABLE aircraft_stats
 (
     registration_number text PRIMARY KEY,
     total_events        bigint      NOT NULL,
-    last_event          timestamptz NOT NULL,
-    last_event_type     text        NOT NULL
+    last_event          timestamptz NOT NULL
 );
 
 -- Error reports sent by clients (the web console). Not derived from the log.

@@ -77,8 +77,13 @@ fn poison(event: &StoredEvent, reason: impl Into<String>) -> SubscriberError {
     }
 }
 
-fn aggregate_uuid(event: &StoredEvent) -> Result<Uuid, SubscriberError> {
-    event.aggregate_id.parse().map_err(|_| poison(event, "aggregate id is not a UUID"))
+/// The aggregate id, checked to be a UUID, in its text form (the read relations' id type).
+fn aggregate_uuid(event: &StoredEvent) -> Result<String, SubscriberError> {
+    event
+        .aggregate_id
+        .parse::<Uuid>()
+        .map(|id| id.to_string())
+        .map_err(|_| poison(event, "aggregate id is not a UUID"))
 }
 
 /// Fails unless exactly one row was changed: the version guard of every update.
@@ -114,7 +119,7 @@ async fn project_aircraft(
                  SELECT $1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $8, $8 WHERE $9 = 1 \
                  ON CONFLICT (id) DO NOTHING",
             )
-            .bind(id)
+            .bind(&id)
             .bind(registration_number.as_str())
             .bind(aircraft_type.as_str())
             .bind(model.as_str())
@@ -131,7 +136,7 @@ async fn project_aircraft(
             let set = "operator = coalesce($5, operator), model = coalesce($6, model), \
                        base_airport = CASE WHEN $7 THEN $8 ELSE base_airport END, \
                        notes = CASE WHEN $9 THEN $10 ELSE notes END";
-            update_row(tx, "aircraft", e, id, set, |q| {
+            update_row(tx, "aircraft", e, &id, set, |q| {
                 q.bind(operator.as_ref().map(|v| v.to_string()))
                     .bind(model.as_ref().map(|v| v.to_string()))
                     .bind(base_airport.is_some())
@@ -143,7 +148,7 @@ async fn project_aircraft(
         }
         AircraftEvent::AircraftStatusChanged { to, reason, .. } => {
             let set = "status = $5, status_reason = $6, status_changed_at = $4";
-            update_row(tx, "aircraft", e, id, set, |q| q.bind(to.as_str()).bind(reason.to_string())).await?
+            update_row(tx, "aircraft", e, &id, set, |q| q.bind(to.as_str()).bind(reason.to_string())).await?
         }
         AircraftEvent::AirworthinessCertificateIssued { number, issued_on, valid_until } => {
             // The certificate shown is the one reaching furthest into the future.
@@ -153,7 +158,7 @@ async fn project_aircraft(
                  certificate_issued_on = CASE WHEN {newest} THEN $6 ELSE certificate_issued_on END, \
                  certificate_valid_until = CASE WHEN {newest} THEN $7 ELSE certificate_valid_until END"
             );
-            update_row(tx, "aircraft", e, id, &set, |q| {
+            update_row(tx, "aircraft", e, &id, &set, |q| {
                 q.bind(number.to_string()).bind(*issued_on).bind(*valid_until)
             })
             .await?
@@ -161,19 +166,19 @@ async fn project_aircraft(
         AircraftEvent::FlightLogged { flight_date, block_minutes, cycles } => {
             let set = "total_block_minutes = total_block_minutes + $5, total_cycles = total_cycles + $6, \
                        flight_count = flight_count + 1, last_flight_date = greatest(last_flight_date, $7)";
-            update_row(tx, "aircraft", e, id, set, |q| {
+            update_row(tx, "aircraft", e, &id, set, |q| {
                 q.bind(i64::from(block_minutes.minutes())).bind(i64::from(*cycles)).bind(*flight_date)
             })
             .await?
         }
         AircraftEvent::AircraftDecommissioned { reason, .. } => {
             let set = "status = 'decommissioned', status_reason = $5, status_changed_at = $4, decommissioned_at = $4";
-            update_row(tx, "aircraft", e, id, set, |q| q.bind(reason.as_ref().map(|r| r.to_string()))).await?
+            update_row(tx, "aircraft", e, &id, set, |q| q.bind(reason.as_ref().map(|r| r.to_string()))).await?
         }
     };
     expect_one(e, result)?;
-    record_history(tx, e, id, &event).await?;
-    count_stats(tx, e, id).await
+    record_history(tx, e, &id, &event).await?;
+    count_stats(tx, e, &id).await
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
@@ -184,7 +189,7 @@ async fn update_row(
     tx: &mut PgConnection,
     table: &'static str,
     e: &StoredEvent,
-    id: Uuid,
+    id: &str,
     set: &str,
     bind: impl for<'q> FnOnce(PgQuery<'q>) -> PgQuery<'q>,
 ) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
@@ -192,15 +197,18 @@ async fn update_row(
         "UPDATE {table} SET {set}, version = $2, last_position = $3, updated_at = $4 \
          WHERE id = $1 AND version = $2 - 1"
     );
-    let query =
-        sqlx::query(&sql).bind(id).bind(e.sequence).bind(e.position.global_position).bind(e.recorded_at);
+    let query = sqlx::query(&sql)
+        .bind(id.to_owned())
+        .bind(e.sequence)
+        .bind(e.position.global_position)
+        .bind(e.recorded_at);
     bind(query).execute(&mut *tx).await
 }
 
 async fn record_history(
     tx: &mut PgConnection,
     e: &StoredEvent,
-    id: Uuid,
+    id: &str,
     event: &AircraftEvent,
 ) -> Result<(), SubscriberError> {
     sqlx::query(
@@ -211,7 +219,7 @@ async fn record_history(
     .bind(e.position.global_position)
     .bind(id)
     .bind(e.sequence)
-    .bind(e.event_id)
+    .bind(e.event_id.to_string())
     .bind(&e.event_type)
     .bind(&e.event_version)
     .bind(e.recorded_at)
@@ -226,17 +234,15 @@ async fn record_history(
     Ok(())
 }
 
-async fn count_stats(tx: &mut PgConnection, e: &StoredEvent, id: Uuid) -> Result<(), SubscriberError> {
+async fn count_stats(tx: &mut PgConnection, e: &StoredEvent, id: &str) -> Result<(), SubscriberError> {
     sqlx::query(
-        "INSERT INTO aircraft_stats (registration_number, total_events, last_event, last_event_type) \
-         SELECT registration_number, 1, $2, $3 FROM aircraft WHERE id = $1 \
+        "INSERT INTO aircraft_stats (registration_number, total_events, last_event) \
+         SELECT registration_number, 1, $2 FROM aircraft WHERE id = $1 \
          ON CONFLICT (registration_number) DO UPDATE SET total_events = aircraft_stats.total_events + 1, \
-         last_event = greatest(aircraft_stats.last_event, EXCLUDED.last_event), \
-         last_event_type = EXCLUDED.last_event_type",
+         last_event = greatest(aircraft_stats.last_event, EXCLUDED.last_event)",
     )
     .bind(id)
     .bind(e.recorded_at)
-    .bind(&e.event_type)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -320,22 +326,23 @@ async fn project_inbox(
             let document_type =
                 serde_json::to_value(document_type).map_err(|err| poison(e, err.to_string()))?;
             let set = "document_type = $5, status = 'classified', classified_at = $4";
-            update_row(tx, "inbox_files", e, id, set, |q| q.bind(document_type.as_str().map(str::to_owned)))
+            update_row(tx, "inbox_files", e, &id, set, |q| q.bind(document_type.as_str().map(str::to_owned)))
                 .await?
         }
         InboxEvent::DocumentLinkedToAircraft { aircraft_id, .. } => {
-            update_row(tx, "inbox_files", e, id, "aircraft_id = $5", |q| q.bind(*aircraft_id)).await?
+            update_row(tx, "inbox_files", e, &id, "aircraft_id = $5", |q| q.bind(aircraft_id.to_string()))
+                .await?
         }
         InboxEvent::DocumentProcessed { note } => {
             let set = "status = 'processed', processing_note = $5, processed_at = $4";
-            update_row(tx, "inbox_files", e, id, set, |q| q.bind(note.to_string())).await?
+            update_row(tx, "inbox_files", e, &id, set, |q| q.bind(note.to_string())).await?
         }
         InboxEvent::DocumentRejected { reason } => {
             let set = "status = 'rejected', rejection_reason = $5, rejected_at = $4";
-            update_row(tx, "inbox_files", e, id, set, |q| q.bind(reason.to_string())).await?
+            update_row(tx, "inbox_files", e, &id, set, |q| q.bind(reason.to_string())).await?
         }
         InboxEvent::DocumentArchived {} => {
-            update_row(tx, "inbox_files", e, id, "status = 'archived', archived_at = $4", |q| q).await?
+            update_row(tx, "inbox_files", e, &id, "status = 'archived', archived_at = $4", |q| q).await?
         }
     };
     expect_one(e, result)

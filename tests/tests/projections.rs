@@ -34,7 +34,7 @@ async fn fold<A: Aggregate>(pool: &PgPool, id: Uuid) -> A {
 
 async fn row(pool: &PgPool, table: &str, id: Uuid) -> Value {
     sqlx::query_scalar(&format!("SELECT to_jsonb(t) - 'search' FROM {table} t WHERE id = $1"))
-        .bind(id)
+        .bind(id.to_string())
         .fetch_optional(pool)
         .await
         .unwrap()
@@ -73,7 +73,7 @@ async fn every_projection_row_equals_the_state_folded_from_the_stored_events() {
             aircraft.certificates().iter().max_by_key(|c| c.valid_until).map(|c| c.valid_until.to_string());
         assert_eq!(row["certificate_valid_until"], text(latest), "{id}");
         let history: i64 = sqlx::query_scalar("SELECT count(*) FROM aircraft_history WHERE aircraft_id = $1")
-            .bind(id)
+            .bind(id.to_string())
             .fetch_one(&app.pool)
             .await
             .unwrap();

@@ -404,10 +404,8 @@ async fn streaming_views_come_from_a_fixed_catalogue_with_typed_filters() {
     assert_eq!(view.body["rows"].as_array().unwrap().len(), 2);
     let one = app.get("/api/v1/streaming/views/aircraft_stats?registration_number=RA-89221").await;
     let row = &one.body["rows"][0];
-    assert_eq!(
-        (row["total_events"].as_i64(), row["last_event_type"].as_str()),
-        (Some(2), Some("AircraftStatusChanged"))
-    );
+    assert_eq!(row["total_events"].as_i64(), Some(2));
+    assert!(row["last_event"].as_str().is_some_and(|t| t.starts_with("20")), "{row}");
     let by_count = app.get("/api/v1/streaming/views/aircraft_stats?total_events=1").await;
     assert_eq!(by_count.body["rows"][0]["registration_number"], "RA-89222");
     let paged = app.get("/api/v1/streaming/views/aircraft_stats?limit=1&offset=1").await;

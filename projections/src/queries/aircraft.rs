@@ -12,7 +12,8 @@ use super::{like_escape, Cursor, Page, QueryError};
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct AircraftView {
-    pub id: Uuid,
+    #[cfg_attr(feature = "schemars", schemars(with = "Uuid"))]
+    pub id: String,
     pub registration_number: String,
     pub aircraft_type: String,
     pub model: String,
@@ -29,8 +30,10 @@ pub struct AircraftView {
     pub certificate_issued_on: Option<NaiveDate>,
     pub certificate_valid_until: Option<NaiveDate>,
     /// none, valid, expiring (within 30 days) or expired — as of today (UTC).
+    #[sqlx(skip)]
     pub certificate_status: String,
     pub total_block_minutes: i64,
+    #[sqlx(skip)]
     pub total_block_hours: f64,
     pub total_cycles: i64,
     pub flight_count: i64,
@@ -46,12 +49,27 @@ pub struct AircraftView {
 
 const AIRCRAFT_COLUMNS: &str = "id, registration_number, aircraft_type, model, serial_number, operator, \
     year_of_manufacture, base_airport, notes, status, status_reason, status_changed_at, certificate_number, \
-    certificate_issued_on, certificate_valid_until, \
-    CASE WHEN certificate_valid_until IS NULL THEN 'none' \
-         WHEN certificate_valid_until < current_date THEN 'expired' \
-         WHEN certificate_valid_until < current_date + 30 THEN 'expiring' ELSE 'valid' END AS certificate_status, \
-    total_block_minutes, round(total_block_minutes / 60.0, 2)::float8 AS total_block_hours, total_cycles, \
+    certificate_issued_on, certificate_valid_until, total_block_minutes, total_cycles, \
     flight_count, last_flight_date, version, last_position, registered_at, updated_at, decommissioned_at";
+
+impl AircraftView {
+    /// Fills the fields derived at read time (they depend on today's date).
+    fn derive(mut self, today: NaiveDate) -> Self {
+        self.certificate_status = match self.certificate_valid_until {
+            None => "none",
+            Some(until) if until < today => "expired",
+            Some(until) if (until - today).num_days() < super::insights::EXPIRY_WARNING_DAYS => "expiring",
+            Some(_) => "valid",
+        }
+        .to_owned();
+        self.total_block_hours = (self.total_block_minutes as f64 / 60.0 * 100.0).round() / 100.0;
+        self
+    }
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
 
 /// Filters of the aircraft list; all optional, combined with AND.
 #[derive(Debug, Clone, Default)]
@@ -151,19 +169,20 @@ pub async fn list(
     }
     let (comparison, direction) = if descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some(cursor) = &cursor {
-        let id: Uuid = cursor
-            .id
-            .parse()
-            .map_err(|_| QueryError::invalid("cursor", "not a cursor returned by this API"))?;
         query.push(format!(" AND ({column}, id) {comparison} (CAST("));
-        query.push_bind(cursor.key.clone()).push(format!(" AS {sql_type}), ")).push_bind(id).push(")");
+        query
+            .push_bind(cursor.key.clone())
+            .push(format!(" AS {sql_type}), "))
+            .push_bind(cursor.id.clone())
+            .push(")");
     }
     query.push(format!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).push_bind(limit + 1);
     let rows: Vec<AircraftView> = query.build_query_as().fetch_all(pool).await.map_err(cast_error)?;
+    let rows = rows.into_iter().map(|r| r.derive(today())).collect();
     Ok(paginate(rows, limit, |row| Cursor {
         sort: sort.to_owned(),
         key: order.key_of(row),
-        id: row.id.to_string(),
+        id: row.id.clone(),
     }))
 }
 
@@ -178,10 +197,12 @@ fn cast_error(e: sqlx::Error) -> QueryError {
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<AircraftView>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {AIRCRAFT_COLUMNS} FROM aircraft WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    let row: Option<AircraftView> =
+        sqlx::query_as(&format!("SELECT {AIRCRAFT_COLUMNS} FROM aircraft WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|r| r.derive(today())))
 }
 
 /// One event in an aircraft's history.
@@ -190,7 +211,8 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<AircraftView>, sqlx::
 pub struct HistoryEntry {
     pub sequence: i64,
     pub global_position: i64,
-    pub event_id: Uuid,
+    #[cfg_attr(feature = "schemars", schemars(with = "Uuid"))]
+    pub event_id: String,
     pub event_type: String,
     pub event_version: String,
     pub recorded_at: DateTime<Utc>,
@@ -223,7 +245,7 @@ pub async fn history(
          correlation_id, causation_id, summary, payload FROM aircraft_history \
          WHERE aircraft_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3",
     )
-    .bind(id)
+    .bind(id.to_string())
     .bind(after)
     .bind(limit + 1)
     .fetch_all(pool)

@@ -12,7 +12,8 @@ use super::{Cursor, Page, QueryError};
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct InboxFileView {
-    pub id: Uuid,
+    #[cfg_attr(feature = "schemars", schemars(with = "Uuid"))]
+    pub id: String,
     pub filename: String,
     pub content_type: String,
     pub size_bytes: i64,
@@ -22,7 +23,8 @@ pub struct InboxFileView {
     /// received, classified, processed, rejected or archived.
     pub status: String,
     pub document_type: Option<String>,
-    pub aircraft_id: Option<Uuid>,
+    #[cfg_attr(feature = "schemars", schemars(with = "Option<Uuid>"))]
+    pub aircraft_id: Option<String>,
     pub processing_note: Option<String>,
     pub rejection_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -68,26 +70,30 @@ pub async fn list(
         query.push(" AND document_type = ").push_bind(document_type.clone());
     }
     if let Some(aircraft_id) = filter.aircraft_id {
-        query.push(" AND aircraft_id = ").push_bind(aircraft_id);
+        query.push(" AND aircraft_id = ").push_bind(aircraft_id.to_string());
     }
     if let Some(cursor) = &cursor {
         let malformed = || QueryError::invalid("cursor", "not a cursor returned by this API");
         let created: DateTime<Utc> = cursor.key.parse().map_err(|_| malformed())?;
-        let id: Uuid = cursor.id.parse().map_err(|_| malformed())?;
-        query.push(" AND (created_at, id) < (").push_bind(created).push(", ").push_bind(id).push(")");
+        query
+            .push(" AND (created_at, id) < (")
+            .push_bind(created)
+            .push(", ")
+            .push_bind(cursor.id.clone())
+            .push(")");
     }
     query.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit + 1);
     let rows: Vec<InboxFileView> = query.build_query_as().fetch_all(pool).await?;
     Ok(paginate(rows, limit, |row| Cursor {
         sort: SORT.into(),
         key: row.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        id: row.id.to_string(),
+        id: row.id.clone(),
     }))
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InboxFileView>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {FILE_COLUMNS} FROM inbox_files WHERE id = $1"))
-        .bind(id)
+        .bind(id.to_string())
         .fetch_optional(pool)
         .await
 }

@@ -22,7 +22,8 @@ pub struct Insight {
     pub severity: String,
     /// `aircraft` or `document`.
     pub subject_type: String,
-    pub subject_id: Uuid,
+    #[cfg_attr(feature = "schemars", schemars(with = "Uuid"))]
+    pub subject_id: String,
     /// Registration number or filename.
     pub subject: String,
     /// The resource this is about.
@@ -48,7 +49,7 @@ pub struct Recommendation {
 #[derive(sqlx::FromRow)]
 struct Row {
     kind: String,
-    subject_id: Uuid,
+    subject_id: String,
     subject: String,
     detail: Option<String>,
     day: Option<NaiveDate>,
@@ -158,7 +159,7 @@ pub fn recommend(insights: Vec<Insight>) -> Vec<Recommendation> {
     let mut recommendations: Vec<Recommendation> = insights
         .into_iter()
         .map(|insight| {
-            let id = insight.subject_id;
+            let id = insight.subject_id.clone();
             let subject = &insight.subject;
             let (priority, action, command) = match insight.kind.as_str() {
                 "certificate_expired" | "certificate_missing" => (

@@ -11,7 +11,8 @@ use super::QueryError;
 pub struct SearchHit {
     /// `aircraft` or `document`.
     pub kind: String,
-    pub id: Uuid,
+    #[cfg_attr(feature = "schemars", schemars(with = "Uuid"))]
+    pub id: String,
     pub title: String,
     pub subtitle: String,
     pub rank: f32,

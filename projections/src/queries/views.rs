@@ -55,13 +55,11 @@ pub fn catalogue() -> Vec<ViewDef> {
     use ColumnType::*;
     vec![ViewDef {
         name: "aircraft_stats",
-        description:
-            "Per registration number: number of events of its aircraft and the time and type of the last one",
+        description: "Per registration number: number of events of its aircraft and the time of the last one",
         columns: vec![
             col("registration_number", Text),
             col("total_events", Bigint),
             col("last_event", Timestamptz),
-            col("last_event_type", Text),
         ],
         order_by: vec!["registration_number"],
     }]
