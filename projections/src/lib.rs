@@ -4,6 +4,7 @@
 pub mod log;
 pub mod projector;
 pub mod queries;
+pub mod risingwave;
 pub mod subscription;
 
 pub use log::{LogPosition, StoredEvent};

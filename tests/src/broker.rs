@@ -89,6 +89,7 @@ impl Drop for Broker {
 pub struct Consumed {
     pub topic: String,
     pub partition: i32,
+    pub offset: i64,
     pub key: String,
     pub headers: Vec<(String, String)>,
     pub envelope: EventEnvelope,
@@ -121,10 +122,58 @@ pub async fn consume_all(brokers: &str, topics: &[&str], idle: Duration) -> Vec<
         consumed.push(Consumed {
             topic: message.topic().to_owned(),
             partition: message.partition(),
+            offset: message.offset(),
             key: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
             headers,
             envelope: serde_json::from_slice(message.payload().expect("payload")).expect("a KLG envelope"),
         });
     }
     consumed
+}
+
+/// Writes envelopes into RisingWave-shaped event tables (the PostgreSQL stand-in), in the given
+/// arrival order, with the semantics of a RisingWave table with a primary key: a row with an
+/// id already present overwrites it.
+pub async fn load_envelopes(pool: &sqlx::PgPool, messages: &[Consumed]) {
+    for message in messages {
+        let e = &message.envelope;
+        let table = match e.aggregatetype.as_str() {
+            "Aircraft" => "klg_aircraft_events",
+            "InboxItem" => "klg_inbox_events",
+            _ => continue,
+        };
+        let sql = format!(
+            "INSERT INTO {table} (id, specversion, source, type, subject, time, datacontenttype, data, aggregatetype, \
+             aggregateid, sequence, position, eventtype, eventversion, recordedat, actor, correlationid, causationid, \
+             requestid, kafka_partition, kafka_offset) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+             ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, kafka_partition = EXCLUDED.kafka_partition, \
+             kafka_offset = EXCLUDED.kafka_offset"
+        );
+        sqlx::query(&sql)
+            .bind(e.id.to_string())
+            .bind(&e.specversion)
+            .bind(&e.source)
+            .bind(&e.event_type)
+            .bind(&e.subject)
+            .bind(e.time)
+            .bind(&e.datacontenttype)
+            .bind(&e.data)
+            .bind(&e.aggregatetype)
+            .bind(&e.aggregateid)
+            .bind(e.sequence)
+            .bind(e.position)
+            .bind(&e.eventtype)
+            .bind(&e.eventversion)
+            .bind(e.recordedat)
+            .bind(&e.actor)
+            .bind(&e.correlationid)
+            .bind(&e.causationid)
+            .bind(&e.requestid)
+            .bind(message.partition.to_string())
+            .bind(message.offset.to_string())
+            .execute(pool)
+            .await
+            .expect("envelope loaded");
+    }
 }

@@ -135,6 +135,9 @@ async fn updates_record_only_changed_fields_and_a_no_op_stores_nothing() {
 
     let cleared = app.send_json("PUT", &path, &json!({"notes": ""}), &[]).await;
     assert_eq!(cleared.body["changed"], true);
+    // The clearing is part of the stored state: clearing again changes nothing.
+    let again = app.send_json("PUT", &path, &json!({"notes": ""}), &[]).await;
+    assert_eq!(again.body["changed"], false, "{}", again.body);
     let bad = app.send_json("PUT", &path, &json!({"base_airport": "SVO", "operator": ""}), &[]).await;
     let mut fields = bad.problem_fields();
     fields.sort();

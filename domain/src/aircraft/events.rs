@@ -26,9 +26,9 @@ pub enum AircraftEvent {
         operator: Option<Name>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         model: Option<Name>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
         base_airport: Option<Option<AirportCode>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
         notes: Option<Option<Note>>,
     },
     AircraftStatusChanged {
@@ -52,6 +52,15 @@ pub enum AircraftEvent {
     },
 }
 
+/// A field that is present: `null` means "cleared" (`Some(None)`), not "absent" (`None`, which
+/// `default` gives when the key is missing). Plain serde would read `null` as `None` and lose
+/// the clearing.
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
 impl DomainEvent for AircraftEvent {
     fn event_type(&self) -> String {
         match self {
@@ -67,5 +76,26 @@ impl DomainEvent for AircraftEvent {
 
     fn event_version(&self) -> String {
         "1.0".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cleared_field_survives_the_round_trip_through_storage() {
+        let event = AircraftEvent::AircraftDetailsUpdated {
+            operator: None,
+            model: None,
+            base_airport: Some(None),
+            notes: Some(Some(Note::parse("n").unwrap())),
+        };
+        let stored = serde_json::to_value(&event).unwrap();
+        assert_eq!(
+            stored,
+            serde_json::json!({"AircraftDetailsUpdated": {"base_airport": null, "notes": "n"}})
+        );
+        assert_eq!(serde_json::from_value::<AircraftEvent>(stored).unwrap(), event);
     }
 }

@@ -4,7 +4,6 @@ use chrono::NaiveDate;
 use cqrs_es::test::TestFramework;
 
 use super::*;
-use crate::errors::DomainError as _;
 use crate::guard::Guarded;
 use crate::values::*;
 

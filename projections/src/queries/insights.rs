@@ -4,7 +4,6 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 /// Certificates ending within this many days are "expiring".
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -22,7 +21,7 @@ pub struct Insight {
     pub severity: String,
     /// `aircraft` or `document`.
     pub subject_type: String,
-    #[cfg_attr(feature = "schemars", schemars(with = "Uuid"))]
+    #[cfg_attr(feature = "schemars", schemars(with = "uuid::Uuid"))]
     pub subject_id: String,
     /// Registration number or filename.
     pub subject: String,

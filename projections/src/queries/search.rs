@@ -2,7 +2,6 @@
 
 use serde::Serialize;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::QueryError;
 
@@ -11,7 +10,7 @@ use super::QueryError;
 pub struct SearchHit {
     /// `aircraft` or `document`.
     pub kind: String,
-    #[cfg_attr(feature = "schemars", schemars(with = "Uuid"))]
+    #[cfg_attr(feature = "schemars", schemars(with = "uuid::Uuid"))]
     pub id: String,
     pub title: String,
     pub subtitle: String,

@@ -1,0 +1,179 @@
+//! The RisingWave read store: event tables on the mirrored topics and the materialized views
+//! that derive, from them, the same relations the embedded projections keep (same names,
+//! columns and meaning). The SQL lives in `projections/risingwave/`; view bodies are the SQL
+//! that PostgreSQL and RisingWave share, so tests run them on PostgreSQL.
+//!
+//! `apply` is idempotent: it creates what is missing, leaves what is current, and reports (or,
+//! with `replace`, recreates) what is out of date, judged by a checksum of each object's SQL.
+
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+/// Where the objects are created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    /// RisingWave: Kafka-connector tables and materialized views.
+    RisingWave,
+    /// PostgreSQL standing in for RisingWave in tests: plain tables and views.
+    PostgresStandIn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A table fed by a mirror topic (RisingWave-only DDL; a plain table in the stand-in).
+    EventTable,
+    /// A derived relation: the body of a materialized view.
+    View,
+}
+
+struct Object {
+    name: &'static str,
+    kind: Kind,
+    sql: &'static str,
+}
+
+const OBJECTS: [Object; 6] = [
+    Object {
+        name: "klg_aircraft_events",
+        kind: Kind::EventTable,
+        sql: include_str!("../risingwave/sources/klg_aircraft_events.sql"),
+    },
+    Object {
+        name: "klg_inbox_events",
+        kind: Kind::EventTable,
+        sql: include_str!("../risingwave/sources/klg_inbox_events.sql"),
+    },
+    Object { name: "aircraft", kind: Kind::View, sql: include_str!("../risingwave/views/aircraft.sql") },
+    Object {
+        name: "aircraft_history",
+        kind: Kind::View,
+        sql: include_str!("../risingwave/views/aircraft_history.sql"),
+    },
+    Object {
+        name: "inbox_files",
+        kind: Kind::View,
+        sql: include_str!("../risingwave/views/inbox_files.sql"),
+    },
+    Object {
+        name: "aircraft_stats",
+        kind: Kind::View,
+        sql: include_str!("../risingwave/views/aircraft_stats.sql"),
+    },
+];
+
+/// The stand-in's event tables (same columns as the RisingWave sources).
+const STANDIN_EVENT_TABLES: &str = include_str!("../risingwave/standin/event_tables.sql");
+
+/// What `apply` found or did for one object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectStatus {
+    pub name: String,
+    /// created, up_to_date, out_of_date or replaced.
+    pub state: String,
+}
+
+/// RisingWave, or PostgreSQL standing in for it.
+pub async fn detect(pool: &PgPool) -> Result<Dialect, sqlx::Error> {
+    let version: String = sqlx::query_scalar("SELECT version()").fetch_one(pool).await?;
+    Ok(if version.contains("RisingWave") { Dialect::RisingWave } else { Dialect::PostgresStandIn })
+}
+
+/// Creates what is missing and reports every object. `kafka_brokers` is the Redpanda address
+/// as RisingWave reaches it (in compose: `redpanda:9092`).
+pub async fn apply(
+    pool: &PgPool,
+    kafka_brokers: &str,
+    replace: bool,
+) -> Result<Vec<ObjectStatus>, sqlx::Error> {
+    let dialect = detect(pool).await?;
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS klg_read_objects (name varchar PRIMARY KEY, checksum varchar, applied_at timestamptz)",
+    )
+    .execute(pool)
+    .await?;
+    if dialect == Dialect::PostgresStandIn {
+        sqlx::raw_sql(STANDIN_EVENT_TABLES).execute(pool).await?;
+    }
+    let mut report = vec![];
+    for object in &OBJECTS {
+        let sql = object.sql.replace("${REDPANDA_BROKERS}", kafka_brokers);
+        let checksum = hex::encode(Sha256::digest(object.sql.as_bytes()));
+        let applied: Option<String> =
+            sqlx::query_scalar("SELECT checksum FROM klg_read_objects WHERE name = $1")
+                .bind(object.name)
+                .fetch_optional(pool)
+                .await?;
+        let state = match applied {
+            Some(current) if current == checksum => "up_to_date",
+            Some(_) if !replace => "out_of_date",
+            previous => {
+                if previous.is_some() {
+                    sqlx::raw_sql(&drop_statement(object, dialect)).execute(pool).await?;
+                }
+                create(pool, object, &sql, dialect).await?;
+                sqlx::query("DELETE FROM klg_read_objects WHERE name = $1")
+                    .bind(object.name)
+                    .execute(pool)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO klg_read_objects (name, checksum, applied_at) VALUES ($1, $2, now())",
+                )
+                .bind(object.name)
+                .bind(&checksum)
+                .execute(pool)
+                .await?;
+                if previous.is_some() {
+                    "replaced"
+                } else {
+                    "created"
+                }
+            }
+        };
+        report.push(ObjectStatus { name: object.name.to_owned(), state: state.to_owned() });
+    }
+    Ok(report)
+}
+
+async fn create(pool: &PgPool, object: &Object, sql: &str, dialect: Dialect) -> Result<(), sqlx::Error> {
+    let statement = match (object.kind, dialect) {
+        (Kind::EventTable, Dialect::RisingWave) => sql.to_owned(),
+        (Kind::EventTable, Dialect::PostgresStandIn) => return Ok(()), // Created from the stand-in DDL.
+        (Kind::View, Dialect::RisingWave) => format!("CREATE MATERIALIZED VIEW {} AS {sql}", object.name),
+        (Kind::View, Dialect::PostgresStandIn) => format!("CREATE VIEW {} AS {sql}", object.name),
+    };
+    sqlx::raw_sql(&statement).execute(pool).await.map(|_| ())
+}
+
+fn drop_statement(object: &Object, dialect: Dialect) -> String {
+    match (object.kind, dialect) {
+        (Kind::EventTable, _) => format!("DROP TABLE IF EXISTS {}", object.name),
+        (Kind::View, Dialect::RisingWave) => format!("DROP MATERIALIZED VIEW IF EXISTS {}", object.name),
+        (Kind::View, Dialect::PostgresStandIn) => format!("DROP VIEW IF EXISTS {}", object.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(ddl: &str, table: &str) -> Vec<String> {
+        let start = ddl.find(&format!("{table} (")).expect("table in DDL");
+        let body = &ddl[start..];
+        let body = &body[body.find('(').unwrap() + 1..body.find("\n)").unwrap()];
+        body.lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .map(|c| c.trim_end_matches(',').to_owned())
+            .collect()
+    }
+
+    /// The stand-in tables must keep in step with the RisingWave DDL they stand in for.
+    #[test]
+    fn stand_in_event_tables_have_the_risingwave_columns() {
+        let source = columns(OBJECTS[0].sql, "klg_aircraft_events");
+        let standin = columns(STANDIN_EVENT_TABLES, "klg_aircraft_events");
+        assert_eq!(standin[..source.len()], source[..]);
+        assert_eq!(standin[source.len()..], ["kafka_partition".to_owned(), "kafka_offset".to_owned()]);
+        assert_eq!(columns(OBJECTS[1].sql, "klg_inbox_events"), source);
+    }
+}

@@ -1,0 +1,115 @@
+//! The RisingWave view bodies, run on PostgreSQL over the envelopes the mirror really
+//! published (RisingWave cannot run here), give exactly the embedded projections — including
+//! duplicates and out-of-order arrival across partitions. `klg risingwave apply` is idempotent.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use klg_commands::WriteSide;
+use klg_mirror::MIRROR;
+use klg_projections::risingwave::apply;
+use klg_tests::broker::{consume_all, load_envelopes, Broker, Consumed};
+use klg_tests::{
+    fresh_database_url, scenario, spawn_app_with, wait_for_projections, wait_for_subscription, DropDatabase,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use sqlx::PgPool;
+
+const TOPICS: [&str; 3] = ["klg.aircraft.events", "klg.inbox.events", "klg.other.events"];
+const RELATIONS: [(&str, &str); 4] = [
+    ("aircraft", "id"),
+    ("aircraft_history", "global_position"),
+    ("inbox_files", "id"),
+    ("aircraft_stats", "registration_number"),
+];
+
+/// Interleaves partitions at random (each partition stays in offset order, as Kafka delivers
+/// them) and re-delivers about one message in ten later on, as an at-least-once mirror may.
+fn arrival_order(consumed: Vec<Consumed>, rng: &mut StdRng) -> (Vec<Consumed>, usize) {
+    let mut partitions: Vec<VecDeque<Consumed>> = vec![];
+    for message in consumed {
+        let key = (message.topic.clone(), message.partition);
+        match partitions.iter_mut().find(|p| p.front().is_some_and(|m| (m.topic.clone(), m.partition) == key))
+        {
+            Some(p) => p.push_back(message),
+            None => partitions.push(VecDeque::from([message])),
+        }
+    }
+    let mut arrival = vec![];
+    let mut redeliveries: Vec<(usize, Consumed)> = vec![];
+    while partitions.iter().any(|p| !p.is_empty()) {
+        let live: Vec<usize> = (0..partitions.len()).filter(|&i| !partitions[i].is_empty()).collect();
+        let message = partitions[live[rng.gen_range(0..live.len())]].pop_front().unwrap();
+        if rng.gen_bool(0.1) {
+            redeliveries.push((arrival.len() + rng.gen_range(1..50), message.clone()));
+        }
+        arrival.push(message);
+        let (due, later): (Vec<_>, Vec<_>) =
+            redeliveries.into_iter().partition(|(at, _)| *at <= arrival.len());
+        arrival.extend(due.into_iter().map(|(_, m)| m));
+        redeliveries = later;
+    }
+    let duplicates = redeliveries.len() + arrival.len()
+        - arrival.iter().map(|m| m.envelope.id).collect::<std::collections::HashSet<_>>().len();
+    arrival.extend(redeliveries.into_iter().map(|(_, m)| m));
+    (arrival, duplicates)
+}
+
+async fn relation(pool: &PgPool, table: &str, key: &str) -> Value {
+    sqlx::query_scalar(&format!(
+        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'search' ORDER BY {key}), '[]'::jsonb) FROM {table} t"
+    ))
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[actix_rt::test]
+async fn the_risingwave_views_over_the_published_envelopes_equal_the_embedded_projections() {
+    let broker = Broker::start();
+    let brokers = broker.address();
+    let app = spawn_app_with(move |s| s.mirror.brokers = Some(brokers)).await;
+    let write = WriteSide::new(app.pool.clone());
+    join_all((10..14).map(|seed| scenario::run(&write, seed, 300))).await;
+    wait_for_subscription(&app.pool, MIRROR).await;
+    wait_for_projections(&app.pool).await;
+    let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
+
+    let (url, name) = fresh_database_url();
+    let _cleanup = DropDatabase(name);
+    let standin = klg_commands::db::connect(&url, 4).await.unwrap();
+    let created = apply(&standin, "unused:9092", false).await.unwrap();
+    assert!(created.iter().all(|o| o.state == "created"), "{created:?}");
+    let again = apply(&standin, "unused:9092", false).await.unwrap();
+    assert!(again.iter().all(|o| o.state == "up_to_date"), "apply is idempotent: {again:?}");
+
+    let (arrival, duplicates) = arrival_order(consumed, &mut StdRng::seed_from_u64(7));
+    assert!(duplicates > 50, "{duplicates} duplicates");
+    let positions: Vec<i64> = arrival.iter().map(|m| m.envelope.position).collect();
+    assert!(positions.windows(2).any(|w| w[1] < w[0]), "arrival must not be in log order");
+    load_envelopes(&standin, &arrival).await;
+
+    for (table, key) in RELATIONS {
+        let embedded = relation(&app.pool, table, key).await;
+        let derived = relation(&standin, table, key).await;
+        assert!(
+            embedded.as_array().is_some_and(|rows| rows.len() > 10),
+            "{table} is too small to prove anything"
+        );
+        if embedded != derived {
+            let (e, d) = (embedded.as_array().unwrap(), derived.as_array().unwrap());
+            let (a, b) = e.iter().zip(d).find(|(a, b)| a != b).expect("a differing row");
+            let fields: Vec<String> = a
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(k, v)| b.get(*k) != Some(*v))
+                .map(|(k, v)| format!("{k}: embedded {v} vs derived {}", b.get(k).unwrap_or(&Value::Null)))
+                .collect();
+            panic!("{table} differs ({} vs {} rows), row {}: {fields:?}", e.len(), d.len(), a[key]);
+        }
+    }
+}
