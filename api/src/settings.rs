@@ -33,6 +33,11 @@ pub struct Settings {
 
     #[command(flatten)]
     pub mirror: MirrorSettings,
+
+    /// RisingWave (PostgreSQL wire protocol) to serve every read from, e.g.
+    /// `postgresql://root:risingwave@localhost:4566/dev`. Unset: the embedded projections.
+    #[arg(long, env = "RISINGWAVE_URL")]
+    pub risingwave_url: Option<String>,
 }
 
 /// The Redpanda mirror.
@@ -131,6 +136,7 @@ impl Settings {
             workers: Some(2),
             run_projector: true,
             mirror: MirrorSettings::disabled(),
+            risingwave_url: None,
         }
     }
 }

@@ -7,8 +7,10 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use klg_commands::blobs::BlobStore;
+use klg_commands::db::redact;
 use klg_commands::WriteSide;
 use klg_mirror::{Relay, MIRROR};
+use klg_projections::queries::search::SearchMode;
 use klg_projections::subscription::SubscriptionStatus;
 use klg_projections::{Projector, Subscription, PROJECTIONS};
 use sqlx::migrate::Migrator;
@@ -22,11 +24,43 @@ use crate::{middleware, routes};
 /// The schema, embedded in the binary from `migrations/`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
+/// Where the read endpoints read from.
+pub struct ReadStore {
+    pub pool: PgPool,
+    pub kind: ReadStoreKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStoreKind {
+    /// The projections in the event store's PostgreSQL, kept by the projector.
+    Embedded,
+    /// RisingWave's materialized views over the mirrored topics.
+    RisingWave,
+}
+
+impl ReadStore {
+    pub fn search_mode(&self) -> SearchMode {
+        match self.kind {
+            ReadStoreKind::Embedded => SearchMode::FullText,
+            ReadStoreKind::RisingWave => SearchMode::Substring,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            ReadStoreKind::Embedded => "postgresql (embedded projections)",
+            ReadStoreKind::RisingWave => "risingwave",
+        }
+    }
+}
+
 /// What every handler can reach.
 pub struct AppState {
     pub write: WriteSide,
-    /// Pool for reads (the projections live in the same database in the embedded mode).
+    /// The event store's pool (writes, lookups of the write side, operational tables).
     pub pool: PgPool,
+    /// Where reads are served from.
+    pub read: ReadStore,
     pub blobs: BlobStore,
     pub max_upload_bytes: u64,
     /// The projector subscription as this process sees it.
@@ -93,9 +127,11 @@ impl Application {
             None => None,
         };
         let relay = mirror.as_ref().map(|m| m.relay.clone());
+        let read = read_store(&settings, &pool)?;
         let state = web::Data::new(AppState {
             write: WriteSide::new(pool.clone()),
             pool: pool.clone(),
+            read,
             blobs,
             max_upload_bytes: settings.max_upload_bytes,
             projector: status,
@@ -142,6 +178,23 @@ impl Application {
         }
         result
     }
+}
+
+/// The embedded projections, or RisingWave when `RISINGWAVE_URL` is set. The RisingWave pool
+/// connects lazily: the service starts (and takes commands) while RisingWave is away; reads
+/// then answer 503 and the health endpoint says why.
+fn read_store(settings: &Settings, pool: &PgPool) -> Result<ReadStore, StartupError> {
+    let Some(url) = settings.risingwave_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+        return Ok(ReadStore { pool: pool.clone(), kind: ReadStoreKind::Embedded });
+    };
+    let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(|e| {
+        StartupError(format!("RISINGWAVE_URL {:?} is not a PostgreSQL-protocol URL: {e}", redact(url)))
+    })?;
+    let read = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(settings.database.db_pool_size)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options);
+    Ok(ReadStore { pool: read, kind: ReadStoreKind::RisingWave })
 }
 
 /// Creates the mirror topics (retrying while the broker is away), then follows the log.

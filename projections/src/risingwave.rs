@@ -177,3 +177,46 @@ mod tests {
         assert_eq!(columns(OBJECTS[1].sql, "klg_inbox_events"), source);
     }
 }
+
+/// Whether the read store has ingested the event at `position` (the event tables and the views
+/// derived from them commit together in RisingWave, so the views then reflect it too).
+pub async fn has_ingested(read: &PgPool, position: i64) -> Result<bool, sqlx::Error> {
+    let found: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT position FROM klg_aircraft_events WHERE position = $1 \
+         UNION ALL SELECT position FROM klg_inbox_events WHERE position = $1) hits",
+    )
+    .bind(position)
+    .fetch_one(read)
+    .await?;
+    Ok(found > 0)
+}
+
+/// How far the read store is behind the event store.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IngestionLag {
+    /// Highest global position ingested.
+    pub ingested_position: i64,
+    /// Events of the read store's aggregates stored after it.
+    pub lag_events: i64,
+    pub lag_seconds: f64,
+}
+
+pub async fn lag(store: &PgPool, read: &PgPool) -> Result<IngestionLag, sqlx::Error> {
+    let ingested: Option<i64> = sqlx::query_scalar(
+        "SELECT max(position) FROM (SELECT max(position) AS position FROM klg_aircraft_events \
+         UNION ALL SELECT max(position) FROM klg_inbox_events) heads",
+    )
+    .fetch_one(read)
+    .await?;
+    let ingested_position = ingested.unwrap_or(0);
+    let (lag_events, oldest): (i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+        "SELECT count(*), min(recorded_at) FROM events \
+         WHERE global_position > $1 AND aggregate_type IN ('Aircraft', 'InboxItem')",
+    )
+    .bind(ingested_position)
+    .fetch_one(store)
+    .await?;
+    let lag_seconds =
+        oldest.map_or(0.0, |t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0);
+    Ok(IngestionLag { ingested_position, lag_events, lag_seconds })
+}

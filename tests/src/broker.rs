@@ -95,20 +95,49 @@ pub struct Consumed {
     pub envelope: EventEnvelope,
 }
 
-/// Everything on `topics`, read from the beginning until nothing arrives for `idle`.
-pub async fn consume_all(brokers: &str, topics: &[&str], idle: Duration) -> Vec<Consumed> {
-    use rdkafka::message::Headers;
+const MIRROR_TOPICS: [&str; 3] = ["klg.aircraft.events", "klg.inbox.events", "klg.other.events"];
+
+fn consumer(brokers: &str, topics: &[&str]) -> StreamConsumer {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", format!("klg-test-{}", uuid::Uuid::new_v4()))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .set("topic.metadata.refresh.interval.ms", "500")
         .create()
         .expect("consumer");
     consumer.subscribe(topics).expect("subscribe");
+    consumer
+}
+
+/// Loads every mirrored envelope into the stand-in's event tables as it arrives, for ever.
+pub async fn ingest(brokers: String, standin: sqlx::PgPool) {
+    let consumer = consumer(&brokers, &MIRROR_TOPICS);
+    loop {
+        match consumer.recv().await {
+            Ok(message) => load_envelopes(&standin, &[consumed(&message)]).await,
+            Err(e) => {
+                eprintln!("stand-in ingester: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Everything on `topics`, read from the beginning until nothing arrives for `idle`.
+pub async fn consume_all(brokers: &str, topics: &[&str], idle: Duration) -> Vec<Consumed> {
+    let consumer = consumer(brokers, topics);
     let mut consumed = vec![];
     while let Ok(message) = tokio::time::timeout(idle, consumer.recv()).await {
-        let message = message.expect("message");
+        consumed.push(self::consumed(&message.expect("message")));
+    }
+    consumed
+}
+
+fn consumed(message: &rdkafka::message::BorrowedMessage<'_>) -> Consumed {
+    use rdkafka::message::Headers;
+    {
         let headers = message
             .headers()
             .map(|h| {
@@ -119,16 +148,15 @@ pub async fn consume_all(brokers: &str, topics: &[&str], idle: Duration) -> Vec<
                     .collect()
             })
             .unwrap_or_default();
-        consumed.push(Consumed {
+        Consumed {
             topic: message.topic().to_owned(),
             partition: message.partition(),
             offset: message.offset(),
             key: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
             headers,
             envelope: serde_json::from_slice(message.payload().expect("payload")).expect("a KLG envelope"),
-        });
+        }
     }
-    consumed
 }
 
 /// Writes envelopes into RisingWave-shaped event tables (the PostgreSQL stand-in), in the given

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub blob_dir: PathBuf,
     pub client: awc::Client,
     database: String,
+    /// What must live as long as the app (a broker, a stand-in database).
+    keep_alive: Vec<Box<dyn std::any::Any>>,
 }
 
 /// A response, read whole.
@@ -87,7 +89,38 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let pool = app.pool().clone();
     actix_rt::spawn(app.run_until_stopped());
     let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
-    TestApp { address, pool, blob_dir, client, database }
+    TestApp { address, pool, blob_dir, client, database, keep_alive: vec![] }
+}
+
+/// Starts the server in RisingWave read mode against the PostgreSQL stand-in: a real broker,
+/// the mirror, a stand-in database with the RisingWave objects applied by the code under test,
+/// and an ingester that loads every mirrored envelope into the stand-in's event tables — the
+/// part RisingWave's Kafka connector plays in production.
+pub async fn spawn_app_reading_risingwave() -> TestApp {
+    let broker = broker::Broker::start();
+    let (standin_url, standin_name) = fresh_database_url();
+    let standin = klg_commands::db::connect(&standin_url, 4).await.expect("stand-in database");
+    klg_projections::risingwave::apply(&standin, &broker.address(), false).await.expect("RisingWave objects");
+    let brokers = broker.address();
+    let url = standin_url.clone();
+    let mut app = spawn_app_with(move |s| {
+        s.mirror.brokers = Some(brokers);
+        s.risingwave_url = Some(url);
+    })
+    .await;
+    let ingester = actix_rt::spawn(broker::ingest(broker.address(), standin));
+    app.keep_alive.push(Box::new(AbortOnDrop(ingester)));
+    app.keep_alive.push(Box::new(DropDatabase(standin_name)));
+    app.keep_alive.push(Box::new(broker));
+    app
+}
+
+struct AbortOnDrop(actix_rt::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl TestApp {

@@ -1,4 +1,6 @@
-//! End-to-end: every read endpoint, served from the projections, with its bad-input cases.
+//! End-to-end: every read endpoint with its bad-input cases — served from the embedded
+//! projections, and again from the RisingWave relations (on the PostgreSQL stand-in fed by the
+//! real mirror through a real broker).
 
 use std::collections::HashSet;
 
@@ -30,9 +32,7 @@ fn registrations(page: &Value) -> Vec<String> {
         .collect()
 }
 
-#[actix_rt::test]
-async fn the_aircraft_list_filters_sorts_and_pages_with_cursors() {
-    let app = spawn_app().await;
+async fn the_aircraft_list_filters_sorts_and_pages_with_cursors(app: TestApp) {
     let mut last = 0;
     for (reg, t, op) in [
         ("RA-89001", "SU95", "Aeroflot"),
@@ -114,9 +114,7 @@ async fn the_aircraft_list_filters_sorts_and_pages_with_cursors() {
     }
 }
 
-#[actix_rt::test]
-async fn one_aircraft_has_an_etag_a_history_and_reflects_the_callers_own_writes() {
-    let app = spawn_app().await;
+async fn one_aircraft_has_an_etag_a_history_and_reflects_the_callers_own_writes(app: TestApp) {
     let id = app.certified_aircraft("RA-89201").await;
     for i in 1..=10 {
         let flight = json!({"flight_date": "2024-05-01", "block_hours": 1.5, "cycles": 1});
@@ -160,9 +158,7 @@ async fn one_aircraft_has_an_etag_a_history_and_reflects_the_callers_own_writes(
     );
 }
 
-#[actix_rt::test]
-async fn the_inbox_lists_newest_first_with_filters_and_streams_content_safely() {
-    let app = spawn_app().await;
+async fn the_inbox_lists_newest_first_with_filters_and_streams_content_safely(app: TestApp) {
     let (aircraft, _) = register(&app, "RA-89202", "SU95", "Aeroflot").await;
     let mut documents = vec![];
     for name in ["first.pdf", "second.pdf", "отчёт \"final\".pdf"] {
@@ -227,9 +223,7 @@ async fn the_inbox_lists_newest_first_with_filters_and_streams_content_safely() 
     app.get(&format!("/api/inbox/files/{unknown}/content")).await.assert_problem(404);
 }
 
-#[actix_rt::test]
-async fn search_finds_aircraft_and_documents_by_word_prefixes_ranked() {
-    let app = spawn_app().await;
+async fn search_finds_aircraft_and_documents_by_word_prefixes_ranked(app: TestApp) {
     register(&app, "RA-89203", "SU95", "Aeroflot").await;
     register(&app, "RA-73002", "A320", "Aeroflot").await;
     let upload =
@@ -261,9 +255,7 @@ async fn search_finds_aircraft_and_documents_by_word_prefixes_ranked() {
     assert_eq!(app.get("/api/v1/search?q=ra&limit=0").await.problem_fields(), ["limit"]);
 }
 
-#[actix_rt::test]
-async fn insights_and_recommendations_say_why_and_link_their_subject() {
-    let app = spawn_app().await;
+async fn insights_and_recommendations_say_why_and_link_their_subject(app: TestApp) {
     let today = Utc::now().date_naive();
     let day = |offset: i64| {
         if offset >= 0 { today + Days::new(offset as u64) } else { today - Days::new((-offset) as u64) }
@@ -387,9 +379,7 @@ async fn client_error_reports_are_validated_stored_listed_and_rate_limited() {
     assert_eq!(app.get("/api/v1/admin/client-errors?limit=500").await.problem_fields(), ["limit"]);
 }
 
-#[actix_rt::test]
-async fn streaming_views_come_from_a_fixed_catalogue_with_typed_filters() {
-    let app = spawn_app().await;
+async fn streaming_views_come_from_a_fixed_catalogue_with_typed_filters(app: TestApp) {
     let (id, _) = register(&app, "RA-89221", "SU95", "Aeroflot").await;
     register(&app, "RA-89222", "SU95", "Aeroflot").await;
     let reply = app
@@ -460,3 +450,30 @@ async fn streaming_health_reports_each_subscription_and_fails_with_a_reason() {
     assert!(failing.body["problems"][0].as_str().unwrap().contains("PostgreSQL"), "{}", failing.body);
     app.get("/api/v1/aircraft").await.assert_problem(503);
 }
+
+/// Runs each read scenario against both read stores.
+macro_rules! in_both_read_stores {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(#[actix_rt::test]
+            async fn $name() {
+                super::$name(klg_tests::spawn_app().await).await
+            })*
+        }
+        mod risingwave {
+            $(#[actix_rt::test]
+            async fn $name() {
+                super::$name(klg_tests::spawn_app_reading_risingwave().await).await
+            })*
+        }
+    };
+}
+
+in_both_read_stores!(
+    the_aircraft_list_filters_sorts_and_pages_with_cursors,
+    one_aircraft_has_an_etag_a_history_and_reflects_the_callers_own_writes,
+    the_inbox_lists_newest_first_with_filters_and_streams_content_safely,
+    search_finds_aircraft_and_documents_by_word_prefixes_ranked,
+    insights_and_recommendations_say_why_and_link_their_subject,
+    streaming_views_come_from_a_fixed_catalogue_with_typed_filters,
+);

@@ -113,3 +113,17 @@ async fn the_risingwave_views_over_the_published_envelopes_equal_the_embedded_pr
         }
     }
 }
+
+#[actix_rt::test]
+async fn in_risingwave_mode_reads_wait_for_ingestion_and_health_names_the_read_store() {
+    let app = klg_tests::spawn_app_reading_risingwave().await;
+    let reply = app.post_json("/api/v1/aircraft", &klg_tests::aircraft_body("RA-89701")).await;
+    let (id, position) =
+        (reply.body["id"].as_str().unwrap().to_owned(), reply.body["position"].as_i64().unwrap());
+    let read = app.get(&format!("/api/v1/aircraft/{id}?min_position={position}")).await;
+    assert_eq!(read.body["registration_number"], "RA-89701", "{}", read.body);
+    let health = app.get("/api/v1/streaming/health").await;
+    assert_eq!(health.body["read_store"]["kind"], "risingwave", "{}", health.body);
+    assert_eq!(health.body["read_store"]["ingestion"]["ingested_position"], position);
+    assert_eq!(health.body["read_store"]["ingestion"]["lag_events"], 0);
+}

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::extract::{etag, parse_id, query};
 use crate::problem::ApiError;
-use crate::startup::AppState;
+use crate::startup::{AppState, ReadStoreKind};
 
 /// Longest a read waits for the projections to reach `min_position`.
 pub const READ_WAIT: Duration = Duration::from_secs(5);
@@ -41,7 +41,11 @@ pub async fn await_position(
     };
     let deadline = Instant::now() + READ_WAIT;
     loop {
-        match has_reached(&state.pool, PROJECTIONS, position).await? {
+        let reached = match state.read.kind {
+            ReadStoreKind::Embedded => has_reached(&state.pool, PROJECTIONS, position).await?,
+            ReadStoreKind::RisingWave => ingested(state, position).await?,
+        };
+        match reached {
             Some(true) => return Ok(()),
             None => {
                 return Err(ApiError::invalid(
@@ -51,12 +55,30 @@ pub async fn await_position(
             }
             Some(false) if Instant::now() >= deadline => {
                 return Err(ApiError::Unavailable(format!(
-                    "the projections did not reach position {position} within {} s",
+                    "the read store ({}) did not reach position {position} within {} s",
+                    state.read.name(),
                     READ_WAIT.as_secs()
                 )))
             }
             Some(false) => tokio::time::sleep(Duration::from_millis(10)).await,
         }
+    }
+}
+
+/// Whether RisingWave has ingested the event at `position`; `None` if the store has no such
+/// event. Events of aggregates RisingWave does not ingest count as reached.
+async fn ingested(state: &AppState, position: i64) -> Result<Option<bool>, ApiError> {
+    let aggregate_type: Option<String> =
+        sqlx::query_scalar("SELECT aggregate_type FROM events WHERE global_position = $1")
+            .bind(position)
+            .fetch_optional(&state.pool)
+            .await?;
+    match aggregate_type.as_deref() {
+        None => Ok(None),
+        Some("Aircraft" | "InboxItem") => {
+            Ok(Some(klg_projections::risingwave::has_ingested(&state.read.pool, position).await?))
+        }
+        Some(_) => Ok(Some(true)),
     }
 }
 
@@ -103,7 +125,8 @@ pub async fn list_aircraft(state: web::Data<AppState>, req: HttpRequest) -> Resu
         q: params.q,
     };
     let sort = params.sort.as_deref().unwrap_or("registration_number");
-    let page = aircraft::list(&state.pool, &filter, sort, params.limit, params.cursor.as_deref()).await?;
+    let page =
+        aircraft::list(&state.read.pool, &filter, sort, params.limit, params.cursor.as_deref()).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -121,7 +144,7 @@ pub async fn get_aircraft(
     let id = parse_id(&path, "aircraft")?;
     let params: ItemQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
-    let view = aircraft::get(&state.pool, id).await?.ok_or_else(|| not_found("aircraft", id))?;
+    let view = aircraft::get(&state.read.pool, id).await?.ok_or_else(|| not_found("aircraft", id))?;
     Ok(with_etag(&req, view.version, &view))
 }
 
@@ -159,10 +182,10 @@ pub async fn aircraft_history(
     let id = parse_id(&path, "aircraft")?;
     let params: PageQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
-    if aircraft::get(&state.pool, id).await?.is_none() {
+    if aircraft::get(&state.read.pool, id).await?.is_none() {
         return Err(not_found("aircraft", id));
     }
-    let page = aircraft::history(&state.pool, id, params.limit, params.cursor.as_deref()).await?;
+    let page = aircraft::history(&state.read.pool, id, params.limit, params.cursor.as_deref()).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -185,7 +208,7 @@ pub async fn list_files(state: web::Data<AppState>, req: HttpRequest) -> Result<
         document_type: known::<DocumentType>("document_type", params.document_type)?,
         aircraft_id: params.aircraft_id,
     };
-    let page = inbox::list(&state.pool, &filter, params.limit, params.cursor.as_deref()).await?;
+    let page = inbox::list(&state.read.pool, &filter, params.limit, params.cursor.as_deref()).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -197,7 +220,7 @@ pub async fn get_file(
     let id = parse_id(&path, "document")?;
     let params: ItemQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
-    let view = inbox::get(&state.pool, id).await?.ok_or_else(|| not_found("document", id))?;
+    let view = inbox::get(&state.read.pool, id).await?.ok_or_else(|| not_found("document", id))?;
     Ok(with_etag(&req, view.version, &view))
 }
 
@@ -210,7 +233,7 @@ pub async fn file_content(
     let id = parse_id(&path, "document")?;
     let params: ItemQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
-    let view = inbox::get(&state.pool, id).await?.ok_or_else(|| not_found("document", id))?;
+    let view = inbox::get(&state.read.pool, id).await?.ok_or_else(|| not_found("document", id))?;
     let digest = klg_domain::values::Sha256Hex::parse(&view.sha256).map_err(ApiError::Internal)?;
     let (file, size) = state
         .blobs
@@ -289,7 +312,7 @@ pub async fn search_all(state: web::Data<AppState>, req: HttpRequest) -> Result<
         n @ 1..=200 => n,
         _ => return Err(ApiError::invalid("limit", "must be between 1 and 200")),
     };
-    let hits = search::search(&state.pool, &params.q, limit).await?;
+    let hits = search::search(&state.read.pool, &params.q, limit, state.read.search_mode()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "query": params.q, "hits": hits })))
 }
 
@@ -310,7 +333,7 @@ async fn evaluate(state: &AppState, req: &HttpRequest) -> Result<Vec<insights::I
     if !(0..=3650).contains(&grounded_days) {
         return Err(ApiError::invalid("grounded_days", "must be between 0 and 3650"));
     }
-    Ok(insights::insights(&state.pool, params.as_of.unwrap_or_else(Utc::now), grounded_days).await?)
+    Ok(insights::insights(&state.read.pool, params.as_of.unwrap_or_else(Utc::now), grounded_days).await?)
 }
 
 pub async fn list_insights(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -10,7 +10,7 @@ use klg_projections::PROJECTIONS;
 use serde_json::json;
 
 use crate::problem::ApiError;
-use crate::startup::AppState;
+use crate::startup::{AppState, ReadStoreKind};
 
 /// Parameters of a view read that are not column filters.
 const PAGING: [&str; 3] = ["limit", "offset", "min_position"];
@@ -37,7 +37,7 @@ pub async fn read_view(
     super::reads::await_position(&state, &req, min_position).await?;
     let filters: Vec<(String, String)> =
         pairs.iter().filter(|(k, _)| !PAGING.contains(&k.as_str())).cloned().collect();
-    match views::read(&state.pool, &path, &filters, limit, offset).await? {
+    match views::read(&state.read.pool, &path, &filters, limit, offset).await? {
         Some(rows) => Ok(HttpResponse::Ok().json(rows)),
         None => {
             Err(ApiError::NotFound(format!("no view named {:?}; see /api/v1/streaming/views", path.as_str())))
@@ -82,10 +82,11 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         }
     }
     let mirror = mirror_health(&state, &mut problems).await;
+    let read_store = read_store_health(&state, &mut problems).await;
     let body = json!({
         "status": if problems.is_empty() { "ok" } else { "failing" },
         "problems": problems,
-        "read_store": "postgresql (embedded projections)",
+        "read_store": read_store,
         "database": database,
         "subscriptions": [{
             "name": PROJECTIONS,
@@ -139,4 +140,36 @@ async fn mirror_health(state: &AppState, problems: &mut Vec<String>) -> serde_js
         "last_batch_at": local.last_batch_at,
         "last_error": local.last_error,
     })
+}
+
+/// Which read store serves reads, whether it answers, and (RisingWave) how far behind it is.
+async fn read_store_health(state: &AppState, problems: &mut Vec<String>) -> serde_json::Value {
+    if state.read.kind == ReadStoreKind::Embedded {
+        return json!({ "kind": state.read.name(), "status": "ok" });
+    }
+    let checked = tokio::time::timeout(
+        Duration::from_secs(3),
+        klg_projections::risingwave::lag(&state.pool, &state.read.pool),
+    )
+    .await;
+    let (status, detail) = match checked {
+        Ok(Ok(lag)) => {
+            if lag.lag_seconds > MAX_LAG_SECONDS {
+                problems.push(format!(
+                    "read store is {:.0} s ({} events) behind",
+                    lag.lag_seconds, lag.lag_events
+                ));
+            }
+            ("ok", json!(lag))
+        }
+        Ok(Err(e)) => {
+            problems.push(format!("read store (RisingWave) unreachable: {e}"));
+            ("failing", json!(e.to_string()))
+        }
+        Err(_) => {
+            problems.push("read store (RisingWave) did not answer within 3 s".into());
+            ("failing", json!("timeout"))
+        }
+    };
+    json!({ "kind": state.read.name(), "status": status, "ingestion": detail })
 }

@@ -61,36 +61,41 @@ pub async fn insights(
     as_of: DateTime<Utc>,
     grounded_days: i64,
 ) -> Result<Vec<Insight>, sqlx::Error> {
+    // Thresholds are computed here and bound as values: the same query then runs on
+    // PostgreSQL and on RisingWave (no interval arithmetic or time-zone functions in SQL).
+    let today = as_of.date_naive();
+    let expiry_limit = today + chrono::Days::new(EXPIRY_WARNING_DAYS as u64);
+    let grounded_before = as_of - chrono::Duration::days(grounded_days);
+    let documents_before = as_of - chrono::Duration::hours(DOCUMENT_ATTENTION_HOURS);
     let rows: Vec<Row> = sqlx::query_as(
-        "WITH p AS (SELECT $1::timestamptz AS now, ($1::timestamptz AT TIME ZONE 'UTC')::date AS today) \
-         SELECT 'certificate_expired' AS kind, a.id AS subject_id, a.registration_number AS subject, \
-                a.certificate_number AS detail, a.certificate_valid_until AS day, NULL::timestamptz AS since \
-           FROM aircraft a, p WHERE a.status <> 'decommissioned' AND a.certificate_valid_until < p.today \
+        "SELECT 'certificate_expired' AS kind, a.id AS subject_id, a.registration_number AS subject, \
+                a.certificate_number AS detail, a.certificate_valid_until AS day, CAST(NULL AS timestamptz) AS since \
+           FROM aircraft a WHERE a.status <> 'decommissioned' AND a.certificate_valid_until < $1 \
          UNION ALL \
          SELECT 'certificate_missing', a.id, a.registration_number, NULL, NULL, a.registered_at \
            FROM aircraft a WHERE a.status <> 'decommissioned' AND a.certificate_valid_until IS NULL \
          UNION ALL \
          SELECT 'certificate_expiring', a.id, a.registration_number, a.certificate_number, a.certificate_valid_until, NULL \
-           FROM aircraft a, p WHERE a.status <> 'decommissioned' AND a.certificate_valid_until >= p.today \
-            AND a.certificate_valid_until < p.today + $3::int \
+           FROM aircraft a WHERE a.status <> 'decommissioned' AND a.certificate_valid_until >= $1 \
+            AND a.certificate_valid_until < $2 \
          UNION ALL \
          SELECT 'grounded_long', a.id, a.registration_number, a.status_reason, NULL, a.status_changed_at \
-           FROM aircraft a, p WHERE a.status = 'grounded' AND a.status_changed_at < p.now - make_interval(days => $2::int) \
+           FROM aircraft a WHERE a.status = 'grounded' AND a.status_changed_at < $3 \
          UNION ALL \
          SELECT 'document_unclassified', f.id, f.filename, NULL, NULL, f.created_at \
-           FROM inbox_files f, p WHERE f.status = 'received' AND f.created_at < p.now - make_interval(hours => $4::int) \
+           FROM inbox_files f WHERE f.status = 'received' AND f.created_at < $4 \
          UNION ALL \
          SELECT 'document_unprocessed', f.id, f.filename, f.document_type, NULL, f.classified_at \
-           FROM inbox_files f, p WHERE f.status = 'classified' AND f.created_at < p.now - make_interval(hours => $4::int) \
+           FROM inbox_files f WHERE f.status = 'classified' AND f.created_at < $4 \
          UNION ALL \
          SELECT 'document_linked_to_decommissioned', f.id, f.filename, a.registration_number, NULL, a.decommissioned_at \
            FROM inbox_files f JOIN aircraft a ON a.id = f.aircraft_id \
           WHERE a.status = 'decommissioned' AND f.status <> 'archived'",
     )
-    .bind(as_of)
-    .bind(grounded_days as i32)
-    .bind(EXPIRY_WARNING_DAYS as i32)
-    .bind(DOCUMENT_ATTENTION_HOURS as i32)
+    .bind(today)
+    .bind(expiry_limit)
+    .bind(grounded_before)
+    .bind(documents_before)
     .fetch_all(pool)
     .await?;
     let mut insights: Vec<Insight> = rows.into_iter().map(|r| explain(r, as_of, grounded_days)).collect();

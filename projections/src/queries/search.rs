@@ -19,8 +19,31 @@ pub struct SearchHit {
     pub link: String,
 }
 
+/// How the read store can search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchMode {
+    /// PostgreSQL full-text search over the projections' `search` vectors, ranked by `ts_rank`.
+    FullText,
+    /// Substring matching (RisingWave has no text-search vectors): every word must occur;
+    /// ranked by how many of the words occur in the title.
+    Substring,
+}
+
+/// Finds aircraft and documents matching every word of `q`.
+pub async fn search(
+    pool: &PgPool,
+    q: &str,
+    limit: i64,
+    mode: SearchMode,
+) -> Result<Vec<SearchHit>, QueryError> {
+    match mode {
+        SearchMode::FullText => full_text(pool, q, limit).await,
+        SearchMode::Substring => substring(pool, q, limit).await,
+    }
+}
+
 /// Every word of `q` must match (as a prefix), e.g. `ra-890` finds RA-89001.
-pub async fn search(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>, QueryError> {
+async fn full_text(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>, QueryError> {
     let query = prefix_query(q).ok_or_else(|| QueryError::invalid("q", "must contain a letter or digit"))?;
     let hits = sqlx::query_as(
         "WITH query AS (SELECT to_tsquery('simple', $1) AS q) \
@@ -42,15 +65,56 @@ pub async fn search(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>
     Ok(hits)
 }
 
+async fn substring(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>, QueryError> {
+    let words = words(q);
+    if words.is_empty() {
+        return Err(QueryError::invalid("q", "must contain a letter or digit"));
+    }
+    let aircraft_text = "(a.registration_number || ' ' || a.aircraft_type || ' ' || a.model || ' ' || a.serial_number \
+                          || ' ' || a.operator || ' ' || coalesce(a.base_airport, '') || ' ' || coalesce(a.notes, ''))";
+    let document_text =
+        "(f.filename || ' ' || coalesce(f.document_type, '') || ' ' || coalesce(f.processing_note, '') \
+                          || ' ' || coalesce(f.rejection_reason, ''))";
+    let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT * FROM (SELECT 'aircraft' AS kind, a.id, \
+         a.registration_number AS title, a.aircraft_type || ' ' || a.model || ' · ' || a.operator || ' · ' || a.status \
+         AS subtitle, CAST(0 AS real) AS rank, '/api/v1/aircraft/' || a.id AS link FROM aircraft a WHERE true");
+    for word in &words {
+        query
+            .push(format!(" AND {aircraft_text} ILIKE "))
+            .push_bind(format!("%{}%", super::like_escape(word)));
+    }
+    query.push(
+        " UNION ALL SELECT 'document', f.id, f.filename, coalesce(f.document_type, 'unclassified') || ' · ' \
+         || f.status, CAST(0 AS real), '/api/inbox/files/' || f.id FROM inbox_files f WHERE true",
+    );
+    for word in &words {
+        query
+            .push(format!(" AND {document_text} ILIKE "))
+            .push_bind(format!("%{}%", super::like_escape(word)));
+    }
+    query.push(") hits ORDER BY title, id LIMIT ").push_bind(limit);
+    let mut hits: Vec<SearchHit> = query.build_query_as().fetch_all(pool).await?;
+    for hit in &mut hits {
+        let title = hit.title.to_lowercase();
+        hit.rank = words.iter().filter(|w| title.contains(w.as_str())).count() as f32 / words.len() as f32;
+    }
+    hits.sort_by(|a, b| b.rank.total_cmp(&a.rank).then_with(|| a.title.cmp(&b.title)));
+    Ok(hits)
+}
+
+/// The letters-and-digits words of `q`, lower-cased (at most 16).
+fn words(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(str::to_lowercase)
+        .collect()
+}
+
 /// `tsquery` text `w1:* & w2:*` from the letters and digits of `q`: no operator of the tsquery
 /// syntax can come from the user.
 fn prefix_query(q: &str) -> Option<String> {
-    let words: Vec<String> = q
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(16)
-        .map(|w| format!("{}:*", w.to_lowercase()))
-        .collect();
+    let words: Vec<String> = words(q).into_iter().map(|w| format!("{w}:*")).collect();
     (!words.is_empty()).then(|| words.join(" & "))
 }
 
