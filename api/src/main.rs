@@ -55,6 +55,27 @@ struct VerifyArgs {
 }
 
 #[derive(Subcommand)]
+enum RisingwaveCommand {
+    /// Create the event tables (Kafka sources) and materialized views KLG reads from, if
+    /// missing; report each object as created, up_to_date or out_of_date (its SQL changed).
+    /// Idempotent. Exits 1 while objects are out of date, unless --replace recreates them.
+    Apply(RisingwaveApplyArgs),
+}
+
+#[derive(clap::Args)]
+struct RisingwaveApplyArgs {
+    /// RisingWave's PostgreSQL-protocol URL.
+    #[arg(long, env = "RISINGWAVE_URL", default_value = "postgresql://root:risingwave@localhost:4566/dev")]
+    risingwave_url: String,
+    /// Redpanda as RisingWave reaches it (inside compose: the broker's internal listener).
+    #[arg(long, env = "RISINGWAVE_KAFKA_BROKERS", default_value = "redpanda:9092")]
+    kafka_brokers: String,
+    /// Drop and recreate objects whose SQL changed (their data is re-derived from the topics).
+    #[arg(long)]
+    replace: bool,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API. Creates the database if missing and applies migrations first.
     /// With no settings: PostgreSQL at 127.0.0.1:5432, listening on 127.0.0.1:8080.
@@ -67,6 +88,9 @@ enum Command {
     /// Tools for the Redpanda mirror.
     #[command(subcommand)]
     Mirror(MirrorCommand),
+    /// Tools for the RisingWave read store.
+    #[command(subcommand)]
+    Risingwave(RisingwaveCommand),
     /// Print the OpenAPI document (JSON) to standard output.
     Openapi,
 }
@@ -79,6 +103,7 @@ async fn main() -> ExitCode {
         Command::Serve(settings) => serve(settings).await,
         Command::Project(args) => project(args).await,
         Command::Mirror(MirrorCommand::Verify(args)) => verify_mirror(args).await,
+        Command::Risingwave(RisingwaveCommand::Apply(args)) => apply_risingwave(args).await,
         Command::Mirror(MirrorCommand::Schema) => {
             print!("{}", klg_mirror::EventEnvelope::json_schema());
             Ok(())
@@ -173,4 +198,21 @@ async fn verify_mirror(args: VerifyArgs) -> Result<(), String> {
             report.undecodable
         ))
     }
+}
+
+async fn apply_risingwave(args: RisingwaveApplyArgs) -> Result<(), String> {
+    let pool = sqlx::PgPool::connect(&args.risingwave_url)
+        .await
+        .map_err(|e| format!("cannot reach RisingWave at {}: {e}", klg_commands::db::redact(&args.risingwave_url)))?;
+    let report = klg_projections::risingwave::apply(&pool, &args.kafka_brokers, args.replace)
+        .await
+        .map_err(|e| format!("applying the RisingWave objects failed: {e}"))?;
+    for object in &report {
+        println!("{:<24} {}", object.name, object.state);
+    }
+    let stale = report.iter().filter(|o| o.state == "out_of_date").count();
+    if stale > 0 {
+        return Err(format!("{stale} object(s) out of date; rerun with --replace to recreate them"));
+    }
+    Ok(())
 }

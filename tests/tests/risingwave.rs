@@ -127,3 +127,22 @@ async fn in_risingwave_mode_reads_wait_for_ingestion_and_health_names_the_read_s
     assert_eq!(health.body["read_store"]["ingestion"]["ingested_position"], position);
     assert_eq!(health.body["read_store"]["ingestion"]["lag_events"], 0);
 }
+
+#[actix_rt::test]
+async fn klg_risingwave_apply_creates_once_then_reports_everything_up_to_date() {
+    let (url, name) = fresh_database_url();
+    let _cleanup = DropDatabase(name);
+    klg_commands::db::connect(&url, 1).await.unwrap().close().await;
+    let run = || {
+        let output = std::process::Command::new(klg_tests::process::klg_binary())
+            .args(["risingwave", "apply", "--risingwave-url", &url, "--kafka-brokers", "redpanda:9092"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let first = run();
+    assert_eq!(first.lines().filter(|l| l.ends_with(" created")).count(), 6, "{first}");
+    let second = run();
+    assert_eq!(second.lines().filter(|l| l.ends_with(" up_to_date")).count(), 6, "{second}");
+}
