@@ -201,9 +201,9 @@ async fn verify_mirror(args: VerifyArgs) -> Result<(), String> {
 }
 
 async fn apply_risingwave(args: RisingwaveApplyArgs) -> Result<(), String> {
-    let pool = sqlx::PgPool::connect(&args.risingwave_url)
-        .await
-        .map_err(|e| format!("cannot reach RisingWave at {}: {e}", klg_commands::db::redact(&args.risingwave_url)))?;
+    let pool = sqlx::PgPool::connect(&args.risingwave_url).await.map_err(|e| {
+        format!("cannot reach RisingWave at {}: {e}", klg_commands::db::redact(&args.risingwave_url))
+    })?;
     let report = klg_projections::risingwave::apply(&pool, &args.kafka_brokers, args.replace)
         .await
         .map_err(|e| format!("applying the RisingWave objects failed: {e}"))?;
