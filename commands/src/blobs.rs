@@ -72,8 +72,8 @@ impl BlobStore {
         S: Stream<Item = Result<B, E>> + Unpin,
         B: AsRef<[u8]>,
     {
-        let temp = TempFile::create(self.root.join("tmp").join(Uuid::new_v4().to_string())).await?;
-        let mut file = temp.file().await?;
+        let (temp, mut file) =
+            TempFile::create(self.root.join("tmp").join(Uuid::new_v4().to_string())).await?;
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         while let Some(chunk) = chunks.next().await {
@@ -132,13 +132,9 @@ struct TempFile {
 }
 
 impl TempFile {
-    async fn create(path: PathBuf) -> std::io::Result<Self> {
-        File::create(&path).await?;
-        Ok(Self { path: Some(path) })
-    }
-
-    async fn file(&self) -> std::io::Result<File> {
-        fs::OpenOptions::new().write(true).open(self.path.as_ref().expect("not yet kept")).await
+    async fn create(path: PathBuf) -> std::io::Result<(Self, File)> {
+        let file = File::create(&path).await?;
+        Ok((Self { path: Some(path) }, file))
     }
 
     fn keep(mut self) -> PathBuf {

@@ -73,9 +73,8 @@ impl Relay {
                 Ok(name) => tracing::info!(topic = %name, "created mirror topic"),
                 Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
                 Err((name, code)) => {
-                    return Err(KafkaError::AdminOp(code)).inspect_err(
-                        |_| tracing::warn!(topic = %name, %code, "creating mirror topic failed"),
-                    )
+                    tracing::warn!(topic = %name, %code, "creating mirror topic failed");
+                    return Err(KafkaError::AdminOp(code));
                 }
             }
         }

@@ -26,7 +26,7 @@ pub struct TestApp {
     pub pool: PgPool,
     pub blob_dir: PathBuf,
     pub client: awc::Client,
-    database: String,
+    database: DropDatabase,
     /// What must live as long as the app (a broker, a stand-in database).
     keep_alive: Vec<Box<dyn std::any::Any>>,
 }
@@ -89,7 +89,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let pool = app.pool().clone();
     actix_rt::spawn(app.run_until_stopped());
     let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
-    TestApp { address, pool, blob_dir, client, database, keep_alive: vec![] }
+    TestApp { address, pool, blob_dir, client, database: DropDatabase(database), keep_alive: vec![] }
 }
 
 /// Starts the server in RisingWave read mode against the PostgreSQL stand-in: a real broker,
@@ -195,7 +195,7 @@ impl TestApp {
 
     /// Drops this test's database now (to simulate the database going away).
     pub async fn drop_database(&self) {
-        drop_database(&self.database).await;
+        drop_database(&self.database.0).await;
     }
 }
 
@@ -234,16 +234,10 @@ pub async fn drop_database(name: &str) {
 }
 
 impl Drop for TestApp {
-    /// Removes the test's database and blobs, so repeated runs leave the machine clean.
+    /// Removes the test's blobs; its database goes with `database`, so repeated runs leave the
+    /// machine clean.
     fn drop(&mut self) {
-        let name = self.database.clone();
         let _ = std::fs::remove_dir_all(&self.blob_dir);
-        let _ = std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            runtime.block_on(drop_database(&name));
-        })
-        .join();
     }
 }
 

@@ -308,10 +308,7 @@ pub struct SearchQuery {
 pub async fn search_all(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params: SearchQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
-    let limit = match params.limit.unwrap_or(20) {
-        n @ 1..=200 => n,
-        _ => return Err(ApiError::invalid("limit", "must be between 1 and 200")),
-    };
+    let limit = klg_projections::queries::page_size(params.limit, 20)?;
     let hits = search::search(&state.read.pool, &params.q, limit, state.read.search_mode()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "query": params.q, "hits": hits })))
 }

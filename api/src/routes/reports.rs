@@ -115,10 +115,7 @@ pub struct ReportListQuery {
 /// `GET /api/v1/admin/client-errors`: newest first.
 pub async fn list_reports(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params: ReportListQuery = query(&req)?;
-    let limit = match params.limit.unwrap_or(50) {
-        n @ 1..=200 => n,
-        _ => return Err(ApiError::invalid("limit", "must be between 1 and 200")),
-    };
+    let limit = klg_projections::queries::page_size(params.limit, 50)?;
     let level = params.level.map(|l| serde_json::to_value(l).expect("level serializes"));
     let items: Vec<StoredReport> = sqlx::query_as(
         "SELECT id, received_at, client, level, message, url, stack, user_agent, context, request_id \
