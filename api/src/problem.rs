@@ -34,6 +34,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable(String),
+    /// A 503 whose reason is safe to show (the read side has not caught up, a view is missing).
+    #[error("{0}")]
+    NotReady(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -76,6 +79,7 @@ impl ApiError {
             Self::BadRequest(_) => "bad-request",
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable(_) => "service-unavailable",
+            Self::NotReady(_) => "not-ready",
             Self::Internal(_) => "internal-error",
         }
     }
@@ -112,7 +116,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -125,7 +129,7 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::NotReady(_) => {
                 response.insert_header(("Retry-After", "5"));
             }
             Self::TooManyRequests { retry_after_secs } => {
@@ -167,6 +171,7 @@ impl From<klg_projections::queries::QueryError> for ApiError {
             klg_projections::queries::QueryError::Invalid { field, message } => {
                 Self::invalid(&field, message)
             }
+            klg_projections::queries::QueryError::NotAvailable(reason) => Self::NotReady(reason),
             klg_projections::queries::QueryError::Database(e) => e.into(),
         }
     }

@@ -326,6 +326,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 pub mod broker;
+pub mod flink;
 pub mod process;
 pub mod scenario;
 

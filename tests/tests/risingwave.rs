@@ -126,6 +126,9 @@ async fn in_risingwave_mode_reads_wait_for_ingestion_and_health_names_the_read_s
     assert_eq!(health.body["read_store"]["kind"], "risingwave", "{}", health.body);
     assert_eq!(health.body["read_store"]["ingestion"]["ingested_position"], position);
     assert_eq!(health.body["read_store"]["ingestion"]["lag_events"], 0);
+    // Flink's result tables are not part of the RisingWave objects yet: a clear 503, not a 500.
+    let stats = app.get("/api/v1/streaming/views/aircraft_event_stats_hourly").await;
+    assert_eq!(stats.assert_problem(503)["type"], "urn:klg:problem:not-ready");
 }
 
 #[actix_rt::test]

@@ -54,7 +54,7 @@ pub async fn await_position(
                 ))
             }
             Some(false) if Instant::now() >= deadline => {
-                return Err(ApiError::Unavailable(format!(
+                return Err(ApiError::NotReady(format!(
                     "the read store ({}) did not reach position {position} within {} s",
                     state.read.name(),
                     READ_WAIT.as_secs()

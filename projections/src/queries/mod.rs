@@ -17,6 +17,9 @@ pub enum QueryError {
     /// A request parameter is wrong (maps to 422 with `field`).
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// The read store does not have the relation (yet).
+    #[error("{0}")]
+    NotAvailable(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }

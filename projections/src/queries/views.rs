@@ -53,16 +53,37 @@ const fn col(name: &'static str, column_type: ColumnType) -> Column {
 /// The views clients may read.
 pub fn catalogue() -> Vec<ViewDef> {
     use ColumnType::*;
-    vec![ViewDef {
-        name: "aircraft_stats",
-        description: "Per registration number: number of events of its aircraft and the time of the last one",
-        columns: vec![
-            col("registration_number", Text),
-            col("total_events", Bigint),
-            col("last_event", Timestamptz),
-        ],
-        order_by: vec!["registration_number"],
-    }]
+    vec![
+        ViewDef {
+            name: "aircraft_stats",
+            description:
+                "Per registration number: number of events of its aircraft and the time of the last one",
+            columns: vec![
+                col("registration_number", Text),
+                col("total_events", Bigint),
+                col("last_event", Timestamptz),
+            ],
+            order_by: vec!["registration_number"],
+        },
+        ViewDef {
+            name: "aircraft_event_stats_hourly",
+            description: "Per registration number and hour (event time, UTC): events in total and per type \
+                      (Flink job of the same name in the full stack)",
+            columns: vec![
+                col("registration_number", Text),
+                col("window_start", Timestamptz),
+                col("window_end", Timestamptz),
+                col("total_events", Bigint),
+                col("registered", Bigint),
+                col("details_updated", Bigint),
+                col("status_changes", Bigint),
+                col("certificates_issued", Bigint),
+                col("flights_logged", Bigint),
+                col("decommissioned", Bigint),
+            ],
+            order_by: vec!["registration_number", "window_start"],
+        },
+    ]
 }
 
 /// Rows of one view as JSON objects.
@@ -114,7 +135,12 @@ pub async fn read(
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(offset);
-    let rows: Vec<Value> = query.build_query_scalar().fetch_all(pool).await?;
+    let rows: Vec<Value> = query.build_query_scalar().fetch_all(pool).await.map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => {
+            QueryError::NotAvailable(format!("view {view} is not available in this read store yet"))
+        }
+        _ => QueryError::Database(e),
+    })?;
     Ok(Some(ViewRows { view: def.name.to_owned(), rows, limit, offset }))
 }
 

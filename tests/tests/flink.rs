@@ -1,0 +1,186 @@
+//! Conformance of the Flink SQL jobs on Apache Flink itself (batch mode, local mini-cluster):
+//! the event log exported as the mirror's envelopes, run through each job, must give exactly
+//! the statistics the embedded mode computes in PostgreSQL — across midnight, several aircraft,
+//! a registration number passing to another aircraft, out-of-order events and a duplicate.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use klg_domain::aircraft::{AircraftEvent, AircraftStatus};
+use klg_domain::values::*;
+use klg_mirror::EventEnvelope;
+use klg_projections::log::read_after;
+use klg_projections::{Projector, Subscription, PROJECTIONS};
+use klg_tests::flink::{run_batch, sql};
+use klg_tests::{postgres_server_url, spawn_app_with, wait_until_readable};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// `HH:MM:SS[.fff]` after 2026-03-01 00:00 UTC; hours past 23 run into the next day.
+fn at(time: &str) -> DateTime<Utc> {
+    let parts: Vec<f64> = time.split(':').map(|p| p.parse().unwrap()).collect();
+    let millis = ((parts[0] * 60.0 + parts[1]) * 60.0 + parts[2]) * 1000.0;
+    "2026-03-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + chrono::Duration::milliseconds(millis as i64)
+}
+
+fn registered(number: &str) -> AircraftEvent {
+    AircraftEvent::AircraftRegistered {
+        registration_number: RegistrationNumber::parse(number).unwrap(),
+        aircraft_type: AircraftTypeCode::parse("SU95").unwrap(),
+        model: Name::parse("Superjet").unwrap(),
+        serial_number: SerialNumber::parse("95001").unwrap(),
+        operator: Name::parse("Aeroflot").unwrap(),
+        year_of_manufacture: None,
+    }
+}
+
+fn certified() -> AircraftEvent {
+    AircraftEvent::AirworthinessCertificateIssued {
+        number: CertificateNumber::parse("CA-1").unwrap(),
+        issued_on: "2026-01-01".parse().unwrap(),
+        valid_until: "2027-01-01".parse().unwrap(),
+    }
+}
+
+fn flight(minutes: u32) -> AircraftEvent {
+    AircraftEvent::FlightLogged {
+        flight_date: "2026-03-01".parse().unwrap(),
+        block_minutes: BlockMinutes::from_minutes(minutes),
+        cycles: 1,
+    }
+}
+
+/// Appends an event with a chosen occurrence time (the store's own default is `now()`).
+async fn append(pool: &PgPool, aircraft: Uuid, sequence: i64, event: AircraftEvent, time: DateTime<Utc>) {
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at) \
+         VALUES ('Aircraft', $1, $2, $3, '1.0', $4, '{\"actor\": \"flink-test\"}', $5)",
+    )
+    .bind(aircraft.to_string())
+    .bind(sequence)
+    .bind(event.event_type())
+    .bind(sqlx::types::Json(&event))
+    .bind(time)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// Day boundary in the middle; RA-00002 passes from aircraft b to c; the flight of b at
+/// 00:29:45 is stored after a's 00:30:00 one (out of order, inside the 30 s watermark bound).
+async fn write_history(pool: &PgPool) {
+    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    append(pool, a, 1, registered("RA-00001"), at("23:10:00")).await;
+    append(pool, b, 1, registered("RA-00002"), at("23:15:00")).await;
+    append(pool, a, 2, certified(), at("23:20:00")).await;
+    append(pool, b, 2, certified(), at("23:21:00")).await;
+    append(pool, a, 3, flight(90), at("23:40:00")).await;
+    append(pool, b, 3, flight(45), at("23:45:00")).await;
+    append(pool, a, 4, flight(30), at("23:59:59.999")).await;
+    append(pool, a, 5, flight(60), at("24:00:00")).await;
+    append(pool, a, 6, flight(75), at("24:30:00")).await;
+    append(pool, b, 4, flight(20), at("24:29:45")).await;
+    let decommissioned = AircraftEvent::AircraftDecommissioned {
+        registration_number: RegistrationNumber::parse("RA-00002").unwrap(),
+        reason: None,
+    };
+    append(pool, b, 5, decommissioned, at("24:40:00")).await;
+    append(pool, c, 1, registered("RA-00002"), at("24:50:00")).await;
+    append(pool, c, 2, certified(), at("24:51:00")).await;
+    append(pool, c, 3, flight(55), at("24:55:00")).await;
+    let grounded = AircraftEvent::AircraftStatusChanged {
+        from: AircraftStatus::Active,
+        to: AircraftStatus::Grounded,
+        reason: Reason::parse("bird strike").unwrap(),
+    };
+    append(pool, a, 7, grounded, at("25:05:00")).await;
+}
+
+/// The log as the mirror publishes it, one JSON envelope per line, one of them twice.
+async fn export(pool: &PgPool, path: &std::path::Path) -> usize {
+    let events = read_after(pool, Default::default(), i64::MAX).await.unwrap();
+    let mut lines: Vec<String> = events
+        .iter()
+        .filter(|e| e.aggregate_type == "Aircraft")
+        .map(|e| serde_json::to_string(&EventEnvelope::from_stored(e)).unwrap())
+        .collect();
+    lines.push(lines[4].clone());
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+    lines.len()
+}
+
+/// `jdbc:postgresql://host:port/<this test's database>?user=…` from the test server URL.
+async fn jdbc_url(pool: &PgPool) -> String {
+    let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(pool).await.unwrap();
+    let server = postgres_server_url();
+    let rest = server.split("://").nth(1).unwrap();
+    let (user, address) = rest.split_once('@').unwrap();
+    format!("jdbc:postgresql://{address}/{database}?user={}", user.split(':').next().unwrap())
+}
+
+async fn rows(pool: &PgPool, sql: &str) -> Value {
+    sqlx::query_scalar(&format!("SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.registration_number, t.window_start), '[]') FROM ({sql}) t"))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[actix_rt::test]
+async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
+    let app = spawn_app_with(|s| s.run_projector = false).await;
+    write_history(&app.pool).await;
+    wait_until_readable(&app.pool).await;
+    Subscription::new(PROJECTIONS, "test", app.pool.clone(), Projector).catch_up().await.unwrap();
+    let events = app.blob_dir.with_extension("events.jsonl");
+    assert_eq!(export(&app.pool, &events).await, 16);
+
+    sqlx::raw_sql(
+        "CREATE TABLE flink_aircraft_event_stats_hourly (registration_number text, window_start timestamp, \
+         window_end timestamp, total_events bigint, registered bigint, details_updated bigint, status_changes bigint, \
+         certificates_issued bigint, flights_logged bigint, decommissioned bigint, \
+         PRIMARY KEY (registration_number, window_start))",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let output = run_batch(
+        &[
+            sql("sources/events.filesystem.sql"),
+            sql("sinks/aircraft_event_stats_hourly.jdbc.sql"),
+            sql("jobs/aircraft_event_stats_hourly.sql"),
+        ],
+        &[("EVENTS_PATH", events.display().to_string()), ("JDBC_URL", jdbc_url(&app.pool).await)],
+    );
+    let _ = std::fs::remove_file(&events);
+    assert!(output.status.success(), "Flink failed:\n{}", String::from_utf8_lossy(&output.stderr));
+
+    let columns = "registration_number, total_events, registered, details_updated, status_changes, \
+                   certificates_issued, flights_logged, decommissioned";
+    let embedded = rows(
+        &app.pool,
+        &format!(
+            "SELECT {columns}, (window_start AT TIME ZONE 'UTC') AS window_start, (window_end AT TIME ZONE 'UTC') AS window_end \
+             FROM aircraft_event_stats_hourly"
+        ),
+    )
+    .await;
+    let flink = rows(
+        &app.pool,
+        &format!("SELECT {columns}, window_start, window_end FROM flink_aircraft_event_stats_hourly"),
+    )
+    .await;
+    assert_eq!(embedded.as_array().unwrap().len(), 5, "{embedded:#}");
+    assert_eq!(flink, embedded);
+    let ra2_after_midnight = embedded.as_array().unwrap().iter().find(|r| {
+        r["registration_number"] == "RA-00002"
+            && r["window_start"].as_str().unwrap().starts_with("2026-03-02T00")
+    });
+    assert_eq!(ra2_after_midnight.unwrap()["total_events"], 5, "two aircraft count under RA-00002");
+
+    // The same statistics are served as a streaming view.
+    let view =
+        app.get("/api/v1/streaming/views/aircraft_event_stats_hourly?registration_number=RA-00001").await;
+    let windows: Vec<i64> =
+        view.body["rows"].as_array().unwrap().iter().map(|r| r["total_events"].as_i64().unwrap()).collect();
+    assert_eq!(windows, [4, 2, 1], "{}", view.body);
+}
