@@ -12,13 +12,16 @@ import org.apache.flink.table.api.TableEnvironment;
 
 /**
  * Runs Flink SQL files the way the SQL client would, without the SQL gateway (whose jar the
- * PyPI distribution lacks): every DDL statement is executed in order, every INSERT joins one
+ * PyPI distribution lacks): SET changes the configuration, every other DDL statement is
+ * executed in order, every INSERT joins one
  * statement set that runs as a single job. ${NAME} is replaced by the environment variable NAME.
  *
  * Usage: KlgSqlRunner batch|streaming file.sql...
  */
 public final class KlgSqlRunner {
     private static final Pattern VARIABLE = Pattern.compile("\\$\\{([A-Z0-9_]+)}");
+    /** The SQL client's SET statement, which TableEnvironment.executeSql does not take. */
+    private static final Pattern SET = Pattern.compile("(?is)^SET\\s+'([^']+)'\\s*=\\s*'([^']*)'$");
 
     public static void main(String[] args) throws Exception {
         EnvironmentSettings settings = "batch".equals(args[0])
@@ -31,7 +34,10 @@ public final class KlgSqlRunner {
         int insertCount = 0;
         for (int i = 1; i < args.length; i++) {
             for (String statement : statements(substitute(Files.readString(Path.of(args[i]))))) {
-                if (statement.regionMatches(true, 0, "INSERT", 0, 6)) {
+                Matcher set = SET.matcher(statement);
+                if (set.matches()) {
+                    tables.getConfig().set(set.group(1), set.group(2));
+                } else if (statement.regionMatches(true, 0, "INSERT", 0, 6)) {
                     inserts.addInsertSql(statement);
                     insertCount++;
                 } else {

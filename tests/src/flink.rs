@@ -41,3 +41,39 @@ pub fn command(mode: &str, files: &[PathBuf], env: &[(&str, String)]) -> Command
 pub fn run_batch(files: &[PathBuf], env: &[(&str, String)]) -> Output {
     command("batch", files, env).output().expect("java runs")
 }
+
+/// A streaming job running in the background; killed when dropped.
+pub struct StreamingJob(pub std::process::Child);
+
+impl StreamingJob {
+    pub fn start(files: &[PathBuf], env: &[(&str, String)]) -> Self {
+        let child = command("streaming", files, env)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("java starts");
+        Self(child)
+    }
+
+    /// Whether the job died (it should run until killed), with its error output.
+    pub fn failure(&mut self) -> Option<String> {
+        use std::io::Read;
+        match self.0.try_wait() {
+            Ok(Some(status)) => {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = self.0.stderr.take() {
+                    let _ = pipe.read_to_string(&mut stderr);
+                }
+                Some(format!("Flink exited with {status}:\n{stderr}"))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Drop for StreamingJob {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

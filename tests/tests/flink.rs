@@ -125,6 +125,42 @@ async fn rows(pool: &PgPool, sql: &str) -> Value {
         .unwrap()
 }
 
+/// The PostgreSQL table the JDBC sink writes to.
+async fn create_sink_table(pool: &PgPool) {
+    sqlx::raw_sql(
+        "CREATE TABLE flink_aircraft_event_stats_hourly (registration_number text, window_start timestamp, \
+         window_end timestamp, total_events bigint, registered bigint, details_updated bigint, status_changes bigint, \
+         certificates_issued bigint, flights_logged bigint, decommissioned bigint, \
+         PRIMARY KEY (registration_number, window_start))",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// (embedded statistics, Flink's) for windows starting before `before` (UTC).
+async fn compare(pool: &PgPool, before: &str) -> (Value, Value) {
+    let columns = "registration_number, total_events, registered, details_updated, status_changes, \
+                   certificates_issued, flights_logged, decommissioned";
+    let embedded = rows(
+        pool,
+        &format!(
+            "SELECT {columns}, (window_start AT TIME ZONE 'UTC') AS window_start, (window_end AT TIME ZONE 'UTC') AS window_end \
+             FROM aircraft_event_stats_hourly WHERE window_start < TIMESTAMPTZ '{before}Z'"
+        ),
+    )
+    .await;
+    let flink = rows(
+        pool,
+        &format!(
+            "SELECT {columns}, window_start, window_end FROM flink_aircraft_event_stats_hourly \
+             WHERE window_start < TIMESTAMP '{before}'"
+        ),
+    )
+    .await;
+    (embedded, flink)
+}
+
 #[actix_rt::test]
 async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
     let app = spawn_app_with(|s| s.run_projector = false).await;
@@ -134,15 +170,7 @@ async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
     let events = app.blob_dir.with_extension("events.jsonl");
     assert_eq!(export(&app.pool, &events).await, 16);
 
-    sqlx::raw_sql(
-        "CREATE TABLE flink_aircraft_event_stats_hourly (registration_number text, window_start timestamp, \
-         window_end timestamp, total_events bigint, registered bigint, details_updated bigint, status_changes bigint, \
-         certificates_issued bigint, flights_logged bigint, decommissioned bigint, \
-         PRIMARY KEY (registration_number, window_start))",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    create_sink_table(&app.pool).await;
     let output = run_batch(
         &[
             sql("sources/events.filesystem.sql"),
@@ -183,4 +211,53 @@ async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
     let windows: Vec<i64> =
         view.body["rows"].as_array().unwrap().iter().map(|r| r["total_events"].as_i64().unwrap()).collect();
     assert_eq!(windows, [4, 2, 1], "{}", view.body);
+}
+
+/// Streaming, end to end: KLG's mirror publishes to the test broker, the job runs on Flink in
+/// streaming mode from the topic, its results land in PostgreSQL through the JDBC sink, and
+/// they equal the embedded statistics for every window the watermark has closed.
+#[actix_rt::test]
+async fn aircraft_event_stats_hourly_streams_from_the_mirror_through_flink() {
+    let broker = klg_tests::broker::Broker::start();
+    let brokers = broker.address();
+    // One partition: the watermark-pushing event below then reaches every partition.
+    let app = spawn_app_with(move |s| {
+        s.mirror.brokers = Some(brokers);
+        s.mirror.partitions = 1;
+    })
+    .await;
+    write_history(&app.pool).await;
+    klg_tests::wait_for_subscription(&app.pool, klg_mirror::MIRROR).await;
+    klg_tests::wait_for_projections(&app.pool).await;
+    create_sink_table(&app.pool).await;
+    let mut job = klg_tests::flink::StreamingJob::start(
+        &[
+            sql("settings.streaming-test.sql"),
+            sql("sources/events.kafka.sql"),
+            sql("sinks/aircraft_event_stats_hourly.jdbc.sql"),
+            sql("jobs/aircraft_event_stats_hourly.sql"),
+        ],
+        &[("KAFKA_BROKERS", broker.address()), ("JDBC_URL", jdbc_url(&app.pool).await)],
+    );
+    // A window closes only when the watermark passes its end: an event a day later pushes it.
+    let later = Uuid::new_v4();
+    append(&app.pool, later, 1, registered("RA-00003"), at("48:00:00")).await;
+    klg_tests::wait_for_subscription(&app.pool, klg_mirror::MIRROR).await;
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        if let Some(failure) = job.failure() {
+            panic!("{failure}");
+        }
+        let (embedded, flink) = compare(&app.pool, "2026-03-02T02:00:00").await;
+        if flink == embedded {
+            assert_eq!(embedded.as_array().unwrap().len(), 5);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Flink's results never matched:\n{flink:#}\nvs\n{embedded:#}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }
