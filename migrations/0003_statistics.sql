@@ -16,3 +16,33 @@ SELECT a.registration_number,
 FROM aircraft_history h
 JOIN aircraft a ON a.id = h.aircraft_id
 GROUP BY 1, 2;
+
+-- Per aircraft and day: block minutes and cycles that day and over the 7 days ending with it
+-- (Flink: tumbling 1-day and sliding 7-day/1-day windows). A row for every day whose 7-day
+-- window holds a flight.
+CREATE VIEW fleet_utilization_daily AS
+WITH flights AS (
+    SELECT h.aircraft_id,
+           a.registration_number,
+           date_bin('1 day', h.recorded_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS day,
+           (h.payload -> 'FlightLogged' ->> 'block_minutes')::bigint AS block_minutes,
+           (h.payload -> 'FlightLogged' ->> 'cycles')::bigint AS cycles
+    FROM aircraft_history h
+    JOIN aircraft a ON a.id = h.aircraft_id
+    WHERE h.event_type = 'FlightLogged'
+),
+days AS (
+    SELECT DISTINCT aircraft_id, registration_number, day + make_interval(days => k) AS day
+    FROM flights, generate_series(0, 6) AS k
+)
+SELECT d.aircraft_id,
+       d.registration_number,
+       d.day AS window_start,
+       d.day + INTERVAL '1 day' AS window_end,
+       coalesce(sum(f.block_minutes) FILTER (WHERE f.day = d.day), 0)::bigint AS block_minutes,
+       coalesce(sum(f.cycles) FILTER (WHERE f.day = d.day), 0)::bigint AS cycles,
+       sum(f.block_minutes)::bigint AS rolling_7d_block_minutes,
+       sum(f.cycles)::bigint AS rolling_7d_cycles
+FROM days d
+JOIN flights f ON f.aircraft_id = d.aircraft_id AND f.day > d.day - INTERVAL '7 days' AND f.day <= d.day
+GROUP BY d.aircraft_id, d.registration_number, d.day;

@@ -94,6 +94,13 @@ async fn write_history(pool: &PgPool) {
         reason: Reason::parse("bird strike").unwrap(),
     };
     append(pool, a, 7, grounded, at("25:05:00")).await;
+    let maintenance = AircraftEvent::AircraftStatusChanged {
+        from: AircraftStatus::Grounded,
+        to: AircraftStatus::InMaintenance,
+        reason: Reason::parse("inspection").unwrap(),
+    };
+    append(pool, a, 8, maintenance, at("80:00:00")).await;
+    append(pool, a, 9, flight(120), at("82:00:00")).await;
 }
 
 /// The log as the mirror publishes it, one JSON envelope per line, one of them twice.
@@ -168,7 +175,7 @@ async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
     wait_until_readable(&app.pool).await;
     Subscription::new(PROJECTIONS, "test", app.pool.clone(), Projector).catch_up().await.unwrap();
     let events = app.blob_dir.with_extension("events.jsonl");
-    assert_eq!(export(&app.pool, &events).await, 16);
+    assert_eq!(export(&app.pool, &events).await, 18);
 
     create_sink_table(&app.pool).await;
     let output = run_batch(
@@ -197,7 +204,7 @@ async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
         &format!("SELECT {columns}, window_start, window_end FROM flink_aircraft_event_stats_hourly"),
     )
     .await;
-    assert_eq!(embedded.as_array().unwrap().len(), 5, "{embedded:#}");
+    assert_eq!(embedded.as_array().unwrap().len(), 7, "{embedded:#}");
     assert_eq!(flink, embedded);
     let ra2_after_midnight = embedded.as_array().unwrap().iter().find(|r| {
         r["registration_number"] == "RA-00002"
@@ -210,7 +217,7 @@ async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
         app.get("/api/v1/streaming/views/aircraft_event_stats_hourly?registration_number=RA-00001").await;
     let windows: Vec<i64> =
         view.body["rows"].as_array().unwrap().iter().map(|r| r["total_events"].as_i64().unwrap()).collect();
-    assert_eq!(windows, [4, 2, 1], "{}", view.body);
+    assert_eq!(windows, [4, 2, 1, 1, 1], "{}", view.body);
 }
 
 /// Streaming, end to end: KLG's mirror publishes to the test broker, the job runs on Flink in
@@ -260,4 +267,59 @@ async fn aircraft_event_stats_hourly_streams_from_the_mirror_through_flink() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+}
+
+#[actix_rt::test]
+async fn fleet_utilization_daily_on_flink_equals_the_embedded_statistics() {
+    let app = spawn_app_with(|s| s.run_projector = false).await;
+    write_history(&app.pool).await;
+    wait_until_readable(&app.pool).await;
+    Subscription::new(PROJECTIONS, "test", app.pool.clone(), Projector).catch_up().await.unwrap();
+    let events = app.blob_dir.with_extension("events.jsonl");
+    export(&app.pool, &events).await;
+    sqlx::raw_sql(
+        "CREATE TABLE flink_fleet_utilization_daily (aircraft_id text, registration_number text, window_start timestamp, \
+         window_end timestamp, block_minutes bigint, cycles bigint, rolling_7d_block_minutes bigint, \
+         rolling_7d_cycles bigint, PRIMARY KEY (aircraft_id, window_start))",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let output = run_batch(
+        &[
+            sql("sources/events.filesystem.sql"),
+            sql("sinks/fleet_utilization_daily.jdbc.sql"),
+            sql("jobs/fleet_utilization_daily.sql"),
+        ],
+        &[("EVENTS_PATH", events.display().to_string()), ("JDBC_URL", jdbc_url(&app.pool).await)],
+    );
+    let _ = std::fs::remove_file(&events);
+    assert!(output.status.success(), "Flink failed:\n{}", String::from_utf8_lossy(&output.stderr));
+
+    let columns = "aircraft_id, registration_number, block_minutes, cycles, rolling_7d_block_minutes, rolling_7d_cycles";
+    let order = "ORDER BY t.aircraft_id, t.window_start";
+    let embedded: Value = sqlx::query_scalar(&format!(
+        "SELECT jsonb_agg(to_jsonb(t) {order}) FROM (SELECT {columns}, (window_start AT TIME ZONE 'UTC') AS window_start \
+         FROM fleet_utilization_daily) t"
+    ))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let flink: Value = sqlx::query_scalar(&format!(
+        "SELECT jsonb_agg(to_jsonb(t) {order}) FROM (SELECT {columns}, window_start FROM flink_fleet_utilization_daily) t"
+    ))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(flink, embedded);
+    // Aircraft a flew 90+30 on 03-01, 60+75 on 03-02 and 120 on 03-04: its rolling sum on 03-04
+    // covers all five flights; 7 days after 03-04 its last row is 03-10.
+    let rows = embedded.as_array().unwrap();
+    let a: Vec<&Value> = rows.iter().filter(|r| r["registration_number"] == "RA-00001").collect();
+    assert_eq!(a.len(), 10, "03-01 … 03-10");
+    let march_4 = a.iter().find(|r| r["window_start"].as_str().unwrap().starts_with("2026-03-04")).unwrap();
+    assert_eq!(
+        (march_4["block_minutes"].as_i64(), march_4["rolling_7d_block_minutes"].as_i64()),
+        (Some(120), Some(375))
+    );
 }
