@@ -123,6 +123,24 @@ CREATE INDEX inbox_files_created_idx ON inbox_files (created_at DESC, id DESC);
 CREATE INDEX inbox_files_aircraft_idx ON inbox_files (aircraft_id);
 CREATE INDEX inbox_files_search_idx ON inbox_files USING gin (search);
 
+-- One row per inbox event (audit trail of a document; input of the intake statistics).
+CREATE TABLE inbox_history
+(
+    global_position bigint PRIMARY KEY,
+    document_id     text        NOT NULL,
+    sequence        bigint      NOT NULL,
+    event_id        text        NOT NULL UNIQUE,
+    event_type      text        NOT NULL,
+    event_version   text        NOT NULL,
+    recorded_at     timestamptz NOT NULL,
+    actor           text        NOT NULL,
+    request_id      text,
+    correlation_id  text,
+    causation_id    text,
+    payload         jsonb       NOT NULL,
+    UNIQUE (document_id, sequence)
+);
+
 -- Per registration number: how many events its aircraft produced and when the last one was.
 CREATE TABLE aircraft_stats
 (

@@ -1,5 +1,5 @@
 //! The projector: the subscription that keeps KLG's PostgreSQL projections (`aircraft`,
-//! `aircraft_history`, `aircraft_stats`, `inbox_files`) in step with the log.
+//! `aircraft_history`, `aircraft_stats`, `inbox_files`, `inbox_history`) in step with the log.
 //!
 //! Each row carries the version (sequence) of the last event applied to it, and every update
 //! requires the previous version: an event applied twice or out of order fails loudly instead
@@ -20,7 +20,8 @@ use crate::subscription::{Subscriber, SubscriberError};
 pub const PROJECTIONS: &str = "projections";
 
 /// Tables the projector owns, emptied by a rebuild.
-pub const PROJECTION_TABLES: [&str; 4] = ["aircraft", "aircraft_history", "aircraft_stats", "inbox_files"];
+pub const PROJECTION_TABLES: [&str; 5] =
+    ["aircraft", "aircraft_history", "aircraft_stats", "inbox_files", "inbox_history"];
 
 pub struct Projector;
 
@@ -211,26 +212,40 @@ async fn record_history(
     id: &str,
     event: &AircraftEvent,
 ) -> Result<(), SubscriberError> {
-    sqlx::query(
-        "INSERT INTO aircraft_history (global_position, aircraft_id, sequence, event_id, event_type, event_version, \
-         recorded_at, actor, request_id, correlation_id, causation_id, summary, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(e.position.global_position)
-    .bind(id)
-    .bind(e.sequence)
-    .bind(e.event_id.to_string())
-    .bind(&e.event_type)
-    .bind(&e.event_version)
-    .bind(e.recorded_at)
-    .bind(e.meta("actor").unwrap_or("unknown"))
-    .bind(e.meta("request_id"))
-    .bind(e.meta("correlation_id"))
-    .bind(e.meta("causation_id"))
-    .bind(summarize(event))
-    .bind(&e.payload)
-    .execute(&mut *tx)
-    .await?;
+    record_event(tx, e, id, "aircraft_history (global_position, aircraft_id", Some(summarize(event))).await
+}
+
+/// One row per event in a history table; `into` names the table and its id column.
+async fn record_event(
+    tx: &mut PgConnection,
+    e: &StoredEvent,
+    id: &str,
+    into: &str,
+    summary: Option<String>,
+) -> Result<(), SubscriberError> {
+    let (summary_column, summary_value) = if summary.is_some() { (", summary", ", $13") } else { ("", "") };
+    let sql = format!(
+        "INSERT INTO {into}, sequence, event_id, event_type, event_version, recorded_at, actor, request_id, \
+         correlation_id, causation_id, payload{summary_column}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12{summary_value})"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(e.position.global_position)
+        .bind(id)
+        .bind(e.sequence)
+        .bind(e.event_id.to_string())
+        .bind(&e.event_type)
+        .bind(&e.event_version)
+        .bind(e.recorded_at)
+        .bind(e.meta("actor").unwrap_or("unknown"))
+        .bind(e.meta("request_id"))
+        .bind(e.meta("correlation_id"))
+        .bind(e.meta("causation_id"))
+        .bind(&e.payload);
+    if let Some(summary) = summary {
+        query = query.bind(summary);
+    }
+    query.execute(&mut *tx).await?;
     Ok(())
 }
 
@@ -310,7 +325,7 @@ async fn project_inbox(
                  SELECT $1, $2, $3, $4, $5, $6, 'received', $7, $7, $8, $9 WHERE $8 = 1 \
                  ON CONFLICT (id) DO NOTHING",
             )
-            .bind(id)
+            .bind(&id)
             .bind(filename.as_str())
             .bind(content_type.as_str())
             .bind(*size_bytes as i64)
@@ -345,5 +360,6 @@ async fn project_inbox(
             update_row(tx, "inbox_files", e, &id, "status = 'archived', archived_at = $4", |q| q).await?
         }
     };
-    expect_one(e, result)
+    expect_one(e, result)?;
+    record_event(tx, e, &id, "inbox_history (global_position, document_id", None).await
 }

@@ -33,7 +33,7 @@ struct Object {
     sql: &'static str,
 }
 
-const OBJECTS: [Object; 6] = [
+const OBJECTS: [Object; 7] = [
     Object {
         name: "klg_aircraft_events",
         kind: Kind::EventTable,
@@ -59,6 +59,11 @@ const OBJECTS: [Object; 6] = [
         name: "aircraft_stats",
         kind: Kind::View,
         sql: include_str!("../risingwave/views/aircraft_stats.sql"),
+    },
+    Object {
+        name: "inbox_history",
+        kind: Kind::View,
+        sql: include_str!("../risingwave/views/inbox_history.sql"),
     },
 ];
 

@@ -356,6 +356,7 @@ pub async fn projection_snapshot(pool: &PgPool) -> Value {
         ("aircraft_history", "global_position"),
         ("aircraft_stats", "registration_number"),
         ("inbox_files", "id"),
+        ("inbox_history", "global_position"),
     ] {
         let rows: Value = sqlx::query_scalar(&format!(
             "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'search' ORDER BY {key}), '[]'::jsonb) FROM {table} t"

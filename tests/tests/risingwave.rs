@@ -145,7 +145,7 @@ async fn klg_risingwave_apply_creates_once_then_reports_everything_up_to_date() 
         String::from_utf8(output.stdout).unwrap()
     };
     let first = run();
-    assert_eq!(first.lines().filter(|l| l.ends_with(" created")).count(), 6, "{first}");
+    assert_eq!(first.lines().filter(|l| l.ends_with(" created")).count(), 7, "{first}");
     let second = run();
-    assert_eq!(second.lines().filter(|l| l.ends_with(" up_to_date")).count(), 6, "{second}");
+    assert_eq!(second.lines().filter(|l| l.ends_with(" up_to_date")).count(), 7, "{second}");
 }
