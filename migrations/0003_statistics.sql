@@ -46,3 +46,30 @@ SELECT d.aircraft_id,
 FROM days d
 JOIN flights f ON f.aircraft_id = d.aircraft_id AND f.day > d.day - INTERVAL '7 days' AND f.day <= d.day
 GROUP BY d.aircraft_id, d.registration_number, d.day;
+
+-- Per hour and document type (the document's latest classification, 'unclassified' if none):
+-- received, classification events, processed, rejected; for documents processed in the hour,
+-- average and longest seconds from receipt to processing.
+CREATE VIEW inbox_intake_hourly AS
+WITH events AS (
+    SELECT h.document_id,
+           h.event_type,
+           h.recorded_at,
+           date_bin('1 hour', h.recorded_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS window_start
+    FROM inbox_history h
+    WHERE h.event_type IN ('FileReceived', 'DocumentClassified', 'DocumentProcessed', 'DocumentRejected')
+)
+SELECT e.window_start,
+       e.window_start + INTERVAL '1 hour' AS window_end,
+       coalesce(f.document_type, 'unclassified') AS document_type,
+       count(*) FILTER (WHERE e.event_type = 'FileReceived') AS received,
+       count(*) FILTER (WHERE e.event_type = 'DocumentClassified') AS classified,
+       count(*) FILTER (WHERE e.event_type = 'DocumentProcessed') AS processed,
+       count(*) FILTER (WHERE e.event_type = 'DocumentRejected') AS rejected,
+       avg(floor(extract(epoch FROM e.recorded_at - f.created_at)))
+           FILTER (WHERE e.event_type = 'DocumentProcessed')::float8 AS avg_processing_seconds,
+       max(floor(extract(epoch FROM e.recorded_at - f.created_at)))
+           FILTER (WHERE e.event_type = 'DocumentProcessed')::bigint AS max_processing_seconds
+FROM events e
+JOIN inbox_files f ON f.id = e.document_id
+GROUP BY 1, 2, 3;

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use klg_domain::aircraft::{AircraftEvent, AircraftStatus};
+use klg_domain::inbox::InboxEvent;
 use klg_domain::values::*;
 use klg_mirror::EventEnvelope;
 use klg_projections::log::read_after;
@@ -105,10 +106,14 @@ async fn write_history(pool: &PgPool) {
 
 /// The log as the mirror publishes it, one JSON envelope per line, one of them twice.
 async fn export(pool: &PgPool, path: &std::path::Path) -> usize {
+    export_type(pool, path, "Aircraft").await
+}
+
+async fn export_type(pool: &PgPool, path: &std::path::Path, aggregate_type: &str) -> usize {
     let events = read_after(pool, Default::default(), i64::MAX).await.unwrap();
     let mut lines: Vec<String> = events
         .iter()
-        .filter(|e| e.aggregate_type == "Aircraft")
+        .filter(|e| e.aggregate_type == aggregate_type)
         .map(|e| serde_json::to_string(&EventEnvelope::from_stored(e)).unwrap())
         .collect();
     lines.push(lines[4].clone());
@@ -180,11 +185,11 @@ async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
     create_sink_table(&app.pool).await;
     let output = run_batch(
         &[
-            sql("sources/events.filesystem.sql"),
+            sql("sources/aircraft_events.filesystem.sql"),
             sql("sinks/aircraft_event_stats_hourly.jdbc.sql"),
             sql("jobs/aircraft_event_stats_hourly.sql"),
         ],
-        &[("EVENTS_PATH", events.display().to_string()), ("JDBC_URL", jdbc_url(&app.pool).await)],
+        &[("AIRCRAFT_EVENTS_PATH", events.display().to_string()), ("JDBC_URL", jdbc_url(&app.pool).await)],
     );
     let _ = std::fs::remove_file(&events);
     assert!(output.status.success(), "Flink failed:\n{}", String::from_utf8_lossy(&output.stderr));
@@ -240,7 +245,7 @@ async fn aircraft_event_stats_hourly_streams_from_the_mirror_through_flink() {
     let mut job = klg_tests::flink::StreamingJob::start(
         &[
             sql("settings.streaming-test.sql"),
-            sql("sources/events.kafka.sql"),
+            sql("sources/aircraft_events.kafka.sql"),
             sql("sinks/aircraft_event_stats_hourly.jdbc.sql"),
             sql("jobs/aircraft_event_stats_hourly.sql"),
         ],
@@ -287,11 +292,11 @@ async fn fleet_utilization_daily_on_flink_equals_the_embedded_statistics() {
     .unwrap();
     let output = run_batch(
         &[
-            sql("sources/events.filesystem.sql"),
+            sql("sources/aircraft_events.filesystem.sql"),
             sql("sinks/fleet_utilization_daily.jdbc.sql"),
             sql("jobs/fleet_utilization_daily.sql"),
         ],
-        &[("EVENTS_PATH", events.display().to_string()), ("JDBC_URL", jdbc_url(&app.pool).await)],
+        &[("AIRCRAFT_EVENTS_PATH", events.display().to_string()), ("JDBC_URL", jdbc_url(&app.pool).await)],
     );
     let _ = std::fs::remove_file(&events);
     assert!(output.status.success(), "Flink failed:\n{}", String::from_utf8_lossy(&output.stderr));
@@ -321,5 +326,125 @@ async fn fleet_utilization_daily_on_flink_equals_the_embedded_statistics() {
     assert_eq!(
         (march_4["block_minutes"].as_i64(), march_4["rolling_7d_block_minutes"].as_i64()),
         (Some(120), Some(375))
+    );
+}
+
+async fn append_inbox(pool: &PgPool, document: Uuid, sequence: i64, event: InboxEvent, time: DateTime<Utc>) {
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at) \
+         VALUES ('InboxItem', $1, $2, $3, '1.0', $4, '{}', $5)",
+    )
+    .bind(document.to_string())
+    .bind(sequence)
+    .bind(event.event_type())
+    .bind(sqlx::types::Json(&event))
+    .bind(time)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+fn received(name: &str) -> InboxEvent {
+    InboxEvent::FileReceived {
+        filename: FileName::sanitize(name),
+        content_type: ContentType::parse("application/pdf").unwrap(),
+        size_bytes: 100,
+        sha256: Sha256Hex::parse(&"a".repeat(64)).unwrap(),
+        source: FileSource::Email,
+    }
+}
+
+fn classified(document_type: DocumentType) -> InboxEvent {
+    InboxEvent::DocumentClassified { document_type, previous: None }
+}
+
+/// Across midnight: a directive processed after an hour; a bulletin reclassified as a work
+/// order then processed; one rejected unclassified; one left open.
+async fn write_inbox_history(pool: &PgPool) {
+    let (d1, d2, d3, d4) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    append_inbox(pool, d1, 1, received("ad.pdf"), at("23:10:00")).await;
+    append_inbox(pool, d1, 2, classified(DocumentType::AirworthinessDirective), at("23:30:00")).await;
+    append_inbox(pool, d2, 1, received("sb.pdf"), at("23:50:00")).await;
+    append_inbox(pool, d2, 2, classified(DocumentType::ServiceBulletin), at("23:55:00")).await;
+    append_inbox(
+        pool,
+        d1,
+        3,
+        InboxEvent::DocumentProcessed { note: Note::parse("applied").unwrap() },
+        at("24:10:00"),
+    )
+    .await;
+    append_inbox(pool, d2, 3, classified(DocumentType::WorkOrder), at("24:05:00")).await;
+    append_inbox(pool, d3, 1, received("junk.pdf"), at("24:15:00")).await;
+    append_inbox(
+        pool,
+        d2,
+        4,
+        InboxEvent::DocumentProcessed { note: Note::parse("done").unwrap() },
+        at("24:20:00"),
+    )
+    .await;
+    append_inbox(pool, d4, 1, received("later.pdf"), at("24:30:00")).await;
+    append_inbox(
+        pool,
+        d3,
+        2,
+        InboxEvent::DocumentRejected { reason: Reason::parse("spam").unwrap() },
+        at("24:29:40"),
+    )
+    .await;
+}
+
+#[actix_rt::test]
+async fn inbox_intake_hourly_on_flink_equals_the_embedded_statistics() {
+    let app = spawn_app_with(|s| s.run_projector = false).await;
+    write_inbox_history(&app.pool).await;
+    wait_until_readable(&app.pool).await;
+    Subscription::new(PROJECTIONS, "test", app.pool.clone(), Projector).catch_up().await.unwrap();
+    let events = app.blob_dir.with_extension("inbox.jsonl");
+    export_type(&app.pool, &events, "InboxItem").await;
+    sqlx::raw_sql(
+        "CREATE TABLE flink_inbox_intake_hourly (window_start timestamp, window_end timestamp, document_type text, \
+         received bigint, classified bigint, processed bigint, rejected bigint, avg_processing_seconds float8, \
+         max_processing_seconds bigint, PRIMARY KEY (window_start, document_type))",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let output = run_batch(
+        &[
+            sql("sources/inbox_events.filesystem.sql"),
+            sql("sinks/inbox_intake_hourly.jdbc.sql"),
+            sql("jobs/inbox_intake_hourly.sql"),
+        ],
+        &[("INBOX_EVENTS_PATH", events.display().to_string()), ("JDBC_URL", jdbc_url(&app.pool).await)],
+    );
+    let _ = std::fs::remove_file(&events);
+    assert!(output.status.success(), "Flink failed:\n{}", String::from_utf8_lossy(&output.stderr));
+
+    let columns = "document_type, received, classified, processed, rejected, avg_processing_seconds, max_processing_seconds";
+    let order = "ORDER BY t.window_start, t.document_type";
+    let embedded: Value = sqlx::query_scalar(&format!(
+        "SELECT jsonb_agg(to_jsonb(t) {order}) FROM (SELECT {columns}, (window_start AT TIME ZONE 'UTC') AS window_start \
+         FROM inbox_intake_hourly) t"
+    ))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let flink: Value = sqlx::query_scalar(&format!(
+        "SELECT jsonb_agg(to_jsonb(t) {order}) FROM (SELECT {columns}, window_start FROM flink_inbox_intake_hourly) t"
+    ))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(flink, embedded);
+    let after_midnight = embedded.as_array().unwrap().iter().find(|r| {
+        r["document_type"] == "work_order" && r["window_start"].as_str().unwrap().starts_with("2026-03-02T00")
+    });
+    let row = after_midnight.expect("the work order's hour");
+    assert_eq!(
+        (row["processed"].as_i64(), row["max_processing_seconds"].as_i64()),
+        (Some(1), Some(1800)),
+        "{row}"
     );
 }

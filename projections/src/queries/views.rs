@@ -15,6 +15,7 @@ use super::QueryError;
 pub enum ColumnType {
     Text,
     Bigint,
+    Double,
     Timestamptz,
 }
 
@@ -23,6 +24,7 @@ impl ColumnType {
         match self {
             Self::Text => "text",
             Self::Bigint => "bigint",
+            Self::Double => "double precision",
             Self::Timestamptz => "timestamptz",
         }
     }
@@ -153,6 +155,7 @@ fn bind_typed(
     match column.column_type {
         ColumnType::Text => query.push_bind(value.to_owned()),
         ColumnType::Bigint => query.push_bind(value.parse::<i64>().map_err(|_| invalid("an integer"))?),
+        ColumnType::Double => query.push_bind(value.parse::<f64>().map_err(|_| invalid("a number"))?),
         ColumnType::Timestamptz => query.push_bind(
             chrono::DateTime::parse_from_rfc3339(value)
                 .map_err(|_| invalid("an RFC 3339 timestamp"))?

@@ -1,5 +1,5 @@
 -- Test/batch source: the same envelopes exported as JSON lines (klg's mirror format), same
--- columns and watermark as events.kafka.sql.
+-- columns and watermark as aircraft_events.kafka.sql.
 CREATE TABLE aircraft_events (
     id STRING,
     aggregateid STRING,
@@ -10,7 +10,7 @@ CREATE TABLE aircraft_events (
     WATERMARK FOR `time` AS `time` - INTERVAL '30' SECOND
 ) WITH (
     'connector' = 'filesystem',
-    'path' = '${EVENTS_PATH}',
+    'path' = '${AIRCRAFT_EVENTS_PATH}',
     'format' = 'json',
     'json.timestamp-format.standard' = 'ISO-8601'
 );
