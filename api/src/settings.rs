@@ -38,6 +38,11 @@ pub struct Settings {
     /// `postgresql://root:risingwave@localhost:4566/dev`. Unset: the embedded projections.
     #[arg(long, env = "RISINGWAVE_URL")]
     pub risingwave_url: Option<String>,
+
+    /// Flink's REST API (e.g. `http://localhost:8081`): the health endpoint then reports the state
+    /// of the statistics jobs.
+    #[arg(long, env = "FLINK_REST_URL")]
+    pub flink_rest_url: Option<String>,
 }
 
 /// The Redpanda mirror.
@@ -137,6 +142,7 @@ impl Settings {
             run_projector: true,
             mirror: MirrorSettings::disabled(),
             risingwave_url: None,
+            flink_rest_url: None,
         }
     }
 }

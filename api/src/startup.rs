@@ -69,6 +69,8 @@ pub struct AppState {
     pub mirror: Option<MirrorHandle>,
     pub report_limiter: RateLimiter,
     pub metrics: Metrics,
+    /// Flink's REST API, when the statistics jobs run there.
+    pub flink_rest_url: Option<String>,
 }
 
 /// The mirror's producer and its subscription's status.
@@ -138,6 +140,7 @@ impl Application {
             mirror,
             report_limiter: RateLimiter::new(REPORTS_PER_MINUTE, Duration::from_secs(60)),
             metrics: Metrics::default(),
+            flink_rest_url: settings.flink_rest_url.clone().filter(|u| !u.trim().is_empty()),
         });
         let mut server = HttpServer::new(move || {
             App::new()

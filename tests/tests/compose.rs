@@ -86,6 +86,19 @@ fn the_compose_file_matches_the_codes_configuration() {
     }
     assert!(published_ports(&doc["services"]["risingwave"]).contains(&"4566:4566".to_owned()));
     assert!(published_ports(&doc["services"]["flink-jobmanager"]).contains(&"8081:8081".to_owned()));
+    assert_eq!(env["FLINK_REST_URL"], "http://flink-jobmanager:8081");
+    let jobs = serde_yaml::to_string(&doc["services"]["flink-jobs"]).unwrap();
+    assert!(jobs.contains("./flink/sql:/sql") && jobs.contains("sql-client.sh -f"), "{jobs}");
+    for file in [
+        "sources/aircraft_events.kafka.sql",
+        "sources/inbox_events.kafka.sql",
+        "jobs/inbox_intake_hourly.sql",
+    ] {
+        assert!(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../flink/sql").join(file).exists(),
+            "{file}"
+        );
+    }
     let setup_command = serde_yaml::to_string(&doc["services"]["klg-setup"]["command"]).unwrap();
     assert!(setup_command.contains("klg migrate") && setup_command.contains("klg risingwave apply"));
 }

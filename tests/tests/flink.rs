@@ -232,10 +232,12 @@ async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
 async fn aircraft_event_stats_hourly_streams_from_the_mirror_through_flink() {
     let broker = klg_tests::broker::Broker::start();
     let brokers = broker.address();
+    let rest_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     // One partition: the watermark-pushing event below then reaches every partition.
     let app = spawn_app_with(move |s| {
         s.mirror.brokers = Some(brokers);
         s.mirror.partitions = 1;
+        s.flink_rest_url = Some(format!("http://127.0.0.1:{rest_port}"));
     })
     .await;
     write_history(&app.pool).await;
@@ -249,7 +251,11 @@ async fn aircraft_event_stats_hourly_streams_from_the_mirror_through_flink() {
             sql("sinks/aircraft_event_stats_hourly.jdbc.sql"),
             sql("jobs/aircraft_event_stats_hourly.sql"),
         ],
-        &[("KAFKA_BROKERS", broker.address()), ("JDBC_URL", jdbc_url(&app.pool).await)],
+        &[
+            ("KAFKA_BROKERS", broker.address()),
+            ("JDBC_URL", jdbc_url(&app.pool).await),
+            ("FLINK_REST_PORT", rest_port.to_string()),
+        ],
     );
     // A window closes only when the watermark passes its end: an event a day later pushes it.
     let later = Uuid::new_v4();

@@ -83,6 +83,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     }
     let mirror = mirror_health(&state, &mut problems).await;
     let read_store = read_store_health(&state, &mut problems).await;
+    let flink = flink_health(&state, &mut problems).await;
     let body = json!({
         "status": if problems.is_empty() { "ok" } else { "failing" },
         "problems": problems,
@@ -97,6 +98,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         }],
         "oldest_open_transaction_seconds": oldest,
         "mirror": mirror,
+        "flink": flink,
     });
     if problems.is_empty() {
         HttpResponse::Ok().json(body)
@@ -172,4 +174,47 @@ async fn read_store_health(state: &AppState, problems: &mut Vec<String>) -> serd
         }
     };
     json!({ "kind": state.read.name(), "status": status, "ingestion": detail })
+}
+
+/// The statistics jobs Flink should be running (their sinks' names appear in the job names).
+pub const FLINK_JOBS: [&str; 3] =
+    ["aircraft_event_stats_hourly", "fleet_utilization_daily", "inbox_intake_hourly"];
+
+/// Each statistics job's state, from Flink's REST API (`/jobs/overview`).
+async fn flink_health(state: &AppState, problems: &mut Vec<String>) -> serde_json::Value {
+    let Some(url) = &state.flink_rest_url else {
+        return json!({ "status": "disabled", "reason": "FLINK_REST_URL is not set; statistics come from PostgreSQL" });
+    };
+    let overview = format!("{}/jobs/overview", url.trim_end_matches('/'));
+    let client = awc::Client::builder().timeout(Duration::from_secs(2)).finish();
+    let fetched = match client.get(&overview).send().await {
+        Ok(mut response) if response.status().is_success() => {
+            response.json::<serde_json::Value>().await.map_err(|e| e.to_string())
+        }
+        Ok(response) => Err(format!("{overview} answered {}", response.status())),
+        Err(e) => Err(format!("{overview}: {e}")),
+    };
+    let jobs = match fetched {
+        Ok(body) => body["jobs"].as_array().cloned().unwrap_or_default(),
+        Err(reason) => {
+            problems.push(format!("Flink unreachable: {reason}"));
+            return json!({ "status": "failing", "url": url, "reason": reason });
+        }
+    };
+    let before = problems.len();
+    let report: Vec<serde_json::Value> = FLINK_JOBS
+        .iter()
+        .map(|name| {
+            let job = jobs
+                .iter()
+                .filter(|j| j["name"].as_str().is_some_and(|n| n.contains(name)))
+                .max_by_key(|j| j["start-time"].as_i64());
+            let state = job.and_then(|j| j["state"].as_str()).unwrap_or("MISSING");
+            if state != "RUNNING" {
+                problems.push(format!("Flink job {name} is {state}"));
+            }
+            json!({ "name": name, "state": state, "id": job.map(|j| j["jid"].clone()) })
+        })
+        .collect();
+    json!({ "status": if problems.len() == before { "ok" } else { "failing" }, "url": url, "jobs": report })
 }

@@ -17,5 +17,6 @@ CREATE TABLE aircraft_event_stats_hourly (
     'topic' = 'klg.stats.aircraft_event_stats_hourly',
     'properties.bootstrap.servers' = '${KAFKA_BROKERS}',
     'key.format' = 'json',
-    'value.format' = 'json'
+    'value.format' = 'json',
+    'value.json.timestamp-format.standard' = 'ISO-8601'
 );

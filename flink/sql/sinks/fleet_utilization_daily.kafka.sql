@@ -14,5 +14,6 @@ CREATE TABLE fleet_utilization_daily (
     'topic' = 'klg.stats.fleet_utilization_daily',
     'properties.bootstrap.servers' = '${KAFKA_BROKERS}',
     'key.format' = 'json',
-    'value.format' = 'json'
+    'value.format' = 'json',
+    'value.json.timestamp-format.standard' = 'ISO-8601'
 );

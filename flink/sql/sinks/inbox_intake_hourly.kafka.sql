@@ -15,5 +15,6 @@ CREATE TABLE inbox_intake_hourly (
     'topic' = 'klg.stats.inbox_intake_hourly',
     'properties.bootstrap.servers' = '${KAFKA_BROKERS}',
     'key.format' = 'json',
-    'value.format' = 'json'
+    'value.format' = 'json',
+    'value.json.timestamp-format.standard' = 'ISO-8601'
 );
