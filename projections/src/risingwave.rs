@@ -21,7 +21,8 @@ pub enum Dialect {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    /// A table fed by a mirror topic (RisingWave-only DDL; a plain table in the stand-in).
+    /// A table fed by a topic — mirrored events or Flink results (RisingWave-only DDL; a plain
+    /// table in the stand-in).
     EventTable,
     /// A derived relation: the body of a materialized view.
     View,
@@ -33,7 +34,7 @@ struct Object {
     sql: &'static str,
 }
 
-const OBJECTS: [Object; 7] = [
+const OBJECTS: [Object; 10] = [
     Object {
         name: "klg_aircraft_events",
         kind: Kind::EventTable,
@@ -43,6 +44,21 @@ const OBJECTS: [Object; 7] = [
         name: "klg_inbox_events",
         kind: Kind::EventTable,
         sql: include_str!("../risingwave/sources/klg_inbox_events.sql"),
+    },
+    Object {
+        name: "aircraft_event_stats_hourly",
+        kind: Kind::EventTable,
+        sql: include_str!("../risingwave/sources/aircraft_event_stats_hourly.sql"),
+    },
+    Object {
+        name: "fleet_utilization_daily",
+        kind: Kind::EventTable,
+        sql: include_str!("../risingwave/sources/fleet_utilization_daily.sql"),
+    },
+    Object {
+        name: "inbox_intake_hourly",
+        kind: Kind::EventTable,
+        sql: include_str!("../risingwave/sources/inbox_intake_hourly.sql"),
     },
     Object { name: "aircraft", kind: Kind::View, sql: include_str!("../risingwave/views/aircraft.sql") },
     Object {
@@ -67,8 +83,9 @@ const OBJECTS: [Object; 7] = [
     },
 ];
 
-/// The stand-in's event tables (same columns as the RisingWave sources).
-const STANDIN_EVENT_TABLES: &str = include_str!("../risingwave/standin/event_tables.sql");
+/// The stand-in's tables: event tables (same columns as the RisingWave sources) and the Flink
+/// result tables.
+const STANDIN_EVENT_TABLES: &str = include_str!("../risingwave/standin/tables.sql");
 
 /// What `apply` found or did for one object.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -29,6 +29,9 @@ pub struct TestApp {
     database: DropDatabase,
     /// What must live as long as the app (a broker, a stand-in database).
     keep_alive: Vec<Box<dyn std::any::Any>>,
+    /// In RisingWave read mode: the test broker and the stand-in database.
+    pub broker: Option<String>,
+    pub read_store_url: Option<String>,
 }
 
 /// A response, read whole.
@@ -89,7 +92,16 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let pool = app.pool().clone();
     actix_rt::spawn(app.run_until_stopped());
     let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
-    TestApp { address, pool, blob_dir, client, database: DropDatabase(database), keep_alive: vec![] }
+    TestApp {
+        address,
+        pool,
+        blob_dir,
+        client,
+        database: DropDatabase(database),
+        keep_alive: vec![],
+        broker: None,
+        read_store_url: None,
+    }
 }
 
 /// Starts the server in RisingWave read mode against the PostgreSQL stand-in: a real broker,
@@ -97,6 +109,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 /// and an ingester that loads every mirrored envelope into the stand-in's event tables — the
 /// part RisingWave's Kafka connector plays in production.
 pub async fn spawn_app_reading_risingwave() -> TestApp {
+    spawn_app_reading_risingwave_with(|_| {}).await
+}
+
+/// [`spawn_app_reading_risingwave`] after `configure` adjusted the settings.
+pub async fn spawn_app_reading_risingwave_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let broker = broker::Broker::start();
     let (standin_url, standin_name) = fresh_database_url();
     let standin = klg_commands::db::connect(&standin_url, 4).await.expect("stand-in database");
@@ -106,8 +123,11 @@ pub async fn spawn_app_reading_risingwave() -> TestApp {
     let mut app = spawn_app_with(move |s| {
         s.mirror.brokers = Some(brokers);
         s.risingwave_url = Some(url);
+        configure(s);
     })
     .await;
+    app.broker = Some(broker.address());
+    app.read_store_url = Some(standin_url);
     let ingester = actix_rt::spawn(broker::ingest(broker.address(), standin));
     app.keep_alive.push(Box::new(AbortOnDrop(ingester)));
     app.keep_alive.push(Box::new(DropDatabase(standin_name)));

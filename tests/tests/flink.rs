@@ -189,7 +189,11 @@ async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
             sql("sinks/aircraft_event_stats_hourly.jdbc.sql"),
             sql("jobs/aircraft_event_stats_hourly.sql"),
         ],
-        &[("AIRCRAFT_EVENTS_PATH", events.display().to_string()), ("JDBC_URL", jdbc_url(&app.pool).await)],
+        &[
+            ("AIRCRAFT_EVENTS_PATH", events.display().to_string()),
+            ("JDBC_URL", jdbc_url(&app.pool).await),
+            ("JDBC_TABLE", "flink_aircraft_event_stats_hourly".into()),
+        ],
     );
     let _ = std::fs::remove_file(&events);
     assert!(output.status.success(), "Flink failed:\n{}", String::from_utf8_lossy(&output.stderr));
@@ -254,6 +258,7 @@ async fn aircraft_event_stats_hourly_streams_from_the_mirror_through_flink() {
         &[
             ("KAFKA_BROKERS", broker.address()),
             ("JDBC_URL", jdbc_url(&app.pool).await),
+            ("JDBC_TABLE", "flink_aircraft_event_stats_hourly".into()),
             ("FLINK_REST_PORT", rest_port.to_string()),
         ],
     );
@@ -302,7 +307,11 @@ async fn fleet_utilization_daily_on_flink_equals_the_embedded_statistics() {
             sql("sinks/fleet_utilization_daily.jdbc.sql"),
             sql("jobs/fleet_utilization_daily.sql"),
         ],
-        &[("AIRCRAFT_EVENTS_PATH", events.display().to_string()), ("JDBC_URL", jdbc_url(&app.pool).await)],
+        &[
+            ("AIRCRAFT_EVENTS_PATH", events.display().to_string()),
+            ("JDBC_URL", jdbc_url(&app.pool).await),
+            ("JDBC_TABLE", "flink_fleet_utilization_daily".into()),
+        ],
     );
     let _ = std::fs::remove_file(&events);
     assert!(output.status.success(), "Flink failed:\n{}", String::from_utf8_lossy(&output.stderr));
@@ -423,7 +432,11 @@ async fn inbox_intake_hourly_on_flink_equals_the_embedded_statistics() {
             sql("sinks/inbox_intake_hourly.jdbc.sql"),
             sql("jobs/inbox_intake_hourly.sql"),
         ],
-        &[("INBOX_EVENTS_PATH", events.display().to_string()), ("JDBC_URL", jdbc_url(&app.pool).await)],
+        &[
+            ("INBOX_EVENTS_PATH", events.display().to_string()),
+            ("JDBC_URL", jdbc_url(&app.pool).await),
+            ("JDBC_TABLE", "flink_inbox_intake_hourly".into()),
+        ],
     );
     let _ = std::fs::remove_file(&events);
     assert!(output.status.success(), "Flink failed:\n{}", String::from_utf8_lossy(&output.stderr));
@@ -453,4 +466,68 @@ async fn inbox_intake_hourly_on_flink_equals_the_embedded_statistics() {
         (Some(1), Some(1800)),
         "{row}"
     );
+}
+
+/// In RisingWave mode the statistics are Flink's results: the job streams from the mirror on the
+/// test broker into the stand-in's result table, and the API serves exactly the embedded
+/// statistics for every window the watermark has closed.
+#[actix_rt::test]
+async fn in_risingwave_mode_the_statistics_are_flinks_results() {
+    let app = klg_tests::spawn_app_reading_risingwave_with(|s| s.mirror.partitions = 1).await;
+    write_history(&app.pool).await;
+    klg_tests::wait_for_subscription(&app.pool, klg_mirror::MIRROR).await;
+    klg_tests::wait_for_projections(&app.pool).await;
+    let standin = app.read_store_url.clone().unwrap();
+    let standin_database = standin.rsplit('/').next().unwrap();
+    let jdbc = jdbc_url(&app.pool).await;
+    let jdbc = format!(
+        "{}/{standin_database}?{}",
+        jdbc.rsplit_once('/').unwrap().0,
+        jdbc.split_once('?').unwrap().1
+    );
+    let rest_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut job = klg_tests::flink::StreamingJob::start(
+        &[
+            sql("settings.streaming-test.sql"),
+            sql("sources/aircraft_events.kafka.sql"),
+            sql("sinks/aircraft_event_stats_hourly.jdbc.sql"),
+            sql("jobs/aircraft_event_stats_hourly.sql"),
+        ],
+        &[
+            ("KAFKA_BROKERS", app.broker.clone().unwrap()),
+            ("JDBC_URL", jdbc),
+            ("JDBC_TABLE", "aircraft_event_stats_hourly".into()),
+            ("FLINK_REST_PORT", rest_port.to_string()),
+        ],
+    );
+    // Closed windows: everything before the last event's hour (the watermark trails it by 30 s).
+    let embedded: Vec<i64> = sqlx::query_scalar(
+        "SELECT total_events FROM aircraft_event_stats_hourly WHERE registration_number = 'RA-00001' \
+         AND window_start < TIMESTAMPTZ '2026-03-04T10:00:00Z' ORDER BY window_start",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(embedded, [4, 2, 1, 1]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        if let Some(failure) = job.failure() {
+            panic!("{failure}");
+        }
+        let view =
+            app.get("/api/v1/streaming/views/aircraft_event_stats_hourly?registration_number=RA-00001").await;
+        let served: Vec<i64> = view.body["rows"]
+            .as_array()
+            .map(|rows| rows.iter().map(|r| r["total_events"].as_i64().unwrap()).collect())
+            .unwrap_or_default();
+        if served == embedded {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "served {served:?}, embedded {embedded:?}: {}",
+            view.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }

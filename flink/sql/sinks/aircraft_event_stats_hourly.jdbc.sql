@@ -14,5 +14,5 @@ CREATE TABLE aircraft_event_stats_hourly (
 ) WITH (
     'connector' = 'jdbc',
     'url' = '${JDBC_URL}',
-    'table-name' = 'flink_aircraft_event_stats_hourly'
+    'table-name' = '${JDBC_TABLE}'
 );

@@ -12,5 +12,5 @@ CREATE TABLE fleet_utilization_daily (
 ) WITH (
     'connector' = 'jdbc',
     'url' = '${JDBC_URL}',
-    'table-name' = 'flink_fleet_utilization_daily'
+    'table-name' = '${JDBC_TABLE}'
 );

@@ -13,5 +13,5 @@ CREATE TABLE inbox_intake_hourly (
 ) WITH (
     'connector' = 'jdbc',
     'url' = '${JDBC_URL}',
-    'table-name' = 'flink_inbox_intake_hourly'
+    'table-name' = '${JDBC_TABLE}'
 );
