@@ -192,7 +192,7 @@ async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
         &[
             ("AIRCRAFT_EVENTS_PATH", events.display().to_string()),
             ("JDBC_URL", jdbc_url(&app.pool).await),
-            ("JDBC_TABLE", "flink_aircraft_event_stats_hourly".into()),
+            ("JDBC_TABLE_PREFIX", "flink_".into()),
         ],
     );
     let _ = std::fs::remove_file(&events);
@@ -258,7 +258,7 @@ async fn aircraft_event_stats_hourly_streams_from_the_mirror_through_flink() {
         &[
             ("KAFKA_BROKERS", broker.address()),
             ("JDBC_URL", jdbc_url(&app.pool).await),
-            ("JDBC_TABLE", "flink_aircraft_event_stats_hourly".into()),
+            ("JDBC_TABLE_PREFIX", "flink_".into()),
             ("FLINK_REST_PORT", rest_port.to_string()),
         ],
     );
@@ -310,7 +310,7 @@ async fn fleet_utilization_daily_on_flink_equals_the_embedded_statistics() {
         &[
             ("AIRCRAFT_EVENTS_PATH", events.display().to_string()),
             ("JDBC_URL", jdbc_url(&app.pool).await),
-            ("JDBC_TABLE", "flink_fleet_utilization_daily".into()),
+            ("JDBC_TABLE_PREFIX", "flink_".into()),
         ],
     );
     let _ = std::fs::remove_file(&events);
@@ -435,7 +435,7 @@ async fn inbox_intake_hourly_on_flink_equals_the_embedded_statistics() {
         &[
             ("INBOX_EVENTS_PATH", events.display().to_string()),
             ("JDBC_URL", jdbc_url(&app.pool).await),
-            ("JDBC_TABLE", "flink_inbox_intake_hourly".into()),
+            ("JDBC_TABLE_PREFIX", "flink_".into()),
         ],
     );
     let _ = std::fs::remove_file(&events);
@@ -469,16 +469,18 @@ async fn inbox_intake_hourly_on_flink_equals_the_embedded_statistics() {
 }
 
 /// In RisingWave mode the statistics are Flink's results: the job streams from the mirror on the
-/// test broker into the stand-in's result table, and the API serves exactly the embedded
-/// statistics for every window the watermark has closed.
+/// test broker into the stand-in's result table, and the API serves, for every window the
+/// watermark has closed, exactly the statistics the embedded mode computes.
+///
+/// Only aircraft_event_stats_hourly so far: in this streaming setup the other two jobs emitted
+/// no rows within the wait (their batch conformance passes) — under investigation.
 #[actix_rt::test]
-async fn in_risingwave_mode_the_statistics_are_flinks_results() {
+async fn in_risingwave_mode_the_statistics_are_flinks_streaming_results() {
     let app = klg_tests::spawn_app_reading_risingwave_with(|s| s.mirror.partitions = 1).await;
     write_history(&app.pool).await;
     klg_tests::wait_for_subscription(&app.pool, klg_mirror::MIRROR).await;
     klg_tests::wait_for_projections(&app.pool).await;
-    let standin = app.read_store_url.clone().unwrap();
-    let standin_database = standin.rsplit('/').next().unwrap();
+    let standin_database = app.read_store_url.clone().unwrap().rsplit('/').next().unwrap().to_owned();
     let jdbc = jdbc_url(&app.pool).await;
     let jdbc = format!(
         "{}/{standin_database}?{}",
@@ -486,48 +488,65 @@ async fn in_risingwave_mode_the_statistics_are_flinks_results() {
         jdbc.split_once('?').unwrap().1
     );
     let rest_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let statistics =
+        [("aircraft_event_stats_hourly", "registration_number, window_start", "2026-03-04T09:00:00")];
+    let mut files = vec![sql("settings.streaming-test.sql"), sql("sources/aircraft_events.kafka.sql")];
+    for (name, _, _) in statistics {
+        files.push(sql(&format!("sinks/{name}.jdbc.sql")));
+        files.push(sql(&format!("jobs/{name}.sql")));
+    }
     let mut job = klg_tests::flink::StreamingJob::start(
-        &[
-            sql("settings.streaming-test.sql"),
-            sql("sources/aircraft_events.kafka.sql"),
-            sql("sinks/aircraft_event_stats_hourly.jdbc.sql"),
-            sql("jobs/aircraft_event_stats_hourly.sql"),
-        ],
+        &files,
         &[
             ("KAFKA_BROKERS", app.broker.clone().unwrap()),
             ("JDBC_URL", jdbc),
-            ("JDBC_TABLE", "aircraft_event_stats_hourly".into()),
+            ("JDBC_TABLE_PREFIX", String::new()),
             ("FLINK_REST_PORT", rest_port.to_string()),
         ],
     );
-    // Closed windows: everything before the last event's hour (the watermark trails it by 30 s).
-    let embedded: Vec<i64> = sqlx::query_scalar(
-        "SELECT total_events FROM aircraft_event_stats_hourly WHERE registration_number = 'RA-00001' \
-         AND window_start < TIMESTAMPTZ '2026-03-04T10:00:00Z' ORDER BY window_start",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(embedded, [4, 2, 1, 1]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    loop {
-        if let Some(failure) = job.failure() {
-            panic!("{failure}");
+    for (name, key, closed_before) in statistics {
+        // The embedded statistics of the windows the watermark has closed (Flink trails the
+        // newest event by 30 s; later windows are still open there).
+        let expected: Value = sqlx::query_scalar(&format!(
+            "SELECT jsonb_agg(to_jsonb(t) ORDER BY {key}) FROM {name} t WHERE window_start < TIMESTAMPTZ '{closed_before}Z'"
+        ))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert!(expected.as_array().is_some_and(|rows| !rows.is_empty()), "{name}: nothing to compare");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(50);
+        loop {
+            let view = app.get(&format!("/api/v1/streaming/views/{name}?limit=200")).await;
+            let served: Vec<Value> = view.body["rows"]
+                .as_array()
+                .map(|rows| {
+                    rows.iter()
+                        .filter(|r| r["window_start"].as_str().is_some_and(|w| w < closed_before))
+                        .map(|r| normalise(r))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let wanted: Vec<Value> = expected.as_array().unwrap().iter().map(normalise).collect();
+            if served == wanted {
+                break;
+            }
+            if let Some(failure) = job.failure() {
+                panic!("{failure}");
+            }
+            assert!(std::time::Instant::now() < deadline, "{name}: served {served:#?}\nexpected {wanted:#?}");
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
-        let view =
-            app.get("/api/v1/streaming/views/aircraft_event_stats_hourly?registration_number=RA-00001").await;
-        let served: Vec<i64> = view.body["rows"]
-            .as_array()
-            .map(|rows| rows.iter().map(|r| r["total_events"].as_i64().unwrap()).collect())
-            .unwrap_or_default();
-        if served == embedded {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "served {served:?}, embedded {embedded:?}: {}",
-            view.body
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+}
+
+/// A statistics row with its windows as plain UTC text (`2026-03-01T23:00:00`), whichever
+/// store (timestamp or timestamptz) it came from.
+fn normalise(row: &Value) -> Value {
+    let mut row = row.clone();
+    for key in ["window_start", "window_end"] {
+        if let Some(text) = row[key].as_str() {
+            row[key] = Value::String(text.trim_end_matches("+00:00").trim_end_matches('Z').to_owned());
+        }
+    }
+    row
 }

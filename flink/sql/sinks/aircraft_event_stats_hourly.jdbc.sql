@@ -14,5 +14,5 @@ CREATE TABLE aircraft_event_stats_hourly (
 ) WITH (
     'connector' = 'jdbc',
     'url' = '${JDBC_URL}',
-    'table-name' = '${JDBC_TABLE}'
+    'table-name' = '${JDBC_TABLE_PREFIX}aircraft_event_stats_hourly'
 );

@@ -12,5 +12,5 @@ CREATE TABLE fleet_utilization_daily (
 ) WITH (
     'connector' = 'jdbc',
     'url' = '${JDBC_URL}',
-    'table-name' = '${JDBC_TABLE}'
+    'table-name' = '${JDBC_TABLE_PREFIX}fleet_utilization_daily'
 );

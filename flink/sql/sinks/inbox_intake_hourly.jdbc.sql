@@ -13,5 +13,5 @@ CREATE TABLE inbox_intake_hourly (
 ) WITH (
     'connector' = 'jdbc',
     'url' = '${JDBC_URL}',
-    'table-name' = '${JDBC_TABLE}'
+    'table-name' = '${JDBC_TABLE_PREFIX}inbox_intake_hourly'
 );
