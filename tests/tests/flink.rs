@@ -342,6 +342,8 @@ async fn fleet_utilization_daily_on_flink_equals_the_embedded_statistics() {
         (march_4["block_minutes"].as_i64(), march_4["rolling_7d_block_minutes"].as_i64()),
         (Some(120), Some(375))
     );
+    let view = app.get("/api/v1/streaming/views/fleet_utilization_daily?registration_number=RA-00001").await;
+    assert_eq!(view.body["rows"].as_array().map(Vec::len), Some(10), "{}", view.body);
 }
 
 async fn append_inbox(pool: &PgPool, document: Uuid, sequence: i64, event: InboxEvent, time: DateTime<Utc>) {
@@ -466,6 +468,12 @@ async fn inbox_intake_hourly_on_flink_equals_the_embedded_statistics() {
         (Some(1), Some(1800)),
         "{row}"
     );
+    // Served as a view: the work order's hours, the first before midnight (received and
+    // classified, nothing processed yet), the second with its processing.
+    let view = app.get("/api/v1/streaming/views/inbox_intake_hourly?document_type=work_order").await;
+    let served: Vec<Value> =
+        view.body["rows"].as_array().unwrap().iter().map(|r| r["max_processing_seconds"].clone()).collect();
+    assert_eq!(served, [Value::Null, Value::from(1800)], "{}", view.body);
 }
 
 /// In RisingWave mode the statistics are Flink's results: the job streams from the mirror on the

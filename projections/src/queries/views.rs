@@ -85,6 +85,41 @@ pub fn catalogue() -> Vec<ViewDef> {
             ],
             order_by: vec!["registration_number", "window_start"],
         },
+        ViewDef {
+            name: "fleet_utilization_daily",
+            description:
+                "Per aircraft and day (event time, UTC): block minutes and cycles that day and over the 7 \
+                          days ending with it (Flink job of the same name in the full stack)",
+            columns: vec![
+                col("aircraft_id", Text),
+                col("registration_number", Text),
+                col("window_start", Timestamptz),
+                col("window_end", Timestamptz),
+                col("block_minutes", Bigint),
+                col("cycles", Bigint),
+                col("rolling_7d_block_minutes", Bigint),
+                col("rolling_7d_cycles", Bigint),
+            ],
+            order_by: vec!["aircraft_id", "window_start"],
+        },
+        ViewDef {
+            name: "inbox_intake_hourly",
+            description:
+                "Per hour (event time, UTC) and document type: documents received, classified, processed \
+                          and rejected, with average and longest seconds from receipt to processing",
+            columns: vec![
+                col("window_start", Timestamptz),
+                col("window_end", Timestamptz),
+                col("document_type", Text),
+                col("received", Bigint),
+                col("classified", Bigint),
+                col("processed", Bigint),
+                col("rejected", Bigint),
+                col("avg_processing_seconds", Double),
+                col("max_processing_seconds", Bigint),
+            ],
+            order_by: vec!["window_start", "document_type"],
+        },
     ]
 }
 
