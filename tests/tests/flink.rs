@@ -12,7 +12,7 @@ use klg_mirror::EventEnvelope;
 use klg_projections::log::read_after;
 use klg_projections::{Projector, Subscription, PROJECTIONS};
 use klg_tests::flink::{run_batch, sql};
-use klg_tests::{postgres_server_url, spawn_app_with, wait_until_readable};
+use klg_tests::{postgres_server_url, spawn_app_with, wait_until_readable, TestApp};
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -104,11 +104,8 @@ async fn write_history(pool: &PgPool) {
     append(pool, a, 9, flight(120), at("82:00:00")).await;
 }
 
-/// The log as the mirror publishes it, one JSON envelope per line, one of them twice.
-async fn export(pool: &PgPool, path: &std::path::Path) -> usize {
-    export_type(pool, path, "Aircraft").await
-}
-
+/// The log of one aggregate type as the mirror publishes it, one JSON envelope per line, one of
+/// them twice (an at-least-once duplicate).
 async fn export_type(pool: &PgPool, path: &std::path::Path, aggregate_type: &str) -> usize {
     let events = read_after(pool, Default::default(), i64::MAX).await.unwrap();
     let mut lines: Vec<String> = events
@@ -137,85 +134,98 @@ async fn rows(pool: &PgPool, sql: &str) -> Value {
         .unwrap()
 }
 
-/// The PostgreSQL table the JDBC sink writes to.
-async fn create_sink_table(pool: &PgPool) {
-    sqlx::raw_sql(
-        "CREATE TABLE flink_aircraft_event_stats_hourly (registration_number text, window_start timestamp, \
-         window_end timestamp, total_events bigint, registered bigint, details_updated bigint, status_changes bigint, \
-         certificates_issued bigint, flights_logged bigint, decommissioned bigint, \
-         PRIMARY KEY (registration_number, window_start))",
-    )
+/// Which scenario a test's event log holds.
+enum History {
+    Aircraft,
+    Inbox,
+}
+
+/// A server without a running projector, with `history` written and projected.
+async fn projected_app(history: History) -> TestApp {
+    let app = spawn_app_with(|s| s.run_projector = false).await;
+    match history {
+        History::Aircraft => write_history(&app.pool).await,
+        History::Inbox => write_inbox_history(&app.pool).await,
+    }
+    wait_until_readable(&app.pool).await;
+    Subscription::new(PROJECTIONS, "test", app.pool.clone(), Projector).catch_up().await.unwrap();
+    app
+}
+
+/// The PostgreSQL table the JDBC sink writes to: `flink_<statistic>`, shaped like the embedded
+/// view, keyed as the sink's primary key (the JDBC sink upserts).
+async fn create_sink_table(pool: &PgPool, statistic: &str, key: &str) {
+    sqlx::raw_sql(&format!(
+        "CREATE TABLE flink_{statistic} (LIKE {statistic}); ALTER TABLE flink_{statistic} ADD PRIMARY KEY ({key})"
+    ))
     .execute(pool)
     .await
     .unwrap();
 }
 
-/// (embedded statistics, Flink's) for windows starting before `before` (UTC).
-async fn compare(pool: &PgPool, before: &str) -> (Value, Value) {
-    let columns = "registration_number, total_events, registered, details_updated, status_changes, \
-                   certificates_issued, flights_logged, decommissioned";
-    let embedded = rows(
-        pool,
-        &format!(
-            "SELECT {columns}, (window_start AT TIME ZONE 'UTC') AS window_start, (window_end AT TIME ZONE 'UTC') AS window_end \
-             FROM aircraft_event_stats_hourly WHERE window_start < TIMESTAMPTZ '{before}Z'"
-        ),
-    )
-    .await;
-    let flink = rows(
-        pool,
-        &format!(
-            "SELECT {columns}, window_start, window_end FROM flink_aircraft_event_stats_hourly \
-             WHERE window_start < TIMESTAMP '{before}'"
-        ),
-    )
-    .await;
-    (embedded, flink)
-}
-
-#[actix_rt::test]
-async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
-    let app = spawn_app_with(|s| s.run_projector = false).await;
-    write_history(&app.pool).await;
-    wait_until_readable(&app.pool).await;
-    Subscription::new(PROJECTIONS, "test", app.pool.clone(), Projector).catch_up().await.unwrap();
-    let events = app.blob_dir.with_extension("events.jsonl");
-    assert_eq!(export(&app.pool, &events).await, 18);
-
-    create_sink_table(&app.pool).await;
+/// Runs `statistic`'s job in batch over the exported log and asserts Flink's rows equal the
+/// embedded view's; returns those rows.
+async fn batch_conformance(app: &TestApp, statistic: &str, source: &str, key: &str) -> Vec<Value> {
+    let aggregate_type = if source == "aircraft_events" { "Aircraft" } else { "InboxItem" };
+    let events = app.blob_dir.with_extension(format!("{source}.jsonl"));
+    export_type(&app.pool, &events, aggregate_type).await;
+    create_sink_table(&app.pool, statistic, key).await;
+    let path = events.display().to_string();
     let output = run_batch(
         &[
-            sql("sources/aircraft_events.filesystem.sql"),
-            sql("sinks/aircraft_event_stats_hourly.jdbc.sql"),
-            sql("jobs/aircraft_event_stats_hourly.sql"),
+            sql(&format!("sources/{source}.filesystem.sql")),
+            sql(&format!("sinks/{statistic}.jdbc.sql")),
+            sql(&format!("jobs/{statistic}.sql")),
         ],
         &[
-            ("AIRCRAFT_EVENTS_PATH", events.display().to_string()),
+            ("AIRCRAFT_EVENTS_PATH", path.clone()),
+            ("INBOX_EVENTS_PATH", path),
             ("JDBC_URL", jdbc_url(&app.pool).await),
             ("JDBC_TABLE_PREFIX", "flink_".into()),
         ],
     );
     let _ = std::fs::remove_file(&events);
     assert!(output.status.success(), "Flink failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let all = |relation: String| {
+        let pool = app.pool.clone();
+        async move {
+            let rows: Value = sqlx::query_scalar(&format!(
+                "SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY {key}), '[]') FROM {relation} t"
+            ))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            rows.as_array().unwrap().clone()
+        }
+    };
+    let (embedded, flink) = (all(statistic.to_owned()).await, all(format!("flink_{statistic}")).await);
+    assert!(!embedded.is_empty(), "{statistic}: nothing to compare");
+    assert_eq!(flink, embedded, "{statistic}: Flink differs from the embedded statistics");
+    embedded
+}
 
-    let columns = "registration_number, total_events, registered, details_updated, status_changes, \
-                   certificates_issued, flights_logged, decommissioned";
-    let embedded = rows(
-        &app.pool,
-        &format!(
-            "SELECT {columns}, (window_start AT TIME ZONE 'UTC') AS window_start, (window_end AT TIME ZONE 'UTC') AS window_end \
-             FROM aircraft_event_stats_hourly"
-        ),
+/// (embedded statistics, Flink's) of aircraft_event_stats_hourly for windows starting before
+/// `before` (UTC).
+async fn compare(pool: &PgPool, before: &str) -> (Value, Value) {
+    let closed =
+        |relation: &str| format!("SELECT * FROM {relation} WHERE window_start < TIMESTAMPTZ '{before}Z'");
+    let embedded = rows(pool, &closed("aircraft_event_stats_hourly")).await;
+    let flink = rows(pool, &closed("flink_aircraft_event_stats_hourly")).await;
+    (embedded, flink)
+}
+
+#[actix_rt::test]
+async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
+    let app = projected_app(History::Aircraft).await;
+    let rows = batch_conformance(
+        &app,
+        "aircraft_event_stats_hourly",
+        "aircraft_events",
+        "registration_number, window_start",
     )
     .await;
-    let flink = rows(
-        &app.pool,
-        &format!("SELECT {columns}, window_start, window_end FROM flink_aircraft_event_stats_hourly"),
-    )
-    .await;
-    assert_eq!(embedded.as_array().unwrap().len(), 7, "{embedded:#}");
-    assert_eq!(flink, embedded);
-    let ra2_after_midnight = embedded.as_array().unwrap().iter().find(|r| {
+    assert_eq!(rows.len(), 7);
+    let ra2_after_midnight = rows.iter().find(|r| {
         r["registration_number"] == "RA-00002"
             && r["window_start"].as_str().unwrap().starts_with("2026-03-02T00")
     });
@@ -247,7 +257,7 @@ async fn aircraft_event_stats_hourly_streams_from_the_mirror_through_flink() {
     write_history(&app.pool).await;
     klg_tests::wait_for_subscription(&app.pool, klg_mirror::MIRROR).await;
     klg_tests::wait_for_projections(&app.pool).await;
-    create_sink_table(&app.pool).await;
+    create_sink_table(&app.pool, "aircraft_event_stats_hourly", "registration_number, window_start").await;
     let mut job = klg_tests::flink::StreamingJob::start(
         &[
             sql("settings.streaming-test.sql"),
@@ -287,54 +297,12 @@ async fn aircraft_event_stats_hourly_streams_from_the_mirror_through_flink() {
 
 #[actix_rt::test]
 async fn fleet_utilization_daily_on_flink_equals_the_embedded_statistics() {
-    let app = spawn_app_with(|s| s.run_projector = false).await;
-    write_history(&app.pool).await;
-    wait_until_readable(&app.pool).await;
-    Subscription::new(PROJECTIONS, "test", app.pool.clone(), Projector).catch_up().await.unwrap();
-    let events = app.blob_dir.with_extension("events.jsonl");
-    export(&app.pool, &events).await;
-    sqlx::raw_sql(
-        "CREATE TABLE flink_fleet_utilization_daily (aircraft_id text, registration_number text, window_start timestamp, \
-         window_end timestamp, block_minutes bigint, cycles bigint, rolling_7d_block_minutes bigint, \
-         rolling_7d_cycles bigint, PRIMARY KEY (aircraft_id, window_start))",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    let output = run_batch(
-        &[
-            sql("sources/aircraft_events.filesystem.sql"),
-            sql("sinks/fleet_utilization_daily.jdbc.sql"),
-            sql("jobs/fleet_utilization_daily.sql"),
-        ],
-        &[
-            ("AIRCRAFT_EVENTS_PATH", events.display().to_string()),
-            ("JDBC_URL", jdbc_url(&app.pool).await),
-            ("JDBC_TABLE_PREFIX", "flink_".into()),
-        ],
-    );
-    let _ = std::fs::remove_file(&events);
-    assert!(output.status.success(), "Flink failed:\n{}", String::from_utf8_lossy(&output.stderr));
-
-    let columns = "aircraft_id, registration_number, block_minutes, cycles, rolling_7d_block_minutes, rolling_7d_cycles";
-    let order = "ORDER BY t.aircraft_id, t.window_start";
-    let embedded: Value = sqlx::query_scalar(&format!(
-        "SELECT jsonb_agg(to_jsonb(t) {order}) FROM (SELECT {columns}, (window_start AT TIME ZONE 'UTC') AS window_start \
-         FROM fleet_utilization_daily) t"
-    ))
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    let flink: Value = sqlx::query_scalar(&format!(
-        "SELECT jsonb_agg(to_jsonb(t) {order}) FROM (SELECT {columns}, window_start FROM flink_fleet_utilization_daily) t"
-    ))
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(flink, embedded);
+    let app = projected_app(History::Aircraft).await;
+    let rows =
+        batch_conformance(&app, "fleet_utilization_daily", "aircraft_events", "aircraft_id, window_start")
+            .await;
     // Aircraft a flew 90+30 on 03-01, 60+75 on 03-02 and 120 on 03-04: its rolling sum on 03-04
     // covers all five flights; 7 days after 03-04 its last row is 03-10.
-    let rows = embedded.as_array().unwrap();
     let a: Vec<&Value> = rows.iter().filter(|r| r["registration_number"] == "RA-00001").collect();
     assert_eq!(a.len(), 10, "03-01 … 03-10");
     let march_4 = a.iter().find(|r| r["window_start"].as_str().unwrap().starts_with("2026-03-04")).unwrap();
@@ -414,52 +382,10 @@ async fn write_inbox_history(pool: &PgPool) {
 
 #[actix_rt::test]
 async fn inbox_intake_hourly_on_flink_equals_the_embedded_statistics() {
-    let app = spawn_app_with(|s| s.run_projector = false).await;
-    write_inbox_history(&app.pool).await;
-    wait_until_readable(&app.pool).await;
-    Subscription::new(PROJECTIONS, "test", app.pool.clone(), Projector).catch_up().await.unwrap();
-    let events = app.blob_dir.with_extension("inbox.jsonl");
-    export_type(&app.pool, &events, "InboxItem").await;
-    sqlx::raw_sql(
-        "CREATE TABLE flink_inbox_intake_hourly (window_start timestamp, window_end timestamp, document_type text, \
-         received bigint, classified bigint, processed bigint, rejected bigint, avg_processing_seconds float8, \
-         max_processing_seconds bigint, PRIMARY KEY (window_start, document_type))",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    let output = run_batch(
-        &[
-            sql("sources/inbox_events.filesystem.sql"),
-            sql("sinks/inbox_intake_hourly.jdbc.sql"),
-            sql("jobs/inbox_intake_hourly.sql"),
-        ],
-        &[
-            ("INBOX_EVENTS_PATH", events.display().to_string()),
-            ("JDBC_URL", jdbc_url(&app.pool).await),
-            ("JDBC_TABLE_PREFIX", "flink_".into()),
-        ],
-    );
-    let _ = std::fs::remove_file(&events);
-    assert!(output.status.success(), "Flink failed:\n{}", String::from_utf8_lossy(&output.stderr));
-
-    let columns = "document_type, received, classified, processed, rejected, avg_processing_seconds, max_processing_seconds";
-    let order = "ORDER BY t.window_start, t.document_type";
-    let embedded: Value = sqlx::query_scalar(&format!(
-        "SELECT jsonb_agg(to_jsonb(t) {order}) FROM (SELECT {columns}, (window_start AT TIME ZONE 'UTC') AS window_start \
-         FROM inbox_intake_hourly) t"
-    ))
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    let flink: Value = sqlx::query_scalar(&format!(
-        "SELECT jsonb_agg(to_jsonb(t) {order}) FROM (SELECT {columns}, window_start FROM flink_inbox_intake_hourly) t"
-    ))
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(flink, embedded);
-    let after_midnight = embedded.as_array().unwrap().iter().find(|r| {
+    let app = projected_app(History::Inbox).await;
+    let rows =
+        batch_conformance(&app, "inbox_intake_hourly", "inbox_events", "window_start, document_type").await;
+    let after_midnight = rows.iter().find(|r| {
         r["document_type"] == "work_order" && r["window_start"].as_str().unwrap().starts_with("2026-03-02T00")
     });
     let row = after_midnight.expect("the work order's hour");
