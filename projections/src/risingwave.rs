@@ -34,53 +34,28 @@ struct Object {
     sql: &'static str,
 }
 
+const fn table(name: &'static str, sql: &'static str) -> Object {
+    Object { name, kind: Kind::EventTable, sql }
+}
+
+const fn view(name: &'static str, sql: &'static str) -> Object {
+    Object { name, kind: Kind::View, sql }
+}
+
 const OBJECTS: [Object; 10] = [
-    Object {
-        name: "klg_aircraft_events",
-        kind: Kind::EventTable,
-        sql: include_str!("../risingwave/sources/klg_aircraft_events.sql"),
-    },
-    Object {
-        name: "klg_inbox_events",
-        kind: Kind::EventTable,
-        sql: include_str!("../risingwave/sources/klg_inbox_events.sql"),
-    },
-    Object {
-        name: "aircraft_event_stats_hourly",
-        kind: Kind::EventTable,
-        sql: include_str!("../risingwave/sources/aircraft_event_stats_hourly.sql"),
-    },
-    Object {
-        name: "fleet_utilization_daily",
-        kind: Kind::EventTable,
-        sql: include_str!("../risingwave/sources/fleet_utilization_daily.sql"),
-    },
-    Object {
-        name: "inbox_intake_hourly",
-        kind: Kind::EventTable,
-        sql: include_str!("../risingwave/sources/inbox_intake_hourly.sql"),
-    },
-    Object { name: "aircraft", kind: Kind::View, sql: include_str!("../risingwave/views/aircraft.sql") },
-    Object {
-        name: "aircraft_history",
-        kind: Kind::View,
-        sql: include_str!("../risingwave/views/aircraft_history.sql"),
-    },
-    Object {
-        name: "inbox_files",
-        kind: Kind::View,
-        sql: include_str!("../risingwave/views/inbox_files.sql"),
-    },
-    Object {
-        name: "aircraft_stats",
-        kind: Kind::View,
-        sql: include_str!("../risingwave/views/aircraft_stats.sql"),
-    },
-    Object {
-        name: "inbox_history",
-        kind: Kind::View,
-        sql: include_str!("../risingwave/views/inbox_history.sql"),
-    },
+    table("klg_aircraft_events", include_str!("../risingwave/sources/klg_aircraft_events.sql")),
+    table("klg_inbox_events", include_str!("../risingwave/sources/klg_inbox_events.sql")),
+    table(
+        "aircraft_event_stats_hourly",
+        include_str!("../risingwave/sources/aircraft_event_stats_hourly.sql"),
+    ),
+    table("fleet_utilization_daily", include_str!("../risingwave/sources/fleet_utilization_daily.sql")),
+    table("inbox_intake_hourly", include_str!("../risingwave/sources/inbox_intake_hourly.sql")),
+    view("aircraft", include_str!("../risingwave/views/aircraft.sql")),
+    view("aircraft_history", include_str!("../risingwave/views/aircraft_history.sql")),
+    view("inbox_files", include_str!("../risingwave/views/inbox_files.sql")),
+    view("aircraft_stats", include_str!("../risingwave/views/aircraft_stats.sql")),
+    view("inbox_history", include_str!("../risingwave/views/inbox_history.sql")),
 ];
 
 /// The stand-in's tables: event tables (same columns as the RisingWave sources) and the Flink

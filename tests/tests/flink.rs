@@ -51,13 +51,27 @@ fn flight(minutes: u32) -> AircraftEvent {
     }
 }
 
+/// Events the tests write straight into the store, and the aggregate they belong to.
+trait Stored: DomainEvent {
+    const AGGREGATE: &'static str;
+}
+
+impl Stored for AircraftEvent {
+    const AGGREGATE: &'static str = "Aircraft";
+}
+
+impl Stored for InboxEvent {
+    const AGGREGATE: &'static str = "InboxItem";
+}
+
 /// Appends an event with a chosen occurrence time (the store's own default is `now()`).
-async fn append(pool: &PgPool, aircraft: Uuid, sequence: i64, event: AircraftEvent, time: DateTime<Utc>) {
+async fn append<E: Stored>(pool: &PgPool, id: Uuid, sequence: i64, event: E, time: DateTime<Utc>) {
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at) \
-         VALUES ('Aircraft', $1, $2, $3, '1.0', $4, '{\"actor\": \"flink-test\"}', $5)",
+         VALUES ($1, $2, $3, $4, '1.0', $5, '{\"actor\": \"flink-test\"}', $6)",
     )
-    .bind(aircraft.to_string())
+    .bind(E::AGGREGATE)
+    .bind(id.to_string())
     .bind(sequence)
     .bind(event.event_type())
     .bind(sqlx::types::Json(&event))
@@ -314,21 +328,6 @@ async fn fleet_utilization_daily_on_flink_equals_the_embedded_statistics() {
     assert_eq!(view.body["rows"].as_array().map(Vec::len), Some(10), "{}", view.body);
 }
 
-async fn append_inbox(pool: &PgPool, document: Uuid, sequence: i64, event: InboxEvent, time: DateTime<Utc>) {
-    sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at) \
-         VALUES ('InboxItem', $1, $2, $3, '1.0', $4, '{}', $5)",
-    )
-    .bind(document.to_string())
-    .bind(sequence)
-    .bind(event.event_type())
-    .bind(sqlx::types::Json(&event))
-    .bind(time)
-    .execute(pool)
-    .await
-    .unwrap();
-}
-
 fn received(name: &str) -> InboxEvent {
     InboxEvent::FileReceived {
         filename: FileName::sanitize(name),
@@ -347,11 +346,11 @@ fn classified(document_type: DocumentType) -> InboxEvent {
 /// order then processed; one rejected unclassified; one left open.
 async fn write_inbox_history(pool: &PgPool) {
     let (d1, d2, d3, d4) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    append_inbox(pool, d1, 1, received("ad.pdf"), at("23:10:00")).await;
-    append_inbox(pool, d1, 2, classified(DocumentType::AirworthinessDirective), at("23:30:00")).await;
-    append_inbox(pool, d2, 1, received("sb.pdf"), at("23:50:00")).await;
-    append_inbox(pool, d2, 2, classified(DocumentType::ServiceBulletin), at("23:55:00")).await;
-    append_inbox(
+    append(pool, d1, 1, received("ad.pdf"), at("23:10:00")).await;
+    append(pool, d1, 2, classified(DocumentType::AirworthinessDirective), at("23:30:00")).await;
+    append(pool, d2, 1, received("sb.pdf"), at("23:50:00")).await;
+    append(pool, d2, 2, classified(DocumentType::ServiceBulletin), at("23:55:00")).await;
+    append(
         pool,
         d1,
         3,
@@ -359,18 +358,12 @@ async fn write_inbox_history(pool: &PgPool) {
         at("24:10:00"),
     )
     .await;
-    append_inbox(pool, d2, 3, classified(DocumentType::WorkOrder), at("24:05:00")).await;
-    append_inbox(pool, d3, 1, received("junk.pdf"), at("24:15:00")).await;
-    append_inbox(
-        pool,
-        d2,
-        4,
-        InboxEvent::DocumentProcessed { note: Note::parse("done").unwrap() },
-        at("24:20:00"),
-    )
-    .await;
-    append_inbox(pool, d4, 1, received("later.pdf"), at("24:30:00")).await;
-    append_inbox(
+    append(pool, d2, 3, classified(DocumentType::WorkOrder), at("24:05:00")).await;
+    append(pool, d3, 1, received("junk.pdf"), at("24:15:00")).await;
+    append(pool, d2, 4, InboxEvent::DocumentProcessed { note: Note::parse("done").unwrap() }, at("24:20:00"))
+        .await;
+    append(pool, d4, 1, received("later.pdf"), at("24:30:00")).await;
+    append(
         pool,
         d3,
         2,
@@ -411,7 +404,7 @@ async fn in_risingwave_mode_the_statistics_are_flinks_streaming_results() {
     write_history(&app.pool).await;
     write_inbox_history(&app.pool).await;
     // Pushes the inbox watermark past the hours written above.
-    append_inbox(&app.pool, Uuid::new_v4(), 1, received("late.pdf"), at("48:00:00")).await;
+    append(&app.pool, Uuid::new_v4(), 1, received("late.pdf"), at("48:00:00")).await;
     klg_tests::wait_for_subscription(&app.pool, klg_mirror::MIRROR).await;
     klg_tests::wait_for_projections(&app.pool).await;
     let standin_database = app.read_store_url.clone().unwrap().rsplit('/').next().unwrap().to_owned();
