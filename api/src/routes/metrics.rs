@@ -40,5 +40,6 @@ pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
         "Events handled since the subscription started.",
         &handled,
     );
+    crate::metrics::render_read_store(&state, &mut out).await;
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out)
 }
