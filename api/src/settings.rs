@@ -76,10 +76,6 @@ pub struct MirrorSettings {
     /// Replication factor of mirror topics created at start-up.
     #[arg(long, env = "KLG_MIRROR_REPLICATION", default_value_t = 1)]
     pub replication: i32,
-
-    /// Seconds the producer keeps retrying a message before the batch is failed and retried.
-    #[arg(long, env = "KLG_MIRROR_MESSAGE_TIMEOUT_SECS", default_value_t = 300)]
-    pub message_timeout_secs: u64,
 }
 
 impl MirrorSettings {
@@ -96,7 +92,6 @@ impl MirrorSettings {
             },
             partitions: self.partitions,
             replication: self.replication,
-            message_timeout: std::time::Duration::from_secs(self.message_timeout_secs),
         })
     }
 
@@ -110,7 +105,6 @@ impl MirrorSettings {
             other_topic: "klg.other.events".into(),
             partitions: 3,
             replication: 1,
-            message_timeout_secs: 300,
         }
     }
 }

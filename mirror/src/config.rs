@@ -1,5 +1,3 @@
-use std::time::Duration;
-
 /// Where and how to mirror.
 #[derive(Debug, Clone)]
 pub struct MirrorConfig {
@@ -11,9 +9,6 @@ pub struct MirrorConfig {
     pub partitions: i32,
     /// Replication factor of topics created at start-up.
     pub replication: i32,
-    /// How long the producer keeps retrying one message before the batch fails (and is retried
-    /// from the checkpoint). Long, so a broker outage is ridden out without duplicates.
-    pub message_timeout: Duration,
 }
 
 /// Topic per aggregate type.
@@ -57,7 +52,6 @@ impl MirrorConfig {
             topics: Topics::default(),
             partitions: 3,
             replication: 1,
-            message_timeout: Duration::from_secs(300),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Publishing batches of stored events with an idempotent producer.
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use klg_projections::subscription::{Delivery, Subscriber, SubscriberError};
@@ -21,7 +22,9 @@ pub const MIRROR: &str = "mirror";
 /// Publishes events to the mirror topics; the mirror subscription's [`Subscriber`].
 #[derive(Clone)]
 pub struct Relay {
-    producer: FutureProducer,
+    /// Replaced when librdkafka declares it unusable (a fatal error): a fenced idempotent
+    /// producer never recovers by itself.
+    producer: Arc<RwLock<FutureProducer>>,
     config: MirrorConfig,
 }
 
@@ -36,16 +39,22 @@ pub struct BrokerStatus {
 impl Relay {
     /// Creates the producer (no connection is made until the first request).
     pub fn new(config: MirrorConfig) -> Result<Self, KafkaError> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", &config.brokers)
-            .set("client.id", &config.client_id)
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("message.timeout.ms", config.message_timeout.as_millis().to_string())
-            .set("linger.ms", "5")
-            .set("compression.type", "none")
-            .create()?;
+        let producer = Arc::new(RwLock::new(producer(&config)?));
         Ok(Self { producer, config })
+    }
+
+    fn producer(&self) -> FutureProducer {
+        self.producer.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// After a failed batch: if `used` has a fatal error, puts a fresh producer in its place.
+    fn renew_if_fatal(&self, used: &FutureProducer) {
+        let Some((code, reason)) = used.client().fatal_error() else { return };
+        tracing::warn!(%code, %reason, "mirror producer failed fatally; creating a new one");
+        match producer(&self.config) {
+            Ok(fresh) => *self.producer.write().unwrap_or_else(|p| p.into_inner()) = fresh,
+            Err(e) => tracing::warn!(error = %e, "creating a new mirror producer failed"),
+        }
     }
 
     pub fn config(&self) -> &MirrorConfig {
@@ -83,7 +92,7 @@ impl Relay {
 
     /// Asks the brokers for cluster metadata, within `timeout`.
     pub async fn broker_status(&self, timeout: Duration) -> BrokerStatus {
-        let producer = self.producer.clone();
+        let producer = self.producer();
         let fetched = tokio::task::spawn_blocking(move || {
             producer.client().fetch_metadata(None, timeout).map(|m| m.brokers().len())
         })
@@ -97,7 +106,7 @@ impl Relay {
 
     /// Waits (up to `timeout`) for every message in flight to be delivered.
     pub fn flush(&self, timeout: Duration) {
-        if let Err(e) = self.producer.flush(timeout) {
+        if let Err(e) = self.producer().flush(timeout) {
             tracing::warn!(error = %e, "flushing the mirror producer failed");
         }
     }
@@ -112,6 +121,17 @@ impl Subscriber for Relay {
     /// Enqueues the whole batch in log order, then waits for every delivery report. Any failure
     /// fails the batch: the checkpoint stays, and the batch is sent again.
     async fn apply(&self, _db: &mut PgConnection, events: &[StoredEvent]) -> Result<(), SubscriberError> {
+        let producer = self.producer();
+        let sent = self.send(&producer, events).await;
+        if sent.is_err() {
+            self.renew_if_fatal(&producer);
+        }
+        sent
+    }
+}
+
+impl Relay {
+    async fn send(&self, producer: &FutureProducer, events: &[StoredEvent]) -> Result<(), SubscriberError> {
         let mut deliveries = Vec::with_capacity(events.len());
         for event in events {
             let payload = serde_json::to_vec(&EventEnvelope::from_stored(event))
@@ -124,7 +144,7 @@ impl Subscriber for Relay {
             let mut record =
                 FutureRecord::to(topic).key(event.aggregate_id.as_str()).payload(&payload).headers(headers);
             loop {
-                match self.producer.send_result(record) {
+                match producer.send_result(record) {
                     Ok(delivery) => break deliveries.push(delivery),
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                         record = returned;
@@ -147,4 +167,26 @@ impl Subscriber for Relay {
         }
         Ok(())
     }
+}
+
+/// The relay's producer. Per-aggregate order on the topics rests on three settings:
+/// - `enable.idempotence`: retries cannot duplicate or reorder within a partition;
+/// - `message.timeout.ms = 0` (never): a finite timeout fails some messages of a batch while
+///   later ones of the same partition are delivered; re-sending the batch from the checkpoint
+///   then puts earlier events after later ones (and a timed-out idempotent producer is fenced
+///   for good). Without it, a message waits for the broker however long it is away;
+/// - `enable.gapless.guarantee`: any failure that could leave a gap in a partition becomes a
+///   fatal error instead, so what reached a partition is always a prefix of what was sent, and a
+///   re-sent batch only repeats that prefix (consumers drop the repeats by event id).
+fn producer(config: &MirrorConfig) -> Result<FutureProducer, KafkaError> {
+    ClientConfig::new()
+        .set("bootstrap.servers", &config.brokers)
+        .set("client.id", &config.client_id)
+        .set("enable.idempotence", "true")
+        .set("enable.gapless.guarantee", "true")
+        .set("acks", "all")
+        .set("message.timeout.ms", "0")
+        .set("linger.ms", "5")
+        .set("compression.type", "none")
+        .create()
 }

@@ -76,6 +76,79 @@ pub async fn detect(pool: &PgPool) -> Result<Dialect, sqlx::Error> {
     Ok(if version.contains("RisingWave") { Dialect::RisingWave } else { Dialect::PostgresStandIn })
 }
 
+/// The bookkeeping table: one row per object with the checksum of the SQL it was created from.
+pub const BOOKKEEPING_DDL: &str = "CREATE TABLE IF NOT EXISTS klg_read_objects \
+     (name varchar PRIMARY KEY, checksum varchar, applied_at timestamptz)";
+/// Reads what was applied before.
+pub const BOOKKEEPING_READ: &str = "SELECT name, checksum FROM klg_read_objects";
+/// Forgets an object (before it is recorded again).
+pub const BOOKKEEPING_FORGET: &str = "DELETE FROM klg_read_objects WHERE name = $1";
+/// Records an object as applied.
+pub const BOOKKEEPING_RECORD: &str =
+    "INSERT INTO klg_read_objects (name, checksum, applied_at) VALUES ($1, $2, now())";
+
+/// What `apply` will do: each object's state, and the statements that get it there, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub report: Vec<ObjectStatus>,
+    /// DDL in execution order: drops (dependent views before the tables they read), then creates.
+    pub statements: Vec<String>,
+    /// Objects (name, checksum) to record as applied once the statements ran.
+    pub record: Vec<(String, String)>,
+}
+
+fn checksum(object: &Object) -> String {
+    hex::encode(Sha256::digest(object.sql.as_bytes()))
+}
+
+/// Decides, from the checksums recorded by earlier runs (`applied`), what to create, leave,
+/// report or (with `replace`) recreate. Pure: `apply` runs its statements, and tests run them
+/// through RisingWave's own parser.
+///
+/// Recreating an event table recreates every view too: views read the tables, and neither
+/// RisingWave nor PostgreSQL drops a table that views depend on (without CASCADE, which would
+/// silently drop views this run does not know to recreate).
+pub fn plan(
+    dialect: Dialect,
+    kafka_brokers: &str,
+    applied: &std::collections::HashMap<String, String>,
+    replace: bool,
+) -> Plan {
+    let stale = |o: &Object| applied.get(o.name).is_some_and(|c| *c != checksum(o));
+    let table_recreated = replace && OBJECTS.iter().any(|o| o.kind == Kind::EventTable && stale(o));
+    let recreate = |o: &Object| {
+        applied.contains_key(o.name) && replace && (stale(o) || (table_recreated && o.kind == Kind::View))
+    };
+    let mut statements = vec![];
+    for kind in [Kind::View, Kind::EventTable] {
+        for object in OBJECTS.iter().rev().filter(|o| o.kind == kind && recreate(o)) {
+            statements.push(drop_statement(object, dialect));
+        }
+    }
+    if dialect == Dialect::PostgresStandIn {
+        statements.push(STANDIN_EVENT_TABLES.to_owned());
+    }
+    let mut report = vec![];
+    let mut record = vec![];
+    for object in &OBJECTS {
+        let state = if recreate(object) {
+            "replaced"
+        } else if !applied.contains_key(object.name) {
+            "created"
+        } else if stale(object) {
+            "out_of_date"
+        } else {
+            "up_to_date"
+        };
+        if matches!(state, "replaced" | "created") {
+            statements.extend(create_statement(object, kafka_brokers, dialect));
+            record.push((object.name.to_owned(), checksum(object)));
+        }
+        report.push(ObjectStatus { name: object.name.to_owned(), state: state.to_owned() });
+    }
+    Plan { report, statements, record }
+}
+
 /// Creates what is missing and reports every object. `kafka_brokers` is the Redpanda address
 /// as RisingWave reaches it (in compose: `redpanda:9092`).
 pub async fn apply(
@@ -84,62 +157,31 @@ pub async fn apply(
     replace: bool,
 ) -> Result<Vec<ObjectStatus>, sqlx::Error> {
     let dialect = detect(pool).await?;
-    sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS klg_read_objects (name varchar PRIMARY KEY, checksum varchar, applied_at timestamptz)",
-    )
-    .execute(pool)
-    .await?;
-    if dialect == Dialect::PostgresStandIn {
-        sqlx::raw_sql(STANDIN_EVENT_TABLES).execute(pool).await?;
+    sqlx::raw_sql(BOOKKEEPING_DDL).execute(pool).await?;
+    let applied: std::collections::HashMap<String, String> =
+        sqlx::query_as(BOOKKEEPING_READ).fetch_all(pool).await?.into_iter().collect();
+    let plan = plan(dialect, kafka_brokers, &applied, replace);
+    for statement in &plan.statements {
+        sqlx::raw_sql(statement).execute(pool).await?;
     }
-    let mut report = vec![];
-    for object in &OBJECTS {
-        let sql = object.sql.replace("${REDPANDA_BROKERS}", kafka_brokers);
-        let checksum = hex::encode(Sha256::digest(object.sql.as_bytes()));
-        let applied: Option<String> =
-            sqlx::query_scalar("SELECT checksum FROM klg_read_objects WHERE name = $1")
-                .bind(object.name)
-                .fetch_optional(pool)
-                .await?;
-        let state = match applied {
-            Some(current) if current == checksum => "up_to_date",
-            Some(_) if !replace => "out_of_date",
-            previous => {
-                if previous.is_some() {
-                    sqlx::raw_sql(&drop_statement(object, dialect)).execute(pool).await?;
-                }
-                create(pool, object, &sql, dialect).await?;
-                sqlx::query("DELETE FROM klg_read_objects WHERE name = $1")
-                    .bind(object.name)
-                    .execute(pool)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO klg_read_objects (name, checksum, applied_at) VALUES ($1, $2, now())",
-                )
-                .bind(object.name)
-                .bind(&checksum)
-                .execute(pool)
-                .await?;
-                if previous.is_some() {
-                    "replaced"
-                } else {
-                    "created"
-                }
-            }
-        };
-        report.push(ObjectStatus { name: object.name.to_owned(), state: state.to_owned() });
+    for (name, checksum) in &plan.record {
+        sqlx::query(BOOKKEEPING_FORGET).bind(name).execute(pool).await?;
+        sqlx::query(BOOKKEEPING_RECORD).bind(name).bind(checksum).execute(pool).await?;
     }
-    Ok(report)
+    Ok(plan.report)
 }
 
-async fn create(pool: &PgPool, object: &Object, sql: &str, dialect: Dialect) -> Result<(), sqlx::Error> {
-    let statement = match (object.kind, dialect) {
-        (Kind::EventTable, Dialect::RisingWave) => sql.to_owned(),
-        (Kind::EventTable, Dialect::PostgresStandIn) => return Ok(()), // Created from the stand-in DDL.
-        (Kind::View, Dialect::RisingWave) => format!("CREATE MATERIALIZED VIEW {} AS {sql}", object.name),
-        (Kind::View, Dialect::PostgresStandIn) => format!("CREATE VIEW {} AS {sql}", object.name),
-    };
-    sqlx::raw_sql(&statement).execute(pool).await.map(|_| ())
+/// The statement creating `object`; none for a stand-in event table (the stand-in DDL has it).
+fn create_statement(object: &Object, kafka_brokers: &str, dialect: Dialect) -> Option<String> {
+    let sql = object.sql.replace("${REDPANDA_BROKERS}", kafka_brokers);
+    match (object.kind, dialect) {
+        (Kind::EventTable, Dialect::RisingWave) => Some(sql),
+        (Kind::EventTable, Dialect::PostgresStandIn) => None,
+        (Kind::View, Dialect::RisingWave) => {
+            Some(format!("CREATE MATERIALIZED VIEW {} AS {sql}", object.name))
+        }
+        (Kind::View, Dialect::PostgresStandIn) => Some(format!("CREATE VIEW {} AS {sql}", object.name)),
+    }
 }
 
 fn drop_statement(object: &Object, dialect: Dialect) -> String {
@@ -148,6 +190,11 @@ fn drop_statement(object: &Object, dialect: Dialect) -> String {
         (Kind::View, Dialect::RisingWave) => format!("DROP MATERIALIZED VIEW IF EXISTS {}", object.name),
         (Kind::View, Dialect::PostgresStandIn) => format!("DROP VIEW IF EXISTS {}", object.name),
     }
+}
+
+/// Every object's name (for tests that mark objects out of date).
+pub fn object_names() -> Vec<&'static str> {
+    OBJECTS.iter().map(|o| o.name).collect()
 }
 
 #[cfg(test)]
@@ -179,8 +226,8 @@ mod tests {
 /// derived from them commit together in RisingWave, so the views then reflect it too).
 pub async fn has_ingested(read: &PgPool, position: i64) -> Result<bool, sqlx::Error> {
     let found: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT position FROM klg_aircraft_events WHERE position = $1 \
-         UNION ALL SELECT position FROM klg_inbox_events WHERE position = $1) hits",
+        "SELECT count(*) FROM (SELECT \"position\" FROM klg_aircraft_events WHERE \"position\" = $1 \
+         UNION ALL SELECT \"position\" FROM klg_inbox_events WHERE \"position\" = $1) hits",
     )
     .bind(position)
     .fetch_one(read)
@@ -200,8 +247,8 @@ pub struct IngestionLag {
 
 pub async fn lag(store: &PgPool, read: &PgPool) -> Result<IngestionLag, sqlx::Error> {
     let ingested: Option<i64> = sqlx::query_scalar(
-        "SELECT max(position) FROM (SELECT max(position) AS position FROM klg_aircraft_events \
-         UNION ALL SELECT max(position) FROM klg_inbox_events) heads",
+        "SELECT max(head) FROM (SELECT max(\"position\") AS head FROM klg_aircraft_events \
+         UNION ALL SELECT max(\"position\") AS head FROM klg_inbox_events) heads",
     )
     .fetch_one(read)
     .await?;

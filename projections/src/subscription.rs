@@ -69,7 +69,7 @@ pub struct SubscriptionState {
     pub last_batch_at: Option<DateTime<Utc>>,
     /// Batches handled by this process.
     pub batches: u64,
-    /// Failures in a row (reset by a handled batch); drives the retry backoff.
+    /// Failures in a row (reset by any successful poll); drives the retry backoff.
     pub consecutive_failures: u32,
 }
 
@@ -160,6 +160,11 @@ impl<S: Subscriber> Subscription<S> {
             .fetch_one(&mut lock)
             .await?;
         if !acquired {
+            // A standby that reached the database is healthy, whatever failed before.
+            self.update(|s| {
+                s.last_error = None;
+                s.consecutive_failures = 0;
+            });
             drop(lock);
             tokio::time::sleep(Duration::from_secs(1)).await;
             return Ok(());
@@ -192,14 +197,16 @@ impl<S: Subscriber> Subscription<S> {
             Delivery::Transactional => self.run_transactional_batch().await?,
             Delivery::AtLeastOnce => self.run_at_least_once_batch().await?,
         };
-        if handled > 0 {
-            self.update(|s| {
+        // Any successful poll shows the subscription healthy again, idle or not: an error
+        // left standing after a transient failure would keep health red until the next event.
+        self.update(|s| {
+            s.last_error = None;
+            s.consecutive_failures = 0;
+            if handled > 0 {
                 s.last_batch_at = Some(Utc::now());
-                s.last_error = None;
                 s.batches += 1;
-                s.consecutive_failures = 0;
-            });
-        }
+            }
+        });
         Ok(handled)
     }
 

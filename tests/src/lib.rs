@@ -32,6 +32,8 @@ pub struct TestApp {
     /// In RisingWave read mode: the test broker and the stand-in database.
     pub broker: Option<String>,
     pub read_store_url: Option<String>,
+    /// In RisingWave read mode: records every statement KLG sends to the read store.
+    pub read_statements: Option<std::sync::Arc<risingwave_sql::StatementRecorder>>,
 }
 
 /// A response, read whole.
@@ -101,6 +103,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         keep_alive: vec![],
         broker: None,
         read_store_url: None,
+        read_statements: None,
     }
 }
 
@@ -119,7 +122,13 @@ pub async fn spawn_app_reading_risingwave_with(configure: impl FnOnce(&mut Setti
     let standin = klg_commands::db::connect(&standin_url, 4).await.expect("stand-in database");
     klg_projections::risingwave::apply(&standin, &broker.address(), false).await.expect("RisingWave objects");
     let brokers = broker.address();
-    let url = standin_url.clone();
+    let recorder = std::sync::Arc::new(
+        risingwave_sql::StatementRecorder::start(
+            standin_url.split('@').nth(1).unwrap().split('/').next().unwrap().to_owned(),
+        )
+        .await,
+    );
+    let url = recorder.url_for(&standin_url);
     let mut app = spawn_app_with(move |s| {
         s.mirror.brokers = Some(brokers);
         s.risingwave_url = Some(url);
@@ -128,6 +137,7 @@ pub async fn spawn_app_reading_risingwave_with(configure: impl FnOnce(&mut Setti
     .await;
     app.broker = Some(broker.address());
     app.read_store_url = Some(standin_url);
+    app.read_statements = Some(recorder);
     let ingester = actix_rt::spawn(broker::ingest(broker.address(), standin));
     app.keep_alive.push(Box::new(AbortOnDrop(ingester)));
     app.keep_alive.push(Box::new(DropDatabase(standin_name)));
@@ -144,6 +154,13 @@ impl Drop for AbortOnDrop {
 }
 
 impl TestApp {
+    /// In RisingWave read mode: runs every statement KLG sent to the read store through
+    /// RisingWave's own parser and the binder-trap check (see [`risingwave_sql`]).
+    pub fn assert_risingwave_accepts_what_it_was_sent(&self) {
+        let recorder = self.read_statements.as_ref().expect("an app in RisingWave read mode");
+        risingwave_sql::assert_risingwave_accepts(&recorder.statements());
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -348,6 +365,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 pub mod broker;
 pub mod flink;
 pub mod process;
+pub mod risingwave_sql;
 pub mod scenario;
 
 /// Waits until the projector has handled every stored event.

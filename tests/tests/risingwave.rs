@@ -146,3 +146,54 @@ async fn klg_risingwave_apply_creates_once_then_reports_everything_up_to_date() 
     let second = run();
     assert_eq!(second.lines().filter(|l| l.ends_with(" up_to_date")).count(), 10, "{second}");
 }
+
+/// `klg risingwave apply --replace` with an out-of-date event table: views read the table, so
+/// they are dropped first and recreated after it (RisingWave, like PostgreSQL, refuses to drop
+/// a table that views depend on).
+#[actix_rt::test]
+async fn apply_replace_recreates_an_event_table_with_the_views_that_read_it() {
+    let (url, name) = fresh_database_url();
+    let _cleanup = DropDatabase(name);
+    let pool = klg_commands::db::connect(&url, 2).await.unwrap();
+    apply(&pool, "redpanda:9092", false).await.unwrap();
+    sqlx::query("UPDATE klg_read_objects SET checksum = 'old' WHERE name = 'klg_aircraft_events'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let report = apply(&pool, "redpanda:9092", true).await.expect("replace succeeds");
+    let state = |object: &str| report.iter().find(|o| o.name == object).unwrap().state.clone();
+    assert_eq!(state("klg_aircraft_events"), "replaced");
+    assert_eq!(state("klg_inbox_events"), "up_to_date");
+    for view in ["aircraft", "aircraft_history", "inbox_files", "aircraft_stats", "inbox_history"] {
+        assert_eq!(state(view), "replaced", "{report:?}");
+        let rows: i64 =
+            sqlx::query_scalar(&format!("SELECT count(*) FROM {view}")).fetch_one(&pool).await.unwrap();
+        assert_eq!(rows, 0, "{view} is readable again");
+    }
+    let again = apply(&pool, "redpanda:9092", false).await.unwrap();
+    assert!(again.iter().all(|o| o.state == "up_to_date"), "{again:?}");
+}
+
+/// Every statement `klg risingwave apply` sends to RisingWave — first creation, and a full
+/// `--replace` (drops included) — through RisingWave's own parser, in the order it sends them.
+#[test]
+fn risingwave_accepts_the_ddl_klg_risingwave_apply_sends() {
+    use klg_projections::risingwave::{self as rw, Dialect};
+    let nothing = std::collections::HashMap::new();
+    let create = rw::plan(Dialect::RisingWave, "redpanda:9092", &nothing, false);
+    let all_stale = rw::object_names().into_iter().map(|n| (n.to_owned(), "old".to_owned())).collect();
+    let replace = rw::plan(Dialect::RisingWave, "redpanda:9092", &all_stale, true);
+    assert!(create.report.iter().all(|o| o.state == "created"));
+    assert!(replace.report.iter().all(|o| o.state == "replaced"));
+    let first_table_drop = replace.statements.iter().position(|s| s.starts_with("DROP TABLE")).unwrap();
+    let last_view_drop =
+        replace.statements.iter().rposition(|s| s.starts_with("DROP MATERIALIZED VIEW")).unwrap();
+    assert!(last_view_drop < first_table_drop, "views are dropped before the tables they read");
+    let mut statements: Vec<String> =
+        [rw::BOOKKEEPING_DDL, rw::BOOKKEEPING_READ, rw::BOOKKEEPING_FORGET, rw::BOOKKEEPING_RECORD]
+            .map(str::to_owned)
+            .into();
+    statements.extend(create.statements);
+    statements.extend(replace.statements);
+    klg_tests::risingwave_sql::assert_risingwave_accepts(&statements);
+}

@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS klg_aircraft_events (
     aggregatetype varchar,
     aggregateid varchar,
     sequence bigint,
-    position bigint,
+    "position" bigint,
     eventtype varchar,
     eventversion varchar,
     recordedat timestamptz,

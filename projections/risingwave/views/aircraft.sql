@@ -2,7 +2,7 @@
 -- embedded projection `aircraft` (projections/src/projector.rs), less its search vector.
 -- Shared SQL: runs as a RisingWave materialized view and as a PostgreSQL view (parity tests).
 WITH ev AS (
-    SELECT aggregateid, sequence, position, eventtype, recordedat, data FROM klg_aircraft_events
+    SELECT aggregateid, sequence, "position", eventtype, recordedat, data FROM klg_aircraft_events
 ),
 registered AS (
     SELECT aggregateid,
@@ -64,7 +64,7 @@ flights AS (
     FROM ev WHERE eventtype = 'FlightLogged' GROUP BY aggregateid
 ),
 heads AS (
-    SELECT aggregateid, sequence, position, recordedat,
+    SELECT aggregateid, sequence, "position", recordedat,
            ROW_NUMBER() OVER (PARTITION BY aggregateid ORDER BY sequence DESC) AS rn
     FROM ev
 )
@@ -88,7 +88,7 @@ SELECT r.aggregateid AS id,
        coalesce(f.flight_count, 0) AS flight_count,
        f.last_flight_date,
        h.sequence AS version,
-       h.position AS last_position,
+       h."position" AS last_position,
        r.registered_at,
        h.recordedat AS updated_at,
        s.decommissioned_at

@@ -1,6 +1,6 @@
 -- One row per aircraft event, for the audit trail; same columns and summaries as the embedded
 -- projection `aircraft_history` (projections/src/projector.rs `summarize`).
-SELECT position AS global_position,
+SELECT "position" AS global_position,
        aggregateid AS aircraft_id,
        sequence,
        id AS event_id,

@@ -1,7 +1,7 @@
 -- Current state of each inbox document; same columns and meaning as the embedded projection
 -- `inbox_files` (projections/src/projector.rs), less its search vector.
 WITH ev AS (
-    SELECT aggregateid, sequence, position, eventtype, recordedat, data FROM klg_inbox_events
+    SELECT aggregateid, sequence, "position", eventtype, recordedat, data FROM klg_inbox_events
 ),
 received AS (
     SELECT aggregateid,
@@ -45,7 +45,7 @@ outcomes AS (
     FROM ev GROUP BY aggregateid
 ),
 heads AS (
-    SELECT aggregateid, sequence, position, recordedat,
+    SELECT aggregateid, sequence, "position", recordedat,
            ROW_NUMBER() OVER (PARTITION BY aggregateid ORDER BY sequence DESC) AS rn
     FROM ev
 )
@@ -67,7 +67,7 @@ SELECT r.aggregateid AS id,
        o.rejected_at,
        o.archived_at,
        h.sequence AS version,
-       h.position AS last_position
+       h."position" AS last_position
 FROM received r
 JOIN heads h ON h.aggregateid = r.aggregateid AND h.rn = 1
 JOIN status_changes s ON s.aggregateid = r.aggregateid AND s.rn = 1

@@ -1,5 +1,5 @@
 -- One row per inbox event; same columns as the embedded projection `inbox_history`.
-SELECT position AS global_position,
+SELECT "position" AS global_position,
        aggregateid AS document_id,
        sequence,
        id AS event_id,

@@ -176,7 +176,9 @@ pub async fn list(
             .push_bind(cursor.id.clone())
             .push(")");
     }
-    query.push(format!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).push_bind(limit + 1);
+    query
+        .push(format!(" ORDER BY {column} {direction}, id {direction}"))
+        .push(super::limit_clause(limit + 1));
     let rows: Vec<AircraftView> = query.build_query_as().fetch_all(pool).await.map_err(cast_error)?;
     let rows = rows.into_iter().map(|r| r.derive(today())).collect();
     Ok(paginate(rows, limit, |row| Cursor {
@@ -240,14 +242,14 @@ pub async fn history(
         }
         None => 0,
     };
-    let rows: Vec<HistoryEntry> = sqlx::query_as(
+    let rows: Vec<HistoryEntry> = sqlx::query_as(&format!(
         "SELECT sequence, global_position, event_id, event_type, event_version, recorded_at, actor, request_id, \
          correlation_id, causation_id, summary, payload FROM aircraft_history \
-         WHERE aircraft_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3",
-    )
+         WHERE aircraft_id = $1 AND sequence > $2 ORDER BY sequence{}",
+        super::limit_clause(limit + 1)
+    ))
     .bind(id.to_string())
     .bind(after)
-    .bind(limit + 1)
     .fetch_all(pool)
     .await?;
     Ok(paginate(rows, limit, |row| Cursor {

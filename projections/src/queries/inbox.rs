@@ -82,7 +82,7 @@ pub async fn list(
             .push_bind(cursor.id.clone())
             .push(")");
     }
-    query.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit + 1);
+    query.push(" ORDER BY created_at DESC, id DESC").push(super::limit_clause(limit + 1));
     let rows: Vec<InboxFileView> = query.build_query_as().fetch_all(pool).await?;
     Ok(paginate(rows, limit, |row| Cursor {
         sort: SORT.into(),

@@ -9,7 +9,7 @@ mod page;
 pub mod search;
 pub mod views;
 
-pub use page::{page_size, Cursor, CursorError, Page, MAX_PAGE_SIZE};
+pub use page::{limit_clause, offset_clause, page_size, Cursor, CursorError, Page, MAX_PAGE_SIZE};
 
 /// Why a query could not be answered.
 #[derive(Debug, thiserror::Error)]

@@ -62,6 +62,17 @@ pub fn page_size(limit: Option<i64>, default: i64) -> Result<i64, super::QueryEr
     }
 }
 
+/// ` LIMIT n`, written into the SQL text: RisingWave must know a limit when it prepares a
+/// statement (a bound `LIMIT $1` fails there), and an `i64` cannot inject anything.
+pub fn limit_clause(limit: i64) -> String {
+    format!(" LIMIT {limit}")
+}
+
+/// ` OFFSET n`, written into the SQL text for the same reason as [`limit_clause`].
+pub fn offset_clause(offset: i64) -> String {
+    format!(" OFFSET {offset}")
+}
+
 /// Splits `limit + 1` fetched rows into a page, making the next cursor from the last kept row.
 pub fn paginate<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
     let more = rows.len() as i64 > limit;

@@ -45,7 +45,7 @@ pub async fn search(
 /// Every word of `q` must match (as a prefix), e.g. `ra-890` finds RA-89001.
 async fn full_text(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>, QueryError> {
     let query = prefix_query(q).ok_or_else(|| QueryError::invalid("q", "must contain a letter or digit"))?;
-    let hits = sqlx::query_as(
+    let hits = sqlx::query_as(&format!(
         "WITH query AS (SELECT to_tsquery('simple', $1) AS q) \
          SELECT * FROM ( \
            SELECT 'aircraft' AS kind, a.id, a.registration_number AS title, \
@@ -56,10 +56,10 @@ async fn full_text(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>,
            SELECT 'document', f.id, f.filename, coalesce(f.document_type, 'unclassified') || ' · ' || f.status, \
                   ts_rank(f.search, query.q), '/api/inbox/files/' || f.id \
            FROM inbox_files f, query WHERE f.search @@ query.q \
-         ) hits ORDER BY rank DESC, title, id LIMIT $2",
-    )
+         ) hits ORDER BY rank DESC, title, id{}",
+        super::limit_clause(limit)
+    ))
     .bind(query)
-    .bind(limit)
     .fetch_all(pool)
     .await?;
     Ok(hits)
@@ -92,7 +92,7 @@ async fn substring(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>,
             .push(format!(" AND {document_text} ILIKE "))
             .push_bind(format!("%{}%", super::like_escape(word)));
     }
-    query.push(") hits ORDER BY title, id LIMIT ").push_bind(limit);
+    query.push(") hits ORDER BY title, id").push(super::limit_clause(limit));
     let mut hits: Vec<SearchHit> = query.build_query_as().fetch_all(pool).await?;
     for hit in &mut hits {
         let title = hit.title.to_lowercase();

@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::page::page_size;
 use super::QueryError;
@@ -152,11 +153,10 @@ pub async fn read(
         return Err(QueryError::invalid("offset", "must not be negative"));
     }
     let columns: Vec<&str> = def.columns.iter().map(|c| c.name).collect();
-    let mut query = QueryBuilder::<Postgres>::new(format!(
-        "SELECT to_jsonb(v) FROM (SELECT {} FROM {} WHERE true",
-        columns.join(", "),
-        def.name
-    ));
+    // Plain columns, decoded by their declared type: a whole-row `to_jsonb(v)` is PostgreSQL
+    // only (RisingWave's binder resolves a bare name only as a column).
+    let mut query =
+        QueryBuilder::<Postgres>::new(format!("SELECT {} FROM {} WHERE true", columns.join(", "), def.name));
     for (name, value) in filters {
         let column = def.columns.iter().find(|c| c.name == name).ok_or_else(|| {
             QueryError::invalid(
@@ -168,17 +168,44 @@ pub async fn read(
         bind_typed(&mut query, column, value)?;
     }
     query
-        .push(format!(") v ORDER BY {} LIMIT ", def.order_by.join(", ")))
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    let rows: Vec<Value> = query.build_query_scalar().fetch_all(pool).await.map_err(|e| match &e {
+        .push(format!(" ORDER BY {}", def.order_by.join(", ")))
+        .push(super::limit_clause(limit))
+        .push(super::offset_clause(offset));
+    let rows = query.build().fetch_all(pool).await.map_err(|e| match &e {
         sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => {
             QueryError::NotAvailable(format!("view {view} is not available in this read store yet"))
         }
         _ => QueryError::Database(e),
     })?;
+    let rows = rows.iter().map(|row| to_json(row, &def.columns)).collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok(Some(ViewRows { view: def.name.to_owned(), rows, limit, offset }))
+}
+
+/// One row as a JSON object, each column decoded by its declared type.
+fn to_json(row: &PgRow, columns: &[Column]) -> Result<Value, sqlx::Error> {
+    let mut object = serde_json::Map::new();
+    for column in columns {
+        let name = column.name;
+        let value = match column.column_type {
+            ColumnType::Text => row.try_get::<Option<String>, _>(name)?.map(Value::from),
+            ColumnType::Bigint => row.try_get::<Option<i64>, _>(name)?.map(Value::from),
+            ColumnType::Double => row.try_get::<Option<f64>, _>(name)?.map(Value::from),
+            ColumnType::Timestamptz => timestamp(row, name)?
+                .map(|t| Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))),
+        };
+        object.insert(name.to_owned(), value.unwrap_or(Value::Null));
+    }
+    Ok(Value::Object(object))
+}
+
+/// A `timestamptz`, or a `timestamp` (Flink's sinks write UTC wall-clock times), as UTC.
+fn timestamp(row: &PgRow, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    match row.try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(name) {
+        Err(sqlx::Error::ColumnDecode { .. }) => {
+            Ok(row.try_get::<Option<chrono::NaiveDateTime>, _>(name)?.map(|t| t.and_utc()))
+        }
+        other => other,
+    }
 }
 
 fn bind_typed(
