@@ -8,6 +8,7 @@ mod locks;
 mod lookups;
 pub mod metadata;
 mod service;
+mod store;
 
 pub use error::CommandError;
 pub use lookups::{PgAircraftDirectory, PgRegistrationRegistry};

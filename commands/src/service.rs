@@ -1,13 +1,13 @@
-//! Executing commands: load → handle → append through cqrs-es/postgres-es, with bounded
-//! optimistic-concurrency retries and idempotency keys.
+//! Executing commands: load → handle → append (cqrs-es aggregates over postgres-es's event
+//! table, see [`crate::store`]), with bounded optimistic-concurrency retries and idempotency keys.
 
 use std::time::Duration;
 
-use cqrs_es::{Aggregate, AggregateError};
+use cqrs_es::persist::PersistenceError;
+use cqrs_es::Aggregate;
 use klg_domain::aircraft::{Aircraft, AircraftServices};
 use klg_domain::inbox::{InboxItem, InboxServices};
 use klg_domain::{DomainError, NamedCommand};
-use postgres_es::{postgres_cqrs, PostgresCqrs};
 use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -16,6 +16,7 @@ use crate::error::CommandError;
 use crate::locks::KeyedLocks;
 use crate::lookups::{PgAircraftDirectory, PgRegistrationRegistry};
 use crate::metadata::{CommandMetadata, IdempotencyClaim};
+use crate::store::{AggregateStore, StoreError};
 
 /// Attempts per command when other instances keep appending to the same aggregate.
 const MAX_ATTEMPTS: u32 = 10;
@@ -37,19 +38,20 @@ pub struct CommandOutcome {
 
 /// Executes the commands of one aggregate type.
 pub struct CommandService<A: Aggregate> {
-    cqrs: PostgresCqrs<A>,
+    store: AggregateStore<A>,
+    services: A::Services,
     pool: PgPool,
     locks: KeyedLocks,
 }
 
 impl<A> CommandService<A>
 where
-    A: Aggregate,
+    A: Aggregate + Clone,
     A::Command: NamedCommand,
     A::Error: DomainError,
 {
     pub fn new(pool: PgPool, services: A::Services) -> Self {
-        Self { cqrs: postgres_cqrs(pool.clone(), vec![], services), pool, locks: KeyedLocks::default() }
+        Self { store: AggregateStore::new(pool.clone()), services, pool, locks: KeyedLocks::default() }
     }
 
     /// Applies `command` to aggregate `id`. Either its events are stored and the outcome says
@@ -68,10 +70,26 @@ where
         for attempt in 1..=MAX_ATTEMPTS {
             let command_id = Uuid::new_v4();
             let stored = meta.to_map(command_id, command.name());
-            match self.cqrs.execute_with_metadata(&aggregate_id, command.clone(), stored).await {
-                Ok(()) => return self.outcome(id, command_id).await,
-                Err(AggregateError::UserError(e)) => return Err(CommandError::refused(&e)),
-                Err(AggregateError::AggregateConflict) => {
+            let mut loaded = self.store.load(&aggregate_id).await.map_err(store_error)?;
+            let expected = loaded.sequence;
+            let events = AggregateStore::handle(&mut loaded, command.clone(), &self.services)
+                .await
+                .map_err(|e| CommandError::refused(&e))?;
+            if events.is_empty() {
+                return self.unchanged(id, expected).await;
+            }
+            match self.store.append(&aggregate_id, expected, events, stored, loaded).await {
+                Ok(appended) => {
+                    let (version, position) = *appended.last().expect("at least one event appended");
+                    return Ok(CommandOutcome {
+                        aggregate_id: id,
+                        version: version as u64,
+                        position,
+                        changed: true,
+                        replayed: false,
+                    });
+                }
+                Err(StoreError::Conflict) => {
                     // Lost a race: to another instance on this aggregate, to a concurrent
                     // registration of the same number, or to a request with our idempotency key.
                     if let Some(outcome) = self.replay(meta).await? {
@@ -80,13 +98,7 @@ where
                     tracing::debug!(%aggregate_id, attempt, "optimistic concurrency conflict, retrying");
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                Err(AggregateError::DatabaseConnectionError(e)) => {
-                    return Err(CommandError::Unavailable(e.to_string()))
-                }
-                Err(AggregateError::DeserializationError(e)) => {
-                    return Err(CommandError::Internal(format!("stored event does not load: {e}")))
-                }
-                Err(AggregateError::UnexpectedError(e)) => return Err(CommandError::from_database(&*e)),
+                Err(e) => return Err(store_error(e)),
             }
         }
         Err(CommandError::Contended)
@@ -123,23 +135,17 @@ where
         }))
     }
 
-    /// Where the events of `command_id` landed, or the aggregate's head for a no-op.
-    async fn outcome(&self, id: Uuid, command_id: Uuid) -> Result<CommandOutcome, CommandError> {
-        let own: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT sequence, global_position FROM events \
-             WHERE aggregate_type = $1 AND aggregate_id = $2 AND metadata->>'command_id' = $3 \
-             ORDER BY sequence DESC LIMIT 1",
-        )
-        .bind(A::TYPE)
-        .bind(id.to_string())
-        .bind(command_id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        let (changed, (version, position)) = match own {
-            Some(row) => (true, row),
-            None => (false, self.head(id).await?),
-        };
-        Ok(CommandOutcome { aggregate_id: id, version: version as u64, position, changed, replayed: false })
+    /// A valid command that changed nothing: the aggregate's head (version `sequence`).
+    async fn unchanged(&self, id: Uuid, sequence: usize) -> Result<CommandOutcome, CommandError> {
+        let (version, position) = self.head(id).await?;
+        debug_assert!(version as usize >= sequence);
+        Ok(CommandOutcome {
+            aggregate_id: id,
+            version: version as u64,
+            position,
+            changed: false,
+            replayed: false,
+        })
     }
 
     async fn head(&self, id: Uuid) -> Result<(i64, i64), CommandError> {
@@ -152,6 +158,20 @@ where
         .fetch_optional(&self.pool)
         .await?;
         Ok(head.unwrap_or((0, 0)))
+    }
+}
+
+fn store_error(e: StoreError) -> CommandError {
+    match e {
+        StoreError::Conflict => CommandError::Contended,
+        StoreError::Deserialization(e) => CommandError::Internal(format!("stored event does not load: {e}")),
+        StoreError::Database(e) => CommandError::from(e),
+        StoreError::Load(PersistenceError::ConnectionError(e)) => CommandError::Unavailable(e.to_string()),
+        StoreError::Load(PersistenceError::DeserializationError(e)) => {
+            CommandError::Internal(format!("stored event does not load: {e}"))
+        }
+        StoreError::Load(PersistenceError::UnknownError(e)) => CommandError::from_database(e.as_ref()),
+        StoreError::Load(PersistenceError::OptimisticLockError) => CommandError::Contended,
     }
 }
 

@@ -244,7 +244,7 @@ async fn if_match_applies_only_on_the_expected_version() {
     stale.assert_problem(412);
     assert_eq!(app.events_of(&id).await.len(), 2);
     let fresh = app.send_json("POST", &path, &body, &[("If-Match", "\"2\"")]).await;
-    assert_eq!((fresh.status, fresh.header("etag")), (StatusCode::OK, Some("\"3\"")));
+    assert_eq!((fresh.status, fresh.header("etag")), (StatusCode::OK, Some("\"3\"")), "{}", fresh.body);
     app.send_json("POST", &path, &body, &[("If-Match", "three")]).await.assert_problem(400);
 }
 

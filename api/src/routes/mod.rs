@@ -82,7 +82,7 @@ pub async fn run_on<A, C>(
     command: C,
 ) -> Result<HttpResponse, ApiError>
 where
-    A: Aggregate<Command = Guarded<C>>,
+    A: Aggregate<Command = Guarded<C>> + Clone,
     A::Error: DomainError,
     C: NamedCommand,
 {

@@ -1,0 +1,169 @@
+//! The aggregate store under the command service: cqrs-es aggregates and events, postgres-es's
+//! `events` table and its reads, plus an in-process cache of folded aggregates so a command's
+//! cost does not grow with the aggregate's history (an airworthiness record lives for decades).
+//!
+//! A cached aggregate never decides on its own: every load asks the store for the events after
+//! the cached sequence (one index range scan, usually empty) and folds them in, so another
+//! process's appends are seen before the command is handled — a refusal is as current as a full
+//! replay would be. Appends still carry the expected sequence, and the primary key refuses a
+//! stale one (optimistic concurrency); a refused append evicts the entry.
+//!
+//! Appending is one statement that returns each event's global position (no separate
+//! transaction round trips, no re-query for the outcome).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
+use cqrs_es::{Aggregate, EventEnvelope};
+use postgres_es::PostgresEventRepository;
+use sqlx::PgPool;
+
+/// Aggregates kept per command service (per process); beyond it, entries are dropped at random.
+const CACHE_CAPACITY: usize = 20_000;
+
+/// An aggregate folded up to `sequence`.
+#[derive(Clone)]
+pub(crate) struct Loaded<A> {
+    pub aggregate: A,
+    pub sequence: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    /// The expected sequence was taken (another writer), or another unique key refused the
+    /// append (a registration number, an idempotency key): nothing was stored.
+    #[error("conflict on append")]
+    Conflict,
+    #[error("stored event does not load: {0}")]
+    Deserialization(String),
+    /// Reading the stream failed (postgres-es's error, wrapping the driver's).
+    #[error(transparent)]
+    Load(#[from] PersistenceError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+pub(crate) struct AggregateStore<A: Aggregate> {
+    repo: PostgresEventRepository,
+    pool: PgPool,
+    cache: Mutex<HashMap<String, Loaded<A>>>,
+}
+
+impl<A: Aggregate + Clone> AggregateStore<A> {
+    pub fn new(pool: PgPool) -> Self {
+        Self { repo: PostgresEventRepository::new(pool.clone()), pool, cache: Mutex::default() }
+    }
+
+    /// The aggregate as of the newest stored event: the cached fold plus what was appended since.
+    pub async fn load(&self, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
+        let cached = self.lock().get(aggregate_id).cloned();
+        let mut loaded = cached.unwrap_or_else(|| Loaded { aggregate: A::default(), sequence: 0 });
+        let newer = self.repo.get_last_events::<A>(aggregate_id, loaded.sequence).await?;
+        for serialized in newer {
+            let envelope = EventEnvelope::<A>::try_from(serialized)
+                .map_err(|e| StoreError::Deserialization(e.to_string()))?;
+            loaded.sequence = envelope.sequence;
+            loaded.aggregate.apply(envelope.payload);
+        }
+        Ok(loaded)
+    }
+
+    /// Runs `command` against `loaded`: the events it decided, and the aggregate after them
+    /// (cqrs-es's sink applies each event as it is written).
+    pub async fn handle(
+        loaded: &mut Loaded<A>,
+        command: A::Command,
+        services: &A::Services,
+    ) -> Result<Vec<A::Event>, A::Error> {
+        let sink = EventSink::default();
+        loaded.aggregate.handle(command, services, &sink).await?;
+        Ok(sink.collect().await)
+    }
+
+    /// Appends `events` after `expected` (the sequence they were decided on) in one statement;
+    /// returns (sequence, global position) of each. On success `after` (the aggregate with the
+    /// events applied, as cqrs-es's sink leaves it) becomes the cached fold at the new sequence.
+    pub async fn append(
+        &self,
+        aggregate_id: &str,
+        expected: usize,
+        events: Vec<A::Event>,
+        metadata: HashMap<String, String>,
+        after: Loaded<A>,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let serialized = serialize::<A>(aggregate_id, expected, events, metadata)?;
+        let metadata = serialized.first().map(|e| e.metadata.to_string()).unwrap_or_default();
+        let appended: Result<Vec<(i64, i64)>, sqlx::Error> = sqlx::query_as(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+             SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::json, $7::json \
+             FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) \
+                  WITH ORDINALITY AS e(sequence, event_type, event_version, payload, n) \
+             ORDER BY e.n \
+             RETURNING sequence, global_position",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(serialized.iter().map(|e| e.sequence as i64).collect::<Vec<_>>())
+        .bind(serialized.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
+        .bind(serialized.iter().map(|e| e.event_version.clone()).collect::<Vec<_>>())
+        .bind(serialized.iter().map(|e| e.payload.to_string()).collect::<Vec<_>>())
+        .bind(metadata)
+        .fetch_all(&self.pool)
+        .await;
+        match appended {
+            Ok(mut rows) => {
+                rows.sort_unstable();
+                let sequence = rows.last().map_or(expected, |(sequence, _)| *sequence as usize);
+                self.remember(aggregate_id, Loaded { aggregate: after.aggregate, sequence });
+                Ok(rows)
+            }
+            Err(e) => {
+                self.lock().remove(aggregate_id);
+                match &e {
+                    sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+                        Err(StoreError::Conflict)
+                    }
+                    _ => Err(StoreError::Database(e)),
+                }
+            }
+        }
+    }
+
+    fn remember(&self, aggregate_id: &str, loaded: Loaded<A>) {
+        let mut cache = self.lock();
+        if cache.len() >= CACHE_CAPACITY && !cache.contains_key(aggregate_id) {
+            if let Some(victim) = cache.keys().next().cloned() {
+                cache.remove(&victim);
+            }
+        }
+        cache.insert(aggregate_id.to_owned(), loaded);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Loaded<A>>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Events as cqrs-es serializes them (type, version, payload), numbered after `expected`.
+fn serialize<A: Aggregate>(
+    aggregate_id: &str,
+    expected: usize,
+    events: Vec<A::Event>,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<SerializedEvent>, StoreError> {
+    events
+        .into_iter()
+        .zip(expected + 1..)
+        .map(|(payload, sequence)| {
+            let envelope = EventEnvelope::<A> {
+                aggregate_id: aggregate_id.to_owned(),
+                sequence,
+                payload,
+                metadata: metadata.clone(),
+            };
+            SerializedEvent::try_from(&envelope).map_err(|e| StoreError::Deserialization(e.to_string()))
+        })
+        .collect()
+}

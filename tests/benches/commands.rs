@@ -1,0 +1,227 @@
+//! The write path against raw PostgreSQL, measured in one run:
+//! - baseline: single-row INSERTs of an event-shaped row, one per transaction (what pgbench
+//!   would do), at 1 / 8 / 32 clients over loopback;
+//! - KLG: `POST /api/v1/aircraft/{id}/flights` over HTTP/1.1 keep-alive to 200 certified aircraft
+//!   at random, at 1 / 8 / 32 clients — throughput, p50/p99, ratio to the baseline;
+//! - cost with history: LogFlight latency on an aircraft with 10 events and on one with 10,000;
+//! - freshness under the 32-client load: command answered → visible in `GET /api/v1/aircraft/{id}`.
+//!
+//! Run: `cargo bench -p klg-tests --bench commands` (`KLG_BENCH_SECONDS` per scenario, default 5).
+//! Benchmarks never fail on a slow machine: they print, and the ratios compare within one run.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use klg_tests::{read, spawn_app, TestApp};
+use rand::Rng;
+use serde_json::json;
+use sqlx::PgPool;
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    if samples.is_empty() {
+        return Duration::ZERO;
+    }
+    samples.sort();
+    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+struct Row {
+    scenario: String,
+    throughput: Option<f64>,
+    p50: Duration,
+    p99: Duration,
+    baseline: String,
+    ratio: f64,
+}
+
+fn print(rows: &[Row]) {
+    println!(
+        "\n{:<44} {:>12} {:>9} {:>9} {:>26} {:>7}",
+        "scenario", "per second", "p50 ms", "p99 ms", "baseline (same run)", "ratio"
+    );
+    for r in rows {
+        let throughput = r.throughput.map_or("-".to_owned(), |t| format!("{t:.0}"));
+        println!(
+            "{:<44} {:>12} {:>9.2} {:>9.2} {:>26} {:>7.2}",
+            r.scenario,
+            throughput,
+            ms(r.p50),
+            ms(r.p99),
+            r.baseline,
+            r.ratio
+        );
+    }
+}
+
+/// Single-row INSERTs into a table shaped like `events`, autocommit, `clients` connections.
+async fn raw_insert_tps(pool: &PgPool, clients: usize, seconds: Duration) -> f64 {
+    let deadline = Instant::now() + seconds;
+    let workers = (0..clients).map(|_| async move {
+        let mut conn = pool.acquire().await.unwrap();
+        let mut n = 0u64;
+        while Instant::now() < deadline {
+            sqlx::query(
+                "INSERT INTO bench_raw_events (aggregate_type, aggregate_id, sequence, event_type, event_version, \
+                 payload, metadata) VALUES ('Aircraft', $1, 1, 'FlightLogged', '1.0', $2, $3)",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(json!({"FlightLogged": {"flight_date": "2024-05-01", "block_minutes": 60, "cycles": 1}}))
+            .bind(json!({"actor": "bench", "command_id": uuid::Uuid::new_v4().to_string()}))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+            n += 1;
+        }
+        n
+    });
+    let total: u64 = join_all(workers).await.into_iter().sum();
+    total as f64 / seconds.as_secs_f64()
+}
+
+async fn log_flight(app: &TestApp, id: &str) -> (Duration, i64, i64) {
+    let flight = json!({"flight_date": "2024-05-01", "block_hours": 1.0, "cycles": 1});
+    let started = Instant::now();
+    let reply = app.post_json(&format!("/api/v1/aircraft/{id}/flights"), &flight).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    (started.elapsed(), reply.body["version"].as_i64().unwrap(), reply.body["position"].as_i64().unwrap())
+}
+
+/// LogFlight from `clients` concurrent clients to random aircraft for `seconds`.
+async fn command_load(
+    app: &TestApp,
+    fleet: &[String],
+    clients: usize,
+    seconds: Duration,
+) -> (f64, Vec<Duration>) {
+    let deadline = Instant::now() + seconds;
+    let workers = (0..clients).map(|_| async move {
+        let mut latencies = vec![];
+        while Instant::now() < deadline {
+            let id = &fleet[rand::thread_rng().gen_range(0..fleet.len())];
+            latencies.push(log_flight(app, id).await.0);
+        }
+        latencies
+    });
+    let latencies: Vec<Duration> = join_all(workers).await.into_iter().flatten().collect();
+    (latencies.len() as f64 / seconds.as_secs_f64(), latencies)
+}
+
+/// While `running`, commands on one aircraft of its own, each followed by polling the read
+/// endpoint until it shows the command: answered → visible.
+async fn freshness_probe(app: &TestApp, id: &str, running: &AtomicBool) -> Vec<Duration> {
+    let mut samples = vec![];
+    while running.load(Ordering::Relaxed) {
+        let (_, version, _) = log_flight(app, id).await;
+        let answered = Instant::now();
+        loop {
+            let view =
+                read(app.client.get(app.url(&format!("/api/v1/aircraft/{id}"))).send().await.unwrap()).await;
+            if view.body["version"].as_i64() >= Some(version) {
+                samples.push(answered.elapsed());
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    samples
+}
+
+/// Appends `count` more FlightLogged events to `id` in one statement (copies of its last flight),
+/// to give it a long history quickly.
+async fn grow_history(pool: &PgPool, id: &str, count: i64) {
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT 'Aircraft', $1, last.sequence + g, 'FlightLogged', last.event_version, last.payload, last.metadata \
+         FROM (SELECT sequence, event_version, payload, metadata FROM events WHERE aggregate_type = 'Aircraft' \
+               AND aggregate_id = $1 ORDER BY sequence DESC LIMIT 1) last, generate_series(1, $2) g",
+    )
+    .bind(id)
+    .bind(count)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+fn main() {
+    let seconds = Duration::from_secs(
+        std::env::var("KLG_BENCH_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5),
+    );
+    actix_rt::System::new().block_on(async move {
+        let app = spawn_app().await;
+        let pool = &app.pool;
+        sqlx::raw_sql(
+            "CREATE TABLE bench_raw_events (LIKE events INCLUDING DEFAULTS INCLUDING IDENTITY); \
+             ALTER TABLE bench_raw_events ADD PRIMARY KEY (aggregate_type, aggregate_id, sequence)",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        let mut fleet = vec![];
+        for i in 0..200 {
+            fleet.push(app.certified_aircraft(&format!("RA-{:05}", 20000 + i)).await);
+        }
+        let mut rows = vec![];
+        for clients in [1, 8, 32] {
+            let baseline = raw_insert_tps(pool, clients, seconds).await;
+            let (throughput, mut latencies) = command_load(&app, &fleet, clients, seconds).await;
+            rows.push(Row {
+                scenario: format!("LogFlight over HTTP, {clients} clients"),
+                throughput: Some(throughput),
+                p50: percentile(&mut latencies, 0.5),
+                p99: percentile(&mut latencies, 0.99),
+                baseline: format!("raw INSERT {baseline:.0}/s"),
+                ratio: throughput / baseline,
+            });
+        }
+
+        let short = app.certified_aircraft("RA-30010").await;
+        for _ in 0..8 {
+            log_flight(&app, &short).await;
+        }
+        let long = app.certified_aircraft("RA-30000").await;
+        log_flight(&app, &long).await;
+        grow_history(pool, &long, 10_000 - 3).await;
+        let mut by_length = vec![];
+        for id in [&short, &long] {
+            log_flight(&app, id).await; // warm-up: the first command after growth
+            let mut samples = vec![];
+            for _ in 0..200 {
+                samples.push(log_flight(&app, id).await.0);
+            }
+            by_length.push((percentile(&mut samples, 0.5), percentile(&mut samples, 0.99)));
+        }
+        rows.push(Row {
+            scenario: "LogFlight, aggregate of 10,000 events".into(),
+            throughput: None,
+            p50: by_length[1].0,
+            p99: by_length[1].1,
+            baseline: format!("10 events: p50 {:.2} ms", ms(by_length[0].0)),
+            ratio: ms(by_length[1].0) / ms(by_length[0].0),
+        });
+
+        let probe_aircraft = app.certified_aircraft("RA-30020").await;
+        let running = Arc::new(AtomicBool::new(true));
+        let load = async {
+            let result = command_load(&app, &fleet, 32, seconds).await;
+            running.store(false, Ordering::Relaxed);
+            result
+        };
+        let ((_, mut load_latencies), mut fresh) =
+            futures_util::join!(load, freshness_probe(&app, &probe_aircraft, &running));
+        rows.push(Row {
+            scenario: format!("freshness under 32-client load ({} probes)", fresh.len()),
+            throughput: None,
+            p50: percentile(&mut fresh, 0.5),
+            p99: percentile(&mut fresh, 0.99),
+            baseline: format!("command p99 {:.1} ms", ms(percentile(&mut load_latencies, 0.99))),
+            ratio: ms(percentile(&mut fresh, 0.99)) / ms(percentile(&mut load_latencies, 0.99)),
+        });
+        print(&rows);
+    });
+}
