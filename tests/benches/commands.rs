@@ -60,7 +60,12 @@ fn print(rows: &[Row]) {
 }
 
 /// Single-row INSERTs into a table shaped like `events`, autocommit, `clients` connections.
-async fn raw_insert_tps(pool: &PgPool, clients: usize, seconds: Duration) -> f64 {
+async fn raw_insert_tps(app_pool: &PgPool, clients: usize, seconds: Duration) -> f64 {
+    let pool = &sqlx::postgres::PgPoolOptions::new()
+        .max_connections(clients as u32)
+        .connect_with(app_pool.connect_options().as_ref().clone())
+        .await
+        .unwrap();
     let deadline = Instant::now() + seconds;
     let workers = (0..clients).map(|_| async move {
         let mut conn = pool.acquire().await.unwrap();
