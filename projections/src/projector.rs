@@ -4,6 +4,15 @@
 //! Each row carries the version (sequence) of the last event applied to it, and every update
 //! requires the previous version: an event applied twice or out of order fails loudly instead
 //! of corrupting a row (the subscription then stops at that event and reports it).
+//!
+//! A batch costs a handful of statements, not several per event (profiled: three statements
+//! per event held the projector near 2,000 events/s, below the command rate, so reads went stale
+//! for seconds under load): history rows of the whole batch go in one multi-row INSERT per
+//! table, statistics in one upsert, and consecutive flights of an aircraft — the bulk of an
+//! airworthiness log — fold into one guarded UPDATE for all aircraft of the batch. Other events
+//! update their row one by one, after the pending flights are written, so order is kept.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -28,15 +37,189 @@ pub struct Projector;
 #[async_trait::async_trait]
 impl Subscriber for Projector {
     async fn apply(&self, tx: &mut PgConnection, events: &[StoredEvent]) -> Result<(), SubscriberError> {
+        let mut batch = Batch::default();
         for event in events {
             match event.aggregate_type.as_str() {
-                Aircraft::TYPE => project_aircraft(tx, event, decode(event)?).await?,
-                InboxItem::TYPE => project_inbox(tx, event, decode(event)?).await?,
+                Aircraft::TYPE => project_aircraft(tx, &mut batch, event, decode(event)?).await?,
+                InboxItem::TYPE => project_inbox(tx, &mut batch, event, decode(event)?).await?,
                 _ => {} // Not projected here.
             }
         }
+        batch.flush_flights(tx).await?;
+        batch.write_history(tx).await?;
+        batch.write_stats(tx).await
+    }
+}
+
+/// What one batch writes in bulk.
+#[derive(Default)]
+struct Batch<'e> {
+    aircraft_history: Vec<(&'e StoredEvent, String, String)>,
+    inbox_history: Vec<(&'e StoredEvent, String)>,
+    /// Per aircraft id: events in this batch and the latest recorded-at.
+    stats: HashMap<String, (i64, DateTime<Utc>)>,
+    /// Per aircraft id: flights not yet written, all consecutive events of that aircraft.
+    flights: HashMap<String, FlightRun<'e>>,
+}
+
+/// Consecutive `FlightLogged` events of one aircraft.
+struct FlightRun<'e> {
+    first: &'e StoredEvent,
+    last: &'e StoredEvent,
+    block_minutes: i64,
+    cycles: i64,
+    count: i64,
+    last_flight_date: chrono::NaiveDate,
+}
+
+impl<'e> Batch<'e> {
+    fn add_flight(
+        &mut self,
+        e: &'e StoredEvent,
+        id: &str,
+        date: chrono::NaiveDate,
+        minutes: i64,
+        cycles: i64,
+    ) {
+        match self.flights.get_mut(id) {
+            Some(run) => {
+                run.last = e;
+                run.block_minutes += minutes;
+                run.cycles += cycles;
+                run.count += 1;
+                run.last_flight_date = run.last_flight_date.max(date);
+            }
+            None => {
+                let run = FlightRun {
+                    first: e,
+                    last: e,
+                    block_minutes: minutes,
+                    cycles,
+                    count: 1,
+                    last_flight_date: date,
+                };
+                self.flights.insert(id.to_owned(), run);
+            }
+        }
+    }
+
+    /// Writes every pending flight run in one UPDATE; each run requires its row at the version
+    /// before its first flight (and the run itself is contiguous: the log gives each aircraft's
+    /// events in sequence order, and a gap is caught when the run is extended).
+    async fn flush_flights(&mut self, tx: &mut PgConnection) -> Result<(), SubscriberError> {
+        if self.flights.is_empty() {
+            return Ok(());
+        }
+        let runs: Vec<(String, FlightRun)> = self.flights.drain().collect();
+        let column = |f: &dyn Fn(&FlightRun) -> i64| runs.iter().map(|(_, r)| f(r)).collect::<Vec<i64>>();
+        let updated: Vec<String> = sqlx::query_scalar(
+            "UPDATE aircraft a SET total_block_minutes = a.total_block_minutes + r.block_minutes, \
+             total_cycles = a.total_cycles + r.cycles, flight_count = a.flight_count + r.count, \
+             last_flight_date = greatest(a.last_flight_date, r.last_flight_date), version = r.last_sequence, \
+             last_position = r.last_position, updated_at = r.updated_at \
+             FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], \
+                         $7::bigint[], $8::date[], $9::timestamptz[]) \
+                  AS r(id, first_sequence, last_sequence, last_position, block_minutes, cycles, count, \
+                       last_flight_date, updated_at) \
+             WHERE a.id = r.id AND a.version = r.first_sequence - 1 \
+             RETURNING a.id",
+        )
+        .bind(runs.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>())
+        .bind(column(&|r| r.first.sequence))
+        .bind(column(&|r| r.last.sequence))
+        .bind(column(&|r| r.last.position.global_position))
+        .bind(column(&|r| r.block_minutes))
+        .bind(column(&|r| r.cycles))
+        .bind(column(&|r| r.count))
+        .bind(runs.iter().map(|(_, r)| r.last_flight_date).collect::<Vec<_>>())
+        .bind(runs.iter().map(|(_, r)| r.last.recorded_at).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        if let Some((_, run)) = runs.iter().find(|(id, _)| !updated.contains(id)) {
+            return Err(not_at_version(run.first));
+        }
         Ok(())
     }
+
+    async fn write_history(&self, tx: &mut PgConnection) -> Result<(), SubscriberError> {
+        if !self.aircraft_history.is_empty() {
+            let rows: Vec<(&StoredEvent, &str)> =
+                self.aircraft_history.iter().map(|(e, id, _)| (*e, id.as_str())).collect();
+            let summaries: Vec<String> = self.aircraft_history.iter().map(|(_, _, s)| s.clone()).collect();
+            insert_history(tx, "aircraft_history", "aircraft_id", &rows, Some(summaries)).await?;
+        }
+        if !self.inbox_history.is_empty() {
+            let rows: Vec<(&StoredEvent, &str)> =
+                self.inbox_history.iter().map(|(e, id)| (*e, id.as_str())).collect();
+            insert_history(tx, "inbox_history", "document_id", &rows, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Adds the batch's counts to `aircraft_stats` (after the aircraft rows exist).
+    async fn write_stats(&self, tx: &mut PgConnection) -> Result<(), SubscriberError> {
+        if self.stats.is_empty() {
+            return Ok(());
+        }
+        let (ids, counts): (Vec<String>, Vec<(i64, DateTime<Utc>)>) =
+            self.stats.iter().map(|(id, c)| (id.clone(), *c)).unzip();
+        sqlx::query(
+            "INSERT INTO aircraft_stats (registration_number, total_events, last_event) \
+             SELECT a.registration_number, sum(s.n), max(s.last) \
+             FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS s(id, n, last) \
+             JOIN aircraft a ON a.id = s.id GROUP BY a.registration_number \
+             ON CONFLICT (registration_number) DO UPDATE SET total_events = aircraft_stats.total_events \
+             + EXCLUDED.total_events, last_event = greatest(aircraft_stats.last_event, EXCLUDED.last_event)",
+        )
+        .bind(ids)
+        .bind(counts.iter().map(|(n, _)| *n).collect::<Vec<_>>())
+        .bind(counts.iter().map(|(_, t)| *t).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+}
+
+/// One multi-row INSERT of history rows (`summaries` for tables that have a summary column).
+async fn insert_history(
+    tx: &mut PgConnection,
+    table: &str,
+    id_column: &str,
+    rows: &[(&StoredEvent, &str)],
+    summaries: Option<Vec<String>>,
+) -> Result<(), SubscriberError> {
+    let texts =
+        |f: &dyn Fn(&StoredEvent) -> Option<String>| rows.iter().map(|(e, _)| f(e)).collect::<Vec<_>>();
+    let (summary_column, summary_array) =
+        if summaries.is_some() { (", summary", ", $13::text[]") } else { ("", "") };
+    let sql = format!(
+        "INSERT INTO {table} (global_position, {id_column}, sequence, event_id, event_type, event_version, \
+         recorded_at, actor, request_id, correlation_id, causation_id, payload{summary_column}) \
+         SELECT global_position, id, sequence, event_id, event_type, event_version, recorded_at, actor, request_id, \
+                correlation_id, causation_id, payload::jsonb{summary_column} \
+         FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], \
+                     $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]{summary_array}) \
+         AS h(global_position, id, sequence, event_id, event_type, event_version, recorded_at, actor, \
+              request_id, correlation_id, causation_id, payload{summary_column})"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(rows.iter().map(|(e, _)| e.position.global_position).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, id)| id.to_string()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(e, _)| e.sequence).collect::<Vec<_>>())
+        .bind(texts(&|e| Some(e.event_id.to_string())))
+        .bind(texts(&|e| Some(e.event_type.clone())))
+        .bind(texts(&|e| Some(e.event_version.clone())))
+        .bind(rows.iter().map(|(e, _)| e.recorded_at).collect::<Vec<_>>())
+        .bind(texts(&|e| Some(e.meta("actor").unwrap_or("unknown").to_owned())))
+        .bind(texts(&|e| e.meta("request_id").map(str::to_owned)))
+        .bind(texts(&|e| e.meta("correlation_id").map(str::to_owned)))
+        .bind(texts(&|e| e.meta("causation_id").map(str::to_owned)))
+        .bind(texts(&|e| Some(e.payload.to_string())));
+    if let Some(summaries) = summaries {
+        query = query.bind(summaries);
+    }
+    query.execute(&mut *tx).await?;
+    Ok(())
 }
 
 /// Empties the projections and rewinds the projector to the start of the log, in one
@@ -91,20 +274,36 @@ fn aggregate_uuid(event: &StoredEvent) -> Result<String, SubscriberError> {
 fn expect_one(event: &StoredEvent, result: sqlx::postgres::PgQueryResult) -> Result<(), SubscriberError> {
     match result.rows_affected() {
         1 => Ok(()),
-        _ => Err(poison(
-            event,
-            format!("row is not at version {} (duplicate or out-of-order event)", event.sequence - 1),
-        )),
+        _ => Err(not_at_version(event)),
     }
 }
 
-async fn project_aircraft(
+fn not_at_version(event: &StoredEvent) -> SubscriberError {
+    poison(event, format!("row is not at version {} (duplicate or out-of-order event)", event.sequence - 1))
+}
+
+async fn project_aircraft<'e>(
     tx: &mut PgConnection,
-    e: &StoredEvent,
+    batch: &mut Batch<'e>,
+    e: &'e StoredEvent,
     event: AircraftEvent,
 ) -> Result<(), SubscriberError> {
     let id = aggregate_uuid(e)?;
     let at = e.recorded_at;
+    let stats = batch.stats.entry(id.clone()).or_insert((0, at));
+    *stats = (stats.0 + 1, stats.1.max(at));
+    batch.aircraft_history.push((e, id.clone(), summarize(&event)));
+    if let AircraftEvent::FlightLogged { flight_date, block_minutes, cycles } = &event {
+        match batch.flights.get(&id) {
+            Some(run) if run.last.sequence + 1 != e.sequence => return Err(not_at_version(e)),
+            _ => {}
+        }
+        let minutes = i64::from(block_minutes.minutes());
+        batch.add_flight(e, &id, *flight_date, minutes, i64::from(*cycles));
+        return Ok(());
+    }
+    // Pending flights go first: this update is guarded by the version they leave.
+    batch.flush_flights(tx).await?;
     let result = match &event {
         AircraftEvent::AircraftRegistered {
             registration_number,
@@ -164,22 +363,13 @@ async fn project_aircraft(
             })
             .await?
         }
-        AircraftEvent::FlightLogged { flight_date, block_minutes, cycles } => {
-            let set = "total_block_minutes = total_block_minutes + $5, total_cycles = total_cycles + $6, \
-                       flight_count = flight_count + 1, last_flight_date = greatest(last_flight_date, $7)";
-            update_row(tx, "aircraft", e, &id, set, |q| {
-                q.bind(i64::from(block_minutes.minutes())).bind(i64::from(*cycles)).bind(*flight_date)
-            })
-            .await?
-        }
+        AircraftEvent::FlightLogged { .. } => unreachable!("flights are folded into runs above"),
         AircraftEvent::AircraftDecommissioned { reason, .. } => {
             let set = "status = 'decommissioned', status_reason = $5, status_changed_at = $4, decommissioned_at = $4";
             update_row(tx, "aircraft", e, &id, set, |q| q.bind(reason.as_ref().map(|r| r.to_string()))).await?
         }
     };
-    expect_one(e, result)?;
-    record_history(tx, e, &id, &event).await?;
-    count_stats(tx, e, &id).await
+    expect_one(e, result)
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
@@ -204,63 +394,6 @@ async fn update_row(
         .bind(e.position.global_position)
         .bind(e.recorded_at);
     bind(query).execute(&mut *tx).await
-}
-
-async fn record_history(
-    tx: &mut PgConnection,
-    e: &StoredEvent,
-    id: &str,
-    event: &AircraftEvent,
-) -> Result<(), SubscriberError> {
-    record_event(tx, e, id, "aircraft_history (global_position, aircraft_id", Some(summarize(event))).await
-}
-
-/// One row per event in a history table; `into` names the table and its id column.
-async fn record_event(
-    tx: &mut PgConnection,
-    e: &StoredEvent,
-    id: &str,
-    into: &str,
-    summary: Option<String>,
-) -> Result<(), SubscriberError> {
-    let (summary_column, summary_value) = if summary.is_some() { (", summary", ", $13") } else { ("", "") };
-    let sql = format!(
-        "INSERT INTO {into}, sequence, event_id, event_type, event_version, recorded_at, actor, request_id, \
-         correlation_id, causation_id, payload{summary_column}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12{summary_value})"
-    );
-    let mut query = sqlx::query(&sql)
-        .bind(e.position.global_position)
-        .bind(id)
-        .bind(e.sequence)
-        .bind(e.event_id.to_string())
-        .bind(&e.event_type)
-        .bind(&e.event_version)
-        .bind(e.recorded_at)
-        .bind(e.meta("actor").unwrap_or("unknown"))
-        .bind(e.meta("request_id"))
-        .bind(e.meta("correlation_id"))
-        .bind(e.meta("causation_id"))
-        .bind(&e.payload);
-    if let Some(summary) = summary {
-        query = query.bind(summary);
-    }
-    query.execute(&mut *tx).await?;
-    Ok(())
-}
-
-async fn count_stats(tx: &mut PgConnection, e: &StoredEvent, id: &str) -> Result<(), SubscriberError> {
-    sqlx::query(
-        "INSERT INTO aircraft_stats (registration_number, total_events, last_event) \
-         SELECT registration_number, 1, $2 FROM aircraft WHERE id = $1 \
-         ON CONFLICT (registration_number) DO UPDATE SET total_events = aircraft_stats.total_events + 1, \
-         last_event = greatest(aircraft_stats.last_event, EXCLUDED.last_event)",
-    )
-    .bind(id)
-    .bind(e.recorded_at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
 }
 
 /// One line an auditor can read.
@@ -309,12 +442,14 @@ pub fn summarize(event: &AircraftEvent) -> String {
     }
 }
 
-async fn project_inbox(
+async fn project_inbox<'e>(
     tx: &mut PgConnection,
-    e: &StoredEvent,
+    batch: &mut Batch<'e>,
+    e: &'e StoredEvent,
     event: InboxEvent,
 ) -> Result<(), SubscriberError> {
     let id = aggregate_uuid(e)?;
+    batch.inbox_history.push((e, id.clone()));
     let at: DateTime<Utc> = e.recorded_at;
     let result = match &event {
         InboxEvent::FileReceived { filename, content_type, size_bytes, sha256, source } => {
@@ -360,6 +495,5 @@ async fn project_inbox(
             update_row(tx, "inbox_files", e, &id, "status = 'archived', archived_at = $4", |q| q).await?
         }
     };
-    expect_one(e, result)?;
-    record_event(tx, e, &id, "inbox_history (global_position, document_id", None).await
+    expect_one(e, result)
 }
