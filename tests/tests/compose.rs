@@ -98,7 +98,7 @@ fn the_compose_file_matches_the_codes_configuration() {
     assert!(published_ports(&doc["services"]["flink-jobmanager"]).contains(&"8081:8081".to_owned()));
     assert_eq!(env["FLINK_REST_URL"], "http://flink-jobmanager:8081");
     let jobs = serde_yaml::to_string(&doc["services"]["flink-jobs"]).unwrap();
-    assert!(jobs.contains("./flink/sql:/sql") && jobs.contains("sql-client.sh -f"), "{jobs}");
+    assert!(jobs.contains("./flink:/opt/klg/flink") && jobs.contains("submit.sh"), "{jobs}");
     for file in [
         "sources/aircraft_events.kafka.sql",
         "sources/inbox_events.kafka.sql",
@@ -577,5 +577,89 @@ fn docker_compose_validates_and_resolves_the_file() {
                 assert!(Path::new(&source).exists(), "{name:?} mounts {source}, which does not exist");
             }
         }
+    }
+}
+
+/// The Flink one-shot goes through the image's /docker-entrypoint.sh (which applies
+/// FLINK_PROPERTIES and drops root) and runs flink/submit.sh — the script
+/// tests/tests/flink_session.rs runs on a real session cluster — with every variable its files
+/// use; the script always reads the production settings, which target the JobManager and carry
+/// what the jobs need in production (idle sources, UTC windows, a restart strategy); the image
+/// holds the compiled runner.
+#[test]
+fn the_flink_one_shot_runs_the_tested_submission_with_the_production_settings() {
+    let doc = compose();
+    let jobs = &doc["services"]["flink-jobs"];
+    let strings = |value: &Value| -> Vec<String> {
+        value
+            .as_sequence()
+            .map(|s| s.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let entrypoint = strings(&jobs["entrypoint"]);
+    assert!(
+        jobs["entrypoint"].is_null()
+            || entrypoint.first().map(String::as_str) == Some("/docker-entrypoint.sh"),
+        "flink-jobs must go through the image's /docker-entrypoint.sh, not {entrypoint:?}"
+    );
+    assert_eq!(strings(&jobs["command"]), ["bash", "/opt/klg/flink/submit.sh"]);
+    assert!(strings(&jobs["volumes"]).contains(&"./flink:/opt/klg/flink:ro".to_owned()), "{jobs:?}");
+    let env = environment(jobs);
+    assert_eq!(env.get("FLINK_JOBMANAGER_HOST").map(String::as_str), Some("flink-jobmanager"));
+    assert_eq!(env.get("FLINK_JOBMANAGER_PORT").map(String::as_str), Some("8081"));
+    assert!(published_ports(&doc["services"]["flink-jobmanager"]).contains(&"8081:8081".to_owned()));
+    assert_eq!(env.get("KAFKA_BROKERS").map(String::as_str), Some("redpanda:9092"));
+
+    let flink = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../flink");
+    let script = std::fs::read_to_string(flink.join("submit.sh")).unwrap();
+    assert!(
+        script.contains("KlgSqlRunner submit") && script.contains("\"$sql/settings.production.sql\""),
+        "{script}"
+    );
+    let settings = std::fs::read_to_string(flink.join("sql/settings.production.sql")).unwrap();
+    for required in [
+        "SET 'execution.target' = 'remote';",
+        "SET 'rest.address' = '${FLINK_JOBMANAGER_HOST}';",
+        "SET 'rest.port' = '${FLINK_JOBMANAGER_PORT}';",
+        "SET 'table.local-time-zone' = 'UTC';",
+        "SET 'table.exec.source.idle-timeout' = ",
+        "SET 'restart-strategy.type' = 'exponential-delay';",
+    ] {
+        assert!(settings.contains(required), "settings.production.sql lacks {required}");
+    }
+    // Every ${NAME} of the files the script submits is in the one-shot's environment.
+    let mut files = vec![flink.join("sql/settings.production.sql")];
+    for (dir, suffix) in [("sources", ".kafka.sql"), ("sinks", ".kafka.sql"), ("jobs", ".sql")] {
+        for entry in std::fs::read_dir(flink.join("sql").join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.to_string_lossy().ends_with(suffix) {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for name in text.split("${").skip(1).map(|rest| rest.split('}').next().unwrap()) {
+            assert!(
+                env.contains_key(name),
+                "{} uses ${{{name}}}, which flink-jobs does not set",
+                file.display()
+            );
+        }
+    }
+
+    let dockerfile = std::fs::read_to_string(flink.join("../docker/flink/Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains("javac") && dockerfile.contains("flink/runner/KlgSqlRunner.java"),
+        "{dockerfile}"
+    );
+    assert!(dockerfile.contains("flink-sql-connector-kafka"), "{dockerfile}");
+    for service in ["flink-jobmanager", "flink-taskmanager", "flink-jobs"] {
+        let build = &doc["services"][service]["build"];
+        assert_eq!(
+            (build["context"].as_str(), build["dockerfile"].as_str()),
+            (Some("."), Some("docker/flink/Dockerfile")),
+            "{service} builds the Flink image from the repository root"
+        );
     }
 }

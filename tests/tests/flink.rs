@@ -3,120 +3,16 @@
 //! the statistics the embedded mode computes in PostgreSQL — across midnight, several aircraft,
 //! a registration number passing to another aircraft, out-of-order events and a duplicate.
 
-use chrono::{DateTime, Utc};
-use cqrs_es::DomainEvent;
-use klg_domain::aircraft::{AircraftEvent, AircraftStatus};
-use klg_domain::inbox::InboxEvent;
-use klg_domain::values::*;
 use klg_mirror::EventEnvelope;
 use klg_projections::log::read_after;
 use klg_projections::{Projector, Subscription, PROJECTIONS};
-use klg_tests::flink::{run_batch, sql};
+use klg_tests::flink::{
+    append, at, normalise, received, registered, run_batch, sql, write_history, write_inbox_history,
+};
 use klg_tests::{postgres_server_url, spawn_app_with, wait_until_readable, TestApp};
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
-
-/// `HH:MM:SS[.fff]` after 2026-03-01 00:00 UTC; hours past 23 run into the next day.
-fn at(time: &str) -> DateTime<Utc> {
-    let parts: Vec<f64> = time.split(':').map(|p| p.parse().unwrap()).collect();
-    let millis = ((parts[0] * 60.0 + parts[1]) * 60.0 + parts[2]) * 1000.0;
-    "2026-03-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + chrono::Duration::milliseconds(millis as i64)
-}
-
-fn registered(number: &str) -> AircraftEvent {
-    AircraftEvent::AircraftRegistered {
-        registration_number: RegistrationNumber::parse(number).unwrap(),
-        aircraft_type: AircraftTypeCode::parse("SU95").unwrap(),
-        model: Name::parse("Superjet").unwrap(),
-        serial_number: SerialNumber::parse("95001").unwrap(),
-        operator: Name::parse("Aeroflot").unwrap(),
-        year_of_manufacture: None,
-    }
-}
-
-fn certified() -> AircraftEvent {
-    AircraftEvent::AirworthinessCertificateIssued {
-        number: CertificateNumber::parse("CA-1").unwrap(),
-        issued_on: "2026-01-01".parse().unwrap(),
-        valid_until: "2027-01-01".parse().unwrap(),
-    }
-}
-
-fn flight(minutes: u32) -> AircraftEvent {
-    AircraftEvent::FlightLogged {
-        flight_date: "2026-03-01".parse().unwrap(),
-        block_minutes: BlockMinutes::from_minutes(minutes),
-        cycles: 1,
-    }
-}
-
-/// Events the tests write straight into the store, and the aggregate they belong to.
-trait Stored: DomainEvent {
-    const AGGREGATE: &'static str;
-}
-
-impl Stored for AircraftEvent {
-    const AGGREGATE: &'static str = "Aircraft";
-}
-
-impl Stored for InboxEvent {
-    const AGGREGATE: &'static str = "InboxItem";
-}
-
-/// Appends an event with a chosen occurrence time (the store's own default is `now()`).
-async fn append<E: Stored>(pool: &PgPool, id: Uuid, sequence: i64, event: E, time: DateTime<Utc>) {
-    sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at) \
-         VALUES ($1, $2, $3, $4, '1.0', $5, '{\"actor\": \"flink-test\"}', $6)",
-    )
-    .bind(E::AGGREGATE)
-    .bind(id.to_string())
-    .bind(sequence)
-    .bind(event.event_type())
-    .bind(sqlx::types::Json(&event))
-    .bind(time)
-    .execute(pool)
-    .await
-    .unwrap();
-}
-
-/// Day boundary in the middle; RA-00002 passes from aircraft b to c; the flight of b at
-/// 00:29:45 is stored after a's 00:30:00 one (out of order, inside the 30 s watermark bound).
-async fn write_history(pool: &PgPool) {
-    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    append(pool, a, 1, registered("RA-00001"), at("23:10:00")).await;
-    append(pool, b, 1, registered("RA-00002"), at("23:15:00")).await;
-    append(pool, a, 2, certified(), at("23:20:00")).await;
-    append(pool, b, 2, certified(), at("23:21:00")).await;
-    append(pool, a, 3, flight(90), at("23:40:00")).await;
-    append(pool, b, 3, flight(45), at("23:45:00")).await;
-    append(pool, a, 4, flight(30), at("23:59:59.999")).await;
-    append(pool, a, 5, flight(60), at("24:00:00")).await;
-    append(pool, a, 6, flight(75), at("24:30:00")).await;
-    append(pool, b, 4, flight(20), at("24:29:45")).await;
-    let decommissioned = AircraftEvent::AircraftDecommissioned {
-        registration_number: RegistrationNumber::parse("RA-00002").unwrap(),
-        reason: None,
-    };
-    append(pool, b, 5, decommissioned, at("24:40:00")).await;
-    append(pool, c, 1, registered("RA-00002"), at("24:50:00")).await;
-    append(pool, c, 2, certified(), at("24:51:00")).await;
-    append(pool, c, 3, flight(55), at("24:55:00")).await;
-    let grounded = AircraftEvent::AircraftStatusChanged {
-        from: AircraftStatus::Active,
-        to: AircraftStatus::Grounded,
-        reason: Reason::parse("bird strike").unwrap(),
-    };
-    append(pool, a, 7, grounded, at("25:05:00")).await;
-    let maintenance = AircraftEvent::AircraftStatusChanged {
-        from: AircraftStatus::Grounded,
-        to: AircraftStatus::InMaintenance,
-        reason: Reason::parse("inspection").unwrap(),
-    };
-    append(pool, a, 8, maintenance, at("80:00:00")).await;
-    append(pool, a, 9, flight(120), at("82:00:00")).await;
-}
 
 /// The log of one aggregate type as the mirror publishes it, one JSON envelope per line, one of
 /// them twice (an at-least-once duplicate).
@@ -328,51 +224,6 @@ async fn fleet_utilization_daily_on_flink_equals_the_embedded_statistics() {
     assert_eq!(view.body["rows"].as_array().map(Vec::len), Some(10), "{}", view.body);
 }
 
-fn received(name: &str) -> InboxEvent {
-    InboxEvent::FileReceived {
-        filename: FileName::sanitize(name),
-        content_type: ContentType::parse("application/pdf").unwrap(),
-        size_bytes: 100,
-        sha256: Sha256Hex::parse(&"a".repeat(64)).unwrap(),
-        source: FileSource::Email,
-    }
-}
-
-fn classified(document_type: DocumentType) -> InboxEvent {
-    InboxEvent::DocumentClassified { document_type, previous: None }
-}
-
-/// Across midnight: a directive processed after an hour; a bulletin reclassified as a work
-/// order then processed; one rejected unclassified; one left open.
-async fn write_inbox_history(pool: &PgPool) {
-    let (d1, d2, d3, d4) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    append(pool, d1, 1, received("ad.pdf"), at("23:10:00")).await;
-    append(pool, d1, 2, classified(DocumentType::AirworthinessDirective), at("23:30:00")).await;
-    append(pool, d2, 1, received("sb.pdf"), at("23:50:00")).await;
-    append(pool, d2, 2, classified(DocumentType::ServiceBulletin), at("23:55:00")).await;
-    append(
-        pool,
-        d1,
-        3,
-        InboxEvent::DocumentProcessed { note: Note::parse("applied").unwrap() },
-        at("24:10:00"),
-    )
-    .await;
-    append(pool, d2, 3, classified(DocumentType::WorkOrder), at("24:05:00")).await;
-    append(pool, d3, 1, received("junk.pdf"), at("24:15:00")).await;
-    append(pool, d2, 4, InboxEvent::DocumentProcessed { note: Note::parse("done").unwrap() }, at("24:20:00"))
-        .await;
-    append(pool, d4, 1, received("later.pdf"), at("24:30:00")).await;
-    append(
-        pool,
-        d3,
-        2,
-        InboxEvent::DocumentRejected { reason: Reason::parse("spam").unwrap() },
-        at("24:29:40"),
-    )
-    .await;
-}
-
 #[actix_rt::test]
 async fn inbox_intake_hourly_on_flink_equals_the_embedded_statistics() {
     let app = projected_app(History::Inbox).await;
@@ -471,16 +322,4 @@ async fn in_risingwave_mode_the_statistics_are_flinks_streaming_results() {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
     }
-}
-
-/// A statistics row with its windows as plain UTC text (`2026-03-01T23:00:00`), whichever
-/// store (timestamp or timestamptz) it came from.
-fn normalise(row: &Value) -> Value {
-    let mut row = row.clone();
-    for key in ["window_start", "window_end"] {
-        if let Some(text) = row[key].as_str() {
-            row[key] = Value::String(text.trim_end_matches("+00:00").trim_end_matches('Z').to_owned());
-        }
-    }
-    row
 }
