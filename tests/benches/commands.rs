@@ -4,7 +4,9 @@
 //! - KLG: `POST /api/v1/aircraft/{id}/flights` over HTTP/1.1 keep-alive to 200 certified aircraft
 //!   at random, at 1 / 8 / 32 clients — throughput, p50/p99, ratio to the baseline;
 //! - cost with history: LogFlight latency on an aircraft with 10 events and on one with 10,000;
-//! - freshness under the 32-client load: command answered → visible in `GET /api/v1/aircraft/{id}`.
+//! - freshness under the 32-client load: command answered → visible in `GET /api/v1/aircraft/{id}`;
+//! - rebuild: the projector replaying the whole log (≥ 100,000 events) into emptied projections,
+//!   against `COPY` of the same events in log order (the events table's read rate).
 //!
 //! Run: `cargo bench -p klg-tests --bench commands` (`KLG_BENCH_SECONDS` per scenario, default 5).
 //! Benchmarks never fail on a slow machine: they print, and the ratios compare within one run.
@@ -153,6 +155,71 @@ async fn grow_history(pool: &PgPool, id: &str, count: i64) {
     .unwrap();
 }
 
+/// The projections rebuilt from the whole log vs. reading the log with COPY.
+async fn rebuild(pool: &PgPool, fleet: &[String]) -> Row {
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(pool).await.unwrap();
+    let per_aircraft = ((100_000 - stored).max(0) / fleet.len() as i64) + 1;
+    for id in fleet {
+        grow_history(pool, id, per_aircraft).await;
+    }
+    klg_tests::wait_for_projections(pool).await;
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(pool).await.unwrap();
+
+    let mut conn = pool.acquire().await.unwrap();
+    let started = Instant::now();
+    let mut copy = conn
+        .copy_out_raw(
+            "COPY (SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, \
+             global_position, transaction_id, event_id, recorded_at FROM events \
+             ORDER BY transaction_id, global_position) TO STDOUT",
+        )
+        .await
+        .unwrap();
+    let mut bytes = 0;
+    while let Some(chunk) = futures_util::StreamExt::next(&mut copy).await {
+        bytes += chunk.unwrap().len();
+    }
+    let copy_rate = events as f64 / started.elapsed().as_secs_f64();
+    drop(copy);
+    drop(conn);
+
+    // The running server's projector does the rebuild, as after `klg project --rebuild`.
+    // Polled cheaply (the checkpoint row against the log's last position): counting the events
+    // after the checkpoint would scan the table the rebuild reads.
+    let (last_tx, last_position): (i64, i64) = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position FROM events \
+         ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    klg_projections::projector::reset(pool).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let at: (i64, i64) = sqlx::query_as(
+            "SELECT transaction_id::text::bigint, global_position FROM subscription_checkpoints WHERE name = $1",
+        )
+        .bind(klg_projections::PROJECTIONS)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if at == (last_tx, last_position) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let rate = events as f64 / elapsed.as_secs_f64();
+    Row {
+        scenario: format!("rebuild, {events} events ({} MB)", bytes / 1_000_000),
+        throughput: Some(rate),
+        p50: elapsed,
+        p99: elapsed,
+        baseline: format!("ordered COPY {copy_rate:.0}/s"),
+        ratio: rate / copy_rate,
+    }
+}
+
 fn main() {
     let seconds = Duration::from_secs(
         std::env::var("KLG_BENCH_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5),
@@ -227,6 +294,7 @@ fn main() {
             baseline: format!("command p99 {:.1} ms", ms(percentile(&mut load_latencies, 0.99))),
             ratio: ms(percentile(&mut fresh, 0.99)) / ms(percentile(&mut load_latencies, 0.99)),
         });
+        rows.push(rebuild(pool, &fleet).await);
         print(&rows);
     });
 }

@@ -322,4 +322,6 @@ async fn in_risingwave_mode_the_statistics_are_flinks_streaming_results() {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
     }
+    // What serving Flink's results made KLG send to the read store, through RisingWave's parser.
+    app.assert_risingwave_accepts_what_it_was_sent();
 }

@@ -106,3 +106,27 @@ async fn a_tailing_reader_sees_every_event_exactly_once_under_concurrent_writers
     assert!(inversions > 0, "no event committed out of position order; the test did not exercise gaps");
     println!("{inversions} late commits with lower positions were all read");
 }
+
+/// Reading the next batch is a range scan of the (transaction_id, global_position) index, however
+/// long the log: not a scan and sort of everything after the checkpoint (which an ORDER BY that
+/// resolved to the select list's cast column once caused).
+#[actix_rt::test]
+async fn reading_a_batch_is_an_index_range_scan_not_a_sort_of_the_log() {
+    let app = spawn_app_with(|s| s.run_projector = false).await;
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT 'Other', 'stream-' || (g % 100), g, 'Noted', '1.0', '{}', '{}' FROM generate_series(1, 20000) g",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE events").execute(&app.pool).await.unwrap();
+    let sql = klg_projections::log::read_after_sql()
+        .replace("$1::text::xid8", "'0'::xid8")
+        .replace("$2", "0")
+        .replace("$3", "500");
+    let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {sql}")).fetch_all(&app.pool).await.unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("Index Scan using events_transaction_order_idx"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+}
