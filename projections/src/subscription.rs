@@ -26,6 +26,8 @@ use crate::log::{self, LogPosition, StoredEvent};
 /// First key of the advisory locks KLG's subscriptions take (the second is the name's hash).
 const LOCK_CLASS: i32 = 0x4b4c47; // "KLG"
 pub const NOTIFY_CHANNEL: &str = "klg_events";
+/// Largest batch while catching up (see `Subscription::current_batch`).
+const MAX_CATCH_UP_BATCH: i64 = 8_000;
 
 /// How a subscriber's effects relate to its checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +83,10 @@ pub struct Subscription<S: Subscriber> {
     pool: PgPool,
     subscriber: S,
     batch_size: i64,
+    /// The batch size in use: grows (doubling, up to [`MAX_CATCH_UP_BATCH`]) while batches come
+    /// back full — catching up or rebuilding, where fewer, larger transactions pay — and drops
+    /// back to `batch_size` once the subscription is current, so a live batch stays small.
+    current_batch: std::sync::atomic::AtomicI64,
     idle_poll: Duration,
     status: SubscriptionStatus,
 }
@@ -94,6 +100,7 @@ impl<S: Subscriber> Subscription<S> {
             pool,
             subscriber,
             batch_size: 500,
+            current_batch: std::sync::atomic::AtomicI64::new(500),
             idle_poll: Duration::from_millis(250),
             status: SubscriptionStatus::default(),
         }
@@ -101,6 +108,7 @@ impl<S: Subscriber> Subscription<S> {
 
     pub fn with_batch_size(mut self, batch_size: i64) -> Self {
         self.batch_size = batch_size.max(1);
+        self.current_batch = std::sync::atomic::AtomicI64::new(self.batch_size);
         self
     }
 
@@ -176,7 +184,7 @@ impl<S: Subscriber> Subscription<S> {
         let mut lock_checked = Instant::now();
         loop {
             let handled = self.run_batch().await?;
-            if handled as i64 == self.batch_size {
+            if handled > 0 && handled as i64 >= self.batch_size {
                 continue;
             }
             if lock_checked.elapsed() > Duration::from_secs(2) {
@@ -197,6 +205,7 @@ impl<S: Subscriber> Subscription<S> {
             Delivery::Transactional => self.run_transactional_batch().await?,
             Delivery::AtLeastOnce => self.run_at_least_once_batch().await?,
         };
+        self.adapt_batch_size(handled);
         // Any successful poll shows the subscription healthy again, idle or not: an error
         // left standing after a transient failure would keep health red until the next event.
         self.update(|s| {
@@ -214,7 +223,7 @@ impl<S: Subscriber> Subscription<S> {
     async fn run_transactional_batch(&self) -> Result<usize, SubscriberError> {
         let mut tx = self.pool.begin().await?;
         let checkpoint = lock_checkpoint(&mut tx, &self.name).await?;
-        let events = log::read_after(&mut *tx, checkpoint, self.batch_size).await?;
+        let events = log::read_after(&mut *tx, checkpoint, self.next_batch_size()).await?;
         let Some(last) = events.last().map(|e| e.position) else {
             tx.rollback().await?;
             return Ok(0);
@@ -229,7 +238,7 @@ impl<S: Subscriber> Subscription<S> {
     async fn run_at_least_once_batch(&self) -> Result<usize, SubscriberError> {
         let mut db = self.pool.acquire().await?;
         let checkpoint = read_checkpoint(&mut db, &self.name).await?;
-        let events = log::read_after(&mut *db, checkpoint, self.batch_size).await?;
+        let events = log::read_after(&mut *db, checkpoint, self.next_batch_size()).await?;
         let Some(last) = events.last().map(|e| e.position) else {
             return Ok(0);
         };
@@ -267,6 +276,23 @@ impl<S: Subscriber> Subscription<S> {
                 self.name
             ))),
         }
+    }
+
+    /// How many events to read next; see `current_batch`.
+    fn next_batch_size(&self) -> i64 {
+        self.current_batch.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Adapts the batch size to the batch just read.
+    fn adapt_batch_size(&self, read: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let current = self.current_batch.load(Relaxed);
+        let next = if read as i64 >= current {
+            (current * 2).min(MAX_CATCH_UP_BATCH.max(self.batch_size))
+        } else {
+            self.batch_size
+        };
+        self.current_batch.store(next, Relaxed);
     }
 
     fn update(&self, f: impl FnOnce(&mut SubscriptionState)) {
