@@ -16,7 +16,10 @@ use crate::error::CommandError;
 use crate::locks::KeyedLocks;
 use crate::lookups::{PgAircraftDirectory, PgRegistrationRegistry};
 use crate::metadata::{CommandMetadata, IdempotencyClaim};
-use crate::store::{AggregateStore, StoreError};
+use crate::store::{AggregateStore, Loaded, StoreError};
+
+/// What a command decided: nothing to store, or events and the aggregate after them.
+type Decision<A> = Option<(Vec<<A as Aggregate>::Event>, Loaded<A>)>;
 
 /// Attempts per command when other instances keep appending to the same aggregate.
 const MAX_ATTEMPTS: u32 = 10;
@@ -70,15 +73,13 @@ where
         for attempt in 1..=MAX_ATTEMPTS {
             let command_id = Uuid::new_v4();
             let stored = meta.to_map(command_id, command.name());
-            let mut loaded = self.store.load(&aggregate_id).await.map_err(store_error)?;
+            // After a lost race the cache is known to be behind: fold in the store's events first.
+            let (loaded, events) = self.decide(&aggregate_id, &command, attempt > 1).await?;
             let expected = loaded.sequence;
-            let events = AggregateStore::handle(&mut loaded, command.clone(), &self.services)
-                .await
-                .map_err(|e| CommandError::refused(&e))?;
-            if events.is_empty() {
+            let Some((events, after)) = events else {
                 return self.unchanged(id, expected).await;
-            }
-            match self.store.append(&aggregate_id, expected, events, stored, loaded).await {
+            };
+            match self.store.append(&aggregate_id, expected, events, stored, after).await {
                 Ok(appended) => {
                     let (version, position) = *appended.last().expect("at least one event appended");
                     return Ok(CommandOutcome {
@@ -102,6 +103,35 @@ where
             }
         }
         Err(CommandError::Contended)
+    }
+
+    /// Handles `command` on the cached aggregate if there is one, else on the store's. Returns
+    /// the state it was decided on and, if it changed anything, the events and the state after
+    /// them. A refusal or a no-op decided on the cache is decided again after folding in what
+    /// other processes stored since; an acceptance is checked by the append's sequence.
+    async fn decide(
+        &self,
+        aggregate_id: &str,
+        command: &A::Command,
+        verify_first: bool,
+    ) -> Result<(Loaded<A>, Decision<A>), CommandError> {
+        let (mut loaded, mut verified) = match self.store.cached(aggregate_id) {
+            Some(cached) if !verify_first => (cached, false),
+            _ => (self.store.load(aggregate_id).await.map_err(store_error)?, true),
+        };
+        loop {
+            let mut after = loaded.clone();
+            let decided = AggregateStore::handle(&mut after, command.clone(), &self.services).await;
+            match decided {
+                Ok(events) if !events.is_empty() => return Ok((loaded, Some((events, after)))),
+                _ if !verified => {
+                    loaded = self.store.refresh(aggregate_id, loaded).await.map_err(store_error)?;
+                    verified = true;
+                }
+                Ok(_) => return Ok((loaded, None)),
+                Err(e) => return Err(CommandError::refused(&e)),
+            }
+        }
     }
 
     /// The stored answer for a repeated idempotency key, if this request repeats one.

@@ -2,11 +2,13 @@
 //! `events` table and its reads, plus an in-process cache of folded aggregates so a command's
 //! cost does not grow with the aggregate's history (an airworthiness record lives for decades).
 //!
-//! A cached aggregate never decides on its own: every load asks the store for the events after
-//! the cached sequence (one index range scan, usually empty) and folds them in, so another
-//! process's appends are seen before the command is handled — a refusal is as current as a full
-//! replay would be. Appends still carry the expected sequence, and the primary key refuses a
-//! stale one (optimistic concurrency); a refused append evicts the entry.
+//! A cached aggregate never decides on its own. What it accepts is appended with the sequence it
+//! was decided on, and the primary key refuses a stale one (optimistic concurrency: another
+//! process appended meanwhile) — the command is then decided again on the cached fold with the
+//! store's newer events folded in. What it refuses, or finds nothing to do for, is decided again after folding
+//! in the events stored after the cached sequence (see `CommandService::execute`), so a refusal
+//! is as current as a full replay would be. The common case — an accepted command — costs one
+//! round trip: the append.
 //!
 //! Appending is one statement that returns each event's global position (no separate
 //! transaction round trips, no re-query for the outcome).
@@ -56,10 +58,20 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
         Self { repo: PostgresEventRepository::new(pool.clone()), pool, cache: Mutex::default() }
     }
 
+    /// The cached fold, not checked against the store.
+    pub fn cached(&self, aggregate_id: &str) -> Option<Loaded<A>> {
+        self.lock().get(aggregate_id).cloned()
+    }
+
     /// The aggregate as of the newest stored event: the cached fold plus what was appended since.
     pub async fn load(&self, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
-        let cached = self.lock().get(aggregate_id).cloned();
-        let mut loaded = cached.unwrap_or_else(|| Loaded { aggregate: A::default(), sequence: 0 });
+        let start =
+            self.cached(aggregate_id).unwrap_or_else(|| Loaded { aggregate: A::default(), sequence: 0 });
+        self.refresh(aggregate_id, start).await
+    }
+
+    /// `loaded` with the events stored after its sequence folded in.
+    pub async fn refresh(&self, aggregate_id: &str, mut loaded: Loaded<A>) -> Result<Loaded<A>, StoreError> {
         let newer = self.repo.get_last_events::<A>(aggregate_id, loaded.sequence).await?;
         for serialized in newer {
             let envelope = EventEnvelope::<A>::try_from(serialized)
@@ -119,15 +131,14 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
                 self.remember(aggregate_id, Loaded { aggregate: after.aggregate, sequence });
                 Ok(rows)
             }
-            Err(e) => {
-                self.lock().remove(aggregate_id);
-                match &e {
-                    sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
-                        Err(StoreError::Conflict)
-                    }
-                    _ => Err(StoreError::Database(e)),
+            // The cached fold stays: it is still a true prefix of the stream, and the retry folds
+            // in whatever was stored after it (ours too, if the outcome was in fact a commit).
+            Err(e) => match &e {
+                sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+                    Err(StoreError::Conflict)
                 }
-            }
+                _ => Err(StoreError::Database(e)),
+            },
         }
     }
 
