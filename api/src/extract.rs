@@ -128,8 +128,16 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or_default().trim();
-    let tag = text.strip_prefix("W/").unwrap_or(text);
-    tag.strip_prefix('"')
+    if text == "*" {
+        return Ok(None); // Any current version; a missing aggregate is 404 anyway.
+    }
+    if text.starts_with("W/") {
+        // RFC 9110 §13.1.1: If-Match uses the strong comparison, which a weak tag never passes.
+        return Err(ApiError::PreconditionFailed(format!(
+            "If-Match needs a strong ETag (such as \"3\"); the weak {text} never matches"
+        )));
+    }
+    text.strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .and_then(|t| t.parse().ok())
         .map(Some)

@@ -124,8 +124,13 @@ impl<S: Subscriber> Subscription<S> {
     /// an interrupted batch rolls back. Failures are retried with exponential backoff (0.5 s
     /// doubling to 30 s), reset by the next handled batch.
     pub async fn run(self) {
+        // One connection for the advisory lock, kept between a standby's attempts (opening one
+        // per attempt cost a connection a second per standby); dropped after an error, which
+        // also releases a lock held on it.
+        let mut lock_connection = None;
         loop {
-            if let Err(e) = self.lead().await {
+            if let Err(e) = self.lead(&mut lock_connection).await {
+                lock_connection = None;
                 let mut failures = 0;
                 self.update(|s| {
                     s.leader = false;
@@ -149,6 +154,7 @@ impl<S: Subscriber> Subscription<S> {
 
     /// [`catch_up`](Self::catch_up), calling `progress` with the running total after each batch.
     pub async fn catch_up_reporting(&self, mut progress: impl FnMut(u64)) -> Result<u64, SubscriberError> {
+        ensure_checkpoint(&self.pool, &self.name).await?;
         let mut total = 0;
         loop {
             let n = self.run_batch().await?;
@@ -160,12 +166,15 @@ impl<S: Subscriber> Subscription<S> {
         }
     }
 
-    async fn lead(&self) -> Result<(), SubscriberError> {
-        let mut lock = self.pool.acquire().await?.detach();
+    async fn lead(&self, lock_connection: &mut Option<PgConnection>) -> Result<(), SubscriberError> {
+        if lock_connection.is_none() {
+            *lock_connection = Some(self.pool.acquire().await?.detach());
+        }
+        let lock = lock_connection.as_mut().expect("connected above");
         let acquired: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
             .bind(LOCK_CLASS)
             .bind(&self.name)
-            .fetch_one(&mut lock)
+            .fetch_one(&mut *lock)
             .await?;
         if !acquired {
             // A standby that reached the database is healthy, whatever failed before.
@@ -173,11 +182,11 @@ impl<S: Subscriber> Subscription<S> {
                 s.last_error = None;
                 s.consecutive_failures = 0;
             });
-            drop(lock);
             tokio::time::sleep(Duration::from_secs(1)).await;
             return Ok(());
         }
         tracing::info!(subscription = %self.name, owner = %self.owner, "leading subscription");
+        ensure_checkpoint(&self.pool, &self.name).await?;
         self.update(|s| s.leader = true);
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(NOTIFY_CHANNEL).await?;
@@ -189,7 +198,7 @@ impl<S: Subscriber> Subscription<S> {
             }
             if lock_checked.elapsed() > Duration::from_secs(2) {
                 // Our lock lives as long as this connection: if it is gone, so is leadership.
-                sqlx::query("SELECT 1").execute(&mut lock).await?;
+                sqlx::query("SELECT 1").execute(&mut *lock).await?;
                 lock_checked = Instant::now();
             }
             tokio::select! {
@@ -220,14 +229,23 @@ impl<S: Subscriber> Subscription<S> {
     }
 
     /// One transaction: lock the checkpoint, read after it, apply, advance it.
+    /// Reads first, without a lock or a transaction: an idle poll takes no row lock (which would
+    /// burn a transaction id each time and show in the cluster's xmin horizon).
     async fn run_transactional_batch(&self) -> Result<usize, SubscriberError> {
-        let mut tx = self.pool.begin().await?;
-        let checkpoint = lock_checkpoint(&mut tx, &self.name).await?;
-        let events = log::read_after(&mut *tx, checkpoint, self.next_batch_size()).await?;
+        let (checkpoint, events) = {
+            let mut db = self.pool.acquire().await?;
+            let checkpoint = read_checkpoint(&mut db, &self.name).await?;
+            (checkpoint, log::read_after(&mut *db, checkpoint, self.next_batch_size()).await?)
+        };
         let Some(last) = events.last().map(|e| e.position) else {
-            tx.rollback().await?;
             return Ok(0);
         };
+        let mut tx = self.pool.begin().await?;
+        if lock_checkpoint(&mut tx, &self.name).await? != checkpoint {
+            // Another runner handled these meanwhile; the next poll reads after its checkpoint.
+            tx.rollback().await?;
+            return Ok(0);
+        }
         self.subscriber.apply(&mut tx, &events).await?;
         self.advance(&mut tx, checkpoint, last, events.len()).await?;
         tx.commit().await?;
@@ -310,11 +328,17 @@ async fn read_checkpoint(db: &mut PgConnection, name: &str) -> Result<LogPositio
     checkpoint(db, name, "").await
 }
 
-async fn checkpoint(db: &mut PgConnection, name: &str, lock: &str) -> Result<LogPosition, sqlx::Error> {
+/// Creates the checkpoint row at the start of the log if it does not exist (once per run: an
+/// `INSERT … ON CONFLICT` on every poll would burn a transaction id each time).
+async fn ensure_checkpoint(pool: &PgPool, name: &str) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO subscription_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
         .bind(name)
-        .execute(&mut *db)
+        .execute(pool)
         .await?;
+    Ok(())
+}
+
+async fn checkpoint(db: &mut PgConnection, name: &str, lock: &str) -> Result<LogPosition, sqlx::Error> {
     let (transaction_id, global_position): (i64, i64) = sqlx::query_as(&format!(
         "SELECT transaction_id::text::bigint, global_position FROM subscription_checkpoints WHERE name = $1{lock}"
     ))

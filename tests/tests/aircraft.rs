@@ -246,6 +246,19 @@ async fn if_match_applies_only_on_the_expected_version() {
     let fresh = app.send_json("POST", &path, &body, &[("If-Match", "\"2\"")]).await;
     assert_eq!((fresh.status, fresh.header("etag")), (StatusCode::OK, Some("\"3\"")), "{}", fresh.body);
     app.send_json("POST", &path, &body, &[("If-Match", "three")]).await.assert_problem(400);
+    // If-Match compares strongly (RFC 9110): a weak tag never matches, even the current version.
+    let weak = app.send_json("POST", &path, &body, &[("If-Match", "W/\"3\"")]).await;
+    weak.assert_problem(412);
+    assert_eq!(app.events_of(&id).await.len(), 3, "a weak If-Match stores nothing");
+    let any = app
+        .send_json(
+            "POST",
+            &path,
+            &json!({"status": "in_maintenance", "reason": "spring"}),
+            &[("If-Match", "*")],
+        )
+        .await;
+    assert_eq!(any.status, StatusCode::OK, "{}", any.body);
 }
 
 #[actix_rt::test]

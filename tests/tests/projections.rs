@@ -172,3 +172,49 @@ async fn a_duplicate_or_out_of_order_event_stops_the_projector_instead_of_corrup
     let row = row(&app.pool, "aircraft", id.parse().unwrap()).await;
     assert_eq!((row["version"].as_i64(), row["total_cycles"].as_i64()), (Some(2), Some(0)));
 }
+
+/// An idle subscription reads without locking: polling four times a second must not lock the
+/// checkpoint row (each lock burns a transaction id and holds the cluster's xmin horizon), and a
+/// standby keeps one connection for its lock attempts instead of opening one every second.
+#[actix_rt::test]
+async fn idle_polls_take_no_locks_and_a_standby_keeps_one_connection() {
+    let app = klg_tests::spawn_app().await;
+    let reply = app.post_json("/api/v1/aircraft", &klg_tests::aircraft_body("RA-89601")).await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+    klg_tests::wait_for_projections(&app.pool).await;
+    let standby = klg_projections::Subscription::new(
+        klg_projections::PROJECTIONS,
+        "standby",
+        app.pool.clone(),
+        klg_projections::Projector,
+    );
+    let standby = tokio::spawn(standby.run());
+
+    let checkpoint_xmax = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT xmax::text FROM subscription_checkpoints WHERE name = 'projections'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let lock_attempt_connections = || async {
+        sqlx::query_scalar::<_, i32>(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+             AND query LIKE 'SELECT pg_try_advisory_lock%'",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = checkpoint_xmax().await;
+    let mut standby_pids = std::collections::HashSet::new();
+    for _ in 0..14 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        standby_pids.extend(lock_attempt_connections().await);
+    }
+    assert_eq!(checkpoint_xmax().await, before, "an idle poll locked the checkpoint row");
+    // The leader's lock connection and the standby's, each kept: no new connection per attempt.
+    assert!(standby_pids.len() <= 2, "lock attempts came from {} connections", standby_pids.len());
+    standby.abort();
+}
