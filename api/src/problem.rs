@@ -30,6 +30,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A `Range` none of whose ranges lies within the `size` bytes of the content.
+    #[error("the requested range is outside the {size} bytes of the content")]
+    RangeNotSatisfiable { size: u64 },
     #[error("too many requests; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable")]
@@ -78,6 +81,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => "method-not-allowed",
             Self::BadRequest(_) => "bad-request",
             Self::TooManyRequests { .. } => "too-many-requests",
+            Self::RangeNotSatisfiable { .. } => "range-not-satisfiable",
             Self::Unavailable(_) => "service-unavailable",
             Self::NotReady(_) => "not-ready",
             Self::Internal(_) => "internal-error",
@@ -116,6 +120,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -134,6 +139,9 @@ impl ResponseError for ApiError {
             }
             Self::TooManyRequests { retry_after_secs } => {
                 response.insert_header(("Retry-After", retry_after_secs.to_string()));
+            }
+            Self::RangeNotSatisfiable { size } => {
+                response.insert_header(("Content-Range", format!("bytes */{size}")));
             }
             _ => {}
         }

@@ -102,6 +102,8 @@ async fn bad_uploads_get_the_right_problem_and_store_nothing() {
     app.upload(&[Part::file("big.bin", "application/octet-stream", &big)]).await.assert_problem(413);
     let truncated = b"--klg-test-boundary-7MA4YWxkTrZu0gW\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nabc".to_vec();
     app.send_raw("POST", "/api/inbox/files", &multipart_content_type(), truncated).await.assert_problem(400);
+    let empty = app.upload(&[Part::file("empty.pdf", "application/pdf", b"")]).await;
+    assert_eq!(empty.problem_fields(), ["file"], "{}", empty.body);
     assert_eq!(app.event_count().await, 0);
     assert_eq!(app.temporary_blobs(), 0);
 }
@@ -204,4 +206,40 @@ async fn a_repeated_upload_with_one_idempotency_key_creates_one_document() {
     assert_eq!((first.status, second.status), (StatusCode::CREATED, StatusCode::CREATED));
     assert_eq!(first.body["id"], second.body["id"]);
     assert_eq!(app.event_count().await, 1);
+}
+
+/// Downloads answer byte ranges (a scan of hundreds of MB can resume): 206 with Content-Range,
+/// several ranges as multipart/byteranges, 416 as a problem for a range past the end.
+#[actix_rt::test]
+async fn downloads_answer_byte_ranges() {
+    let app = spawn_app().await;
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let reply = app.upload(&[Part::file("scan.tif", "image/tiff", &data)]).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let id = reply.body["id"].as_str().unwrap();
+    let position = reply.body["position"].as_i64().unwrap();
+    let path = format!("/api/inbox/files/{id}/content?min_position={position}");
+    let get = |range: &'static str| {
+        let request = app.client.get(app.url(&path)).insert_header(("Range", range));
+        async move {
+            let mut response = request.send().await.unwrap();
+            let body = response.body().limit(1 << 20).await.unwrap();
+            (response.status(), response.headers().clone(), body)
+        }
+    };
+    let (status, headers, body) = get("bytes=1000-1999").await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(headers.get("content-range").unwrap(), "bytes 1000-1999/100000");
+    assert_eq!(&body[..], &data[1000..2000]);
+    assert_eq!(headers.get("x-checksum-sha256").unwrap().to_str().unwrap(), sha256_hex(&data));
+    let (status, _, body) = get("bytes=99990-").await;
+    assert_eq!((status, &body[..]), (StatusCode::PARTIAL_CONTENT, &data[99990..]));
+    let (status, headers, body) = get("bytes=200000-").await;
+    assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(headers.get("content-range").unwrap(), "bytes */100000");
+    assert_eq!(headers.get("content-type").unwrap(), "application/problem+json");
+    assert!(String::from_utf8_lossy(&body).contains("range-not-satisfiable"));
+    let whole = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers().get("accept-ranges").unwrap(), "bytes");
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use klg_domain::aircraft::AircraftStatus;
@@ -243,17 +243,34 @@ pub async fn file_content(
         .ok_or_else(|| {
             ApiError::Internal(format!("blob {digest} of document {id} is missing from the store"))
         })?;
+    // actix-files answers `Range` (206 + Content-Range, several ranges as multipart), streams in
+    // chunks and sets the length; KLG sets what identifies the content. The content hash is the
+    // ETag (strong: the bytes never change), not actix-files' inode/mtime tag.
+    let mime = view.content_type.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM);
+    let named = actix_files::NamedFile::from_file(file.into_std().await, state.blobs.path_of(&digest))
+        .map_err(|e| ApiError::Internal(format!("blob store: {e}")))?
+        .set_content_type(mime)
+        .use_etag(false)
+        .use_last_modified(false)
+        .prefer_utf8(false);
+    let mut response = named.into_response(&req);
+    if response.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+        return Err(ApiError::RangeNotSatisfiable { size });
+    }
     let checksum = base64_of_hex(&view.sha256);
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, view.content_type.clone()))
-        .insert_header((header::CONTENT_DISPOSITION, content_disposition(&view.filename)))
-        .insert_header((header::CONTENT_LENGTH, size))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("Content-Security-Policy", "sandbox"))
-        .insert_header(("Repr-Digest", format!("sha-256=:{checksum}:")))
-        .insert_header(("X-Checksum-SHA256", view.sha256.clone()))
-        .insert_header((header::ETAG, format!("\"{}\"", view.sha256)))
-        .streaming(read_chunks(file)))
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("content-disposition", content_disposition(&view.filename)),
+        ("x-content-type-options", "nosniff".to_owned()),
+        ("content-security-policy", "sandbox".to_owned()),
+        ("repr-digest", format!("sha-256=:{checksum}:")),
+        ("x-checksum-sha256", view.sha256.clone()),
+        ("etag", format!("\"{}\"", view.sha256)),
+    ] {
+        let value = header::HeaderValue::from_str(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
+        headers.insert(header::HeaderName::from_static(name), value);
+    }
+    Ok(response)
 }
 
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 8187).
@@ -275,24 +292,6 @@ pub fn content_disposition(filename: &str) -> String {
 fn base64_of_hex(hex_digest: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(hex::decode(hex_digest).unwrap_or_default())
-}
-
-/// The file as a stream of 64 KiB chunks: memory stays flat whatever its size.
-fn read_chunks(
-    file: tokio::fs::File,
-) -> impl futures_util::Stream<Item = Result<actix_web::web::Bytes, std::io::Error>> {
-    use tokio::io::AsyncReadExt;
-    futures_util::stream::unfold(file, |mut file| async move {
-        let mut buffer = vec![0u8; 64 * 1024];
-        match file.read(&mut buffer).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buffer.truncate(n);
-                Some((Ok(actix_web::web::Bytes::from(buffer)), file))
-            }
-            Err(e) => Some((Err(e), file)),
-        }
-    })
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -35,6 +35,9 @@ impl Aggregate for InboxItem {
             if self.received {
                 return Err(InboxError::AlreadyReceived);
             }
+            if file.size_bytes == 0 {
+                return Err(InboxError::EmptyFile);
+            }
             let event = InboxEvent::FileReceived {
                 filename: file.filename,
                 content_type: file.content_type,

@@ -10,6 +10,8 @@ pub enum InboxError {
     NotFound,
     #[error("document has already been received")]
     AlreadyReceived,
+    #[error("the file is empty: a document must have content")]
+    EmptyFile,
     #[error("document is archived; nothing more can happen to it")]
     Archived,
     #[error("cannot {action} a document that is {status}")]
@@ -30,7 +32,7 @@ impl DomainError for InboxError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::NotFound => ErrorKind::NotFound,
-            Self::UnknownAircraft(_) => ErrorKind::Invalid,
+            Self::UnknownAircraft(_) | Self::EmptyFile => ErrorKind::Invalid,
             Self::VersionMismatch { .. } => ErrorKind::PreconditionFailed,
             Self::Unavailable(_) => ErrorKind::Unavailable,
             _ => ErrorKind::Conflict,
@@ -42,6 +44,7 @@ impl DomainError for InboxError {
         match self {
             Self::NotFound => "document-not-found",
             Self::AlreadyReceived => "document-already-received",
+            Self::EmptyFile => "empty-file",
             Self::Archived => "document-archived",
             Self::NotAllowed { .. } => "document-transition-not-allowed",
             Self::NotClassified => "document-not-classified",
@@ -54,6 +57,10 @@ impl DomainError for InboxError {
 
     /// The request field at fault, for errors caused by one.
     fn field(&self) -> Option<&'static str> {
-        matches!(self, Self::UnknownAircraft(_) | Self::AircraftDecommissioned(_)).then_some("aircraft_id")
+        match self {
+            Self::UnknownAircraft(_) | Self::AircraftDecommissioned(_) => Some("aircraft_id"),
+            Self::EmptyFile => Some("file"),
+            _ => None,
+        }
     }
 }

@@ -91,6 +91,15 @@ async fn receives_a_file() {
 }
 
 #[tokio::test]
+async fn refuses_an_empty_file() {
+    framework()
+        .given_no_previous_events()
+        .when_async(cmd(InboxCommand::Receive(ReceiveFile { size_bytes: 0, ..file() })))
+        .await
+        .then_expect_error(InboxError::EmptyFile);
+}
+
+#[tokio::test]
 async fn refuses_receiving_twice() {
     framework()
         .given(vec![received()])
