@@ -102,7 +102,12 @@ pub struct Application {
     pool: PgPool,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     relay: Option<Relay>,
+    /// Tells the subscriptions to stop after the batch under way.
+    stop: tokio::sync::watch::Sender<bool>,
 }
+
+/// How long a stopping process waits for its subscriptions to finish their batches.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
@@ -114,16 +119,27 @@ impl Application {
             .map_err(|e| StartupError(format!("cannot listen on {}: {e}", settings.bind)))?;
         let port = listener.local_addr().map_err(|e| StartupError(e.to_string()))?.port();
         let owner = instance_name(port);
-        let subscription = Subscription::new(PROJECTIONS, owner.clone(), pool.clone(), Projector);
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        // Subscriptions get connections of their own, opened on this (the main) runtime: pooled
+        // connections opened by request handlers belong to an HTTP worker's runtime and break
+        // when that worker shuts down — under a subscription's batch, on every graceful stop.
+        let background = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(pool.connect_options().as_ref().clone());
+        let subscription = Subscription::new(PROJECTIONS, owner.clone(), background.clone(), Projector);
         let status = subscription.status();
-        let mut tasks: Vec<_> =
-            settings.run_projector.then(|| tokio::spawn(subscription.run())).into_iter().collect();
+        let mut tasks: Vec<_> = settings
+            .run_projector
+            .then(|| tokio::spawn(subscription.run_until(stopping.clone())))
+            .into_iter()
+            .collect();
         let mirror = match settings.mirror.config() {
             Some(config) => {
                 let relay = Relay::new(config).map_err(|e| StartupError(format!("mirror producer: {e}")))?;
-                let subscription = Subscription::new(MIRROR, owner, pool.clone(), relay.clone());
+                let subscription = Subscription::new(MIRROR, owner, background.clone(), relay.clone());
                 let status = subscription.status();
-                tasks.push(tokio::spawn(run_mirror(relay.clone(), subscription)));
+                tasks.push(tokio::spawn(run_mirror(relay.clone(), subscription, stopping)));
                 Some(MirrorHandle { relay, status })
             }
             None => None,
@@ -158,7 +174,7 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.listen(listener).map_err(|e| StartupError(e.to_string()))?.run();
-        Ok(Self { port, server, pool, tasks, relay })
+        Ok(Self { port, server, pool, tasks, relay, stop })
     }
 
     pub fn port(&self) -> u16 {
@@ -169,16 +185,26 @@ impl Application {
         &self.pool
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests, stops the subscriptions (an
-    /// interrupted batch is redone by whoever leads next) and flushes the mirror's producer.
+    /// Serves until SIGINT/SIGTERM, then: stops accepting and drains in-flight requests; lets
+    /// each subscription finish the batch under way (applied and checkpointed — for the mirror,
+    /// delivered and checkpointed, so a clean stop re-sends nothing) within a grace period, after
+    /// which what is left is abandoned (a transaction rolls back; the mirror's batch is sent again
+    /// by whoever leads next); flushes the mirror's producer.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        for task in self.tasks {
-            task.abort();
+        tracing::info!("stopping: letting subscriptions finish their batches");
+        let _ = self.stop.send(true);
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        for mut task in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "a subscription did not finish its batch in time; abandoning it");
+                task.abort();
+            }
         }
         if let Some(relay) = self.relay {
             tokio::task::spawn_blocking(move || relay.flush(Duration::from_secs(10))).await.ok();
         }
+        tracing::info!("stopped");
         result
     }
 }
@@ -201,14 +227,21 @@ fn read_store(settings: &Settings, pool: &PgPool) -> Result<ReadStore, StartupEr
 }
 
 /// Creates the mirror topics (retrying while the broker is away), then follows the log.
-async fn run_mirror(relay: Relay, subscription: Subscription<Relay>) {
+async fn run_mirror(
+    relay: Relay,
+    subscription: Subscription<Relay>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut wait = Duration::from_secs(1);
     while let Err(e) = relay.ensure_topics().await {
         tracing::warn!(error = %e, retry_in = ?wait, "cannot create mirror topics yet");
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
         wait = (wait * 2).min(Duration::from_secs(30));
     }
-    subscription.run().await
+    subscription.run_until(stop).await
 }
 
 /// Names this process in subscription checkpoints: host, pid and port.

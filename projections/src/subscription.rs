@@ -124,12 +124,19 @@ impl<S: Subscriber> Subscription<S> {
     /// an interrupted batch rolls back. Failures are retried with exponential backoff (0.5 s
     /// doubling to 30 s), reset by the next handled batch.
     pub async fn run(self) {
+        let (_never, stop) = tokio::sync::watch::channel(false);
+        self.run_until(stop).await
+    }
+
+    /// [`run`](Self::run) until `stop` turns true: a batch under way is finished (applied and
+    /// checkpointed, or rolled back if it fails), never cut off mid-way, then this returns.
+    pub async fn run_until(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         // One connection for the advisory lock, kept between a standby's attempts (opening one
         // per attempt cost a connection a second per standby); dropped after an error, which
         // also releases a lock held on it.
         let mut lock_connection = None;
-        loop {
-            if let Err(e) = self.lead(&mut lock_connection).await {
+        while !*stop.borrow() {
+            if let Err(e) = self.lead(&mut lock_connection, &mut stop).await {
                 lock_connection = None;
                 let mut failures = 0;
                 self.update(|s| {
@@ -141,9 +148,14 @@ impl<S: Subscriber> Subscription<S> {
                 });
                 let wait = Duration::from_millis(250 << failures.min(7)).min(Duration::from_secs(30));
                 tracing::warn!(subscription = %self.name, error = %e, retry_in = ?wait, "subscription interrupted");
-                tokio::time::sleep(wait).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.changed() => {}
+                }
             }
         }
+        self.update(|s| s.leader = false);
+        tracing::info!(subscription = %self.name, "subscription stopped");
     }
 
     /// Handles everything available now, then returns; for tools and tests. Does not take the
@@ -157,7 +169,7 @@ impl<S: Subscriber> Subscription<S> {
         ensure_checkpoint(&self.pool, &self.name).await?;
         let mut total = 0;
         loop {
-            let n = self.run_batch().await?;
+            let n = self.run_batch(None).await?;
             total += n as u64;
             if n == 0 {
                 return Ok(total);
@@ -166,7 +178,11 @@ impl<S: Subscriber> Subscription<S> {
         }
     }
 
-    async fn lead(&self, lock_connection: &mut Option<PgConnection>) -> Result<(), SubscriberError> {
+    async fn lead(
+        &self,
+        lock_connection: &mut Option<PgConnection>,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), SubscriberError> {
         if lock_connection.is_none() {
             *lock_connection = Some(self.pool.acquire().await?.detach());
         }
@@ -182,7 +198,10 @@ impl<S: Subscriber> Subscription<S> {
                 s.last_error = None;
                 s.consecutive_failures = 0;
             });
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => {}
+            }
             return Ok(());
         }
         tracing::info!(subscription = %self.name, owner = %self.owner, "leading subscription");
@@ -191,28 +210,33 @@ impl<S: Subscriber> Subscription<S> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(NOTIFY_CHANNEL).await?;
         let mut lock_checked = Instant::now();
-        loop {
-            let handled = self.run_batch().await?;
+        while !*stop.borrow() {
+            let handled = self.run_batch(Some(&mut *lock)).await?;
             if handled > 0 && handled as i64 >= self.batch_size {
                 continue;
             }
             if lock_checked.elapsed() > Duration::from_secs(2) {
-                // Our lock lives as long as this connection: if it is gone, so is leadership.
+                // Idle: notice a lost lock (connection) even when nothing is to be applied.
                 sqlx::query("SELECT 1").execute(&mut *lock).await?;
                 lock_checked = Instant::now();
             }
             tokio::select! {
                 notification = listener.recv() => { notification?; }
                 _ = tokio::time::sleep(self.idle_poll) => {}
+                _ = stop.changed() => {}
             }
         }
+        Ok(())
     }
 
-    /// Reads one batch after the checkpoint, applies it and advances the checkpoint.
-    async fn run_batch(&self) -> Result<usize, SubscriberError> {
+    /// Reads one batch after the checkpoint, applies it and advances the checkpoint. With
+    /// `lock` (the connection holding the advisory lock), leadership is confirmed before every
+    /// batch is applied: the lock lives as long as that connection, and a leader whose
+    /// connection was cut must stop before a second leader and it both apply batches.
+    async fn run_batch(&self, lock: Option<&mut PgConnection>) -> Result<usize, SubscriberError> {
         let handled = match self.subscriber.delivery() {
-            Delivery::Transactional => self.run_transactional_batch().await?,
-            Delivery::AtLeastOnce => self.run_at_least_once_batch().await?,
+            Delivery::Transactional => self.run_transactional_batch(lock).await?,
+            Delivery::AtLeastOnce => self.run_at_least_once_batch(lock).await?,
         };
         self.adapt_batch_size(handled);
         // Any successful poll shows the subscription healthy again, idle or not: an error
@@ -231,7 +255,10 @@ impl<S: Subscriber> Subscription<S> {
     /// One transaction: lock the checkpoint, read after it, apply, advance it.
     /// Reads first, without a lock or a transaction: an idle poll takes no row lock (which would
     /// burn a transaction id each time and show in the cluster's xmin horizon).
-    async fn run_transactional_batch(&self) -> Result<usize, SubscriberError> {
+    async fn run_transactional_batch(
+        &self,
+        lock: Option<&mut PgConnection>,
+    ) -> Result<usize, SubscriberError> {
         let (checkpoint, events) = {
             let mut db = self.pool.acquire().await?;
             let checkpoint = read_checkpoint(&mut db, &self.name).await?;
@@ -240,6 +267,7 @@ impl<S: Subscriber> Subscription<S> {
         let Some(last) = events.last().map(|e| e.position) else {
             return Ok(0);
         };
+        confirm_leadership(lock).await?;
         let mut tx = self.pool.begin().await?;
         if lock_checkpoint(&mut tx, &self.name).await? != checkpoint {
             // Another runner handled these meanwhile; the next poll reads after its checkpoint.
@@ -253,13 +281,17 @@ impl<S: Subscriber> Subscription<S> {
     }
 
     /// Read, apply with no transaction open, then advance the checkpoint if it has not moved.
-    async fn run_at_least_once_batch(&self) -> Result<usize, SubscriberError> {
+    async fn run_at_least_once_batch(
+        &self,
+        lock: Option<&mut PgConnection>,
+    ) -> Result<usize, SubscriberError> {
         let mut db = self.pool.acquire().await?;
         let checkpoint = read_checkpoint(&mut db, &self.name).await?;
         let events = log::read_after(&mut *db, checkpoint, self.next_batch_size()).await?;
         let Some(last) = events.last().map(|e| e.position) else {
             return Ok(0);
         };
+        confirm_leadership(lock).await?;
         self.subscriber.apply(&mut db, &events).await?;
         self.advance(&mut db, checkpoint, last, events.len()).await?;
         Ok(events.len())
@@ -326,6 +358,17 @@ async fn lock_checkpoint(tx: &mut PgConnection, name: &str) -> Result<LogPositio
 /// The subscription's checkpoint, unlocked.
 async fn read_checkpoint(db: &mut PgConnection, name: &str) -> Result<LogPosition, sqlx::Error> {
     checkpoint(db, name, "").await
+}
+
+/// Fails unless the connection holding the advisory lock still answers (see `run_batch`).
+async fn confirm_leadership(lock: Option<&mut PgConnection>) -> Result<(), SubscriberError> {
+    if let Some(lock) = lock {
+        sqlx::query("SELECT 1")
+            .execute(lock)
+            .await
+            .map_err(|e| SubscriberError::Other(format!("lost the subscription's lock connection: {e}")))?;
+    }
+    Ok(())
 }
 
 /// Creates the checkpoint row at the start of the log if it does not exist (once per run: an

@@ -27,6 +27,8 @@ pub fn klg_binary() -> PathBuf {
 pub struct KlgProcess {
     pub child: Child,
     pub port: u16,
+    /// Every line the process logged (JSON), as it arrives.
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl KlgProcess {
@@ -51,9 +53,12 @@ impl KlgProcess {
             .expect("klg starts");
         let stderr = child.stderr.take().expect("stderr piped");
         let (port_tx, port_rx) = mpsc::channel();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let kept = logs.clone();
         std::thread::spawn(move || {
             // Keep draining so the child never blocks on a full pipe.
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                kept.lock().unwrap().push(line.clone());
                 if let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) {
                     if entry["fields"]["message"] == "klg serving" {
                         let _ = port_tx.send(entry["fields"]["port"].as_u64().unwrap_or(0) as u16);
@@ -62,7 +67,17 @@ impl KlgProcess {
             }
         });
         let port = port_rx.recv_timeout(Duration::from_secs(30)).expect("klg reported its port");
-        Self { child, port }
+        Self { child, port, logs }
+    }
+
+    /// What the process logged so far, one JSON line each.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM (a graceful stop); wait for the exit with `child.try_wait`.
+    pub fn signal_terminate(&self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
     }
 
     pub fn url(&self, path: &str) -> String {

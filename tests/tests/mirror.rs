@@ -326,3 +326,68 @@ async fn verify_reports_events_the_checkpoint_claims_but_the_topics_lack() {
     let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
     assert_eq!(report["missing"].as_array().unwrap().len(), 1, "{report}");
 }
+
+/// SIGTERM under load: the process stops accepting, lets the projector and the mirror finish the
+/// batch under way (delivered and checkpointed), flushes and exits 0 — no subscription is cut
+/// off mid-batch, so a clean stop re-sends nothing: after a second process finishes the mirror,
+/// every event is on the topics exactly once.
+#[actix_rt::test]
+async fn sigterm_under_load_finishes_batches_and_resends_nothing() {
+    let broker = Broker::start();
+    let (url, name) = fresh_database_url();
+    let _cleanup = klg_tests::DropDatabase(name);
+    let blobs = std::env::temp_dir().join(format!("klg-mirror-term-{}", uuid::Uuid::new_v4().simple()));
+    let mirrored = [("REDPANDA_BROKERS", broker.address())];
+    let mut first = KlgProcess::serve_with(&url, &blobs, &mirrored);
+    let client = awc::Client::default();
+    let mut ids = vec![];
+    for i in 0..20 {
+        let body = klg_tests::aircraft_body(&format!("RA-{:05}", 21000 + i));
+        let reply =
+            klg_tests::read(client.post(first.url("/api/v1/aircraft")).send_json(&body).await.unwrap()).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        ids.push(reply.body["id"].as_str().unwrap().to_owned());
+    }
+    let urls: Vec<String> = ids.iter().map(|id| first.url(&format!("/api/v1/aircraft/{id}"))).collect();
+    let flood = urls.into_iter().map(|url| {
+        let client = &client;
+        async move {
+            for n in 0..40 {
+                let _ = client.put(&url).send_json(&json!({"notes": format!("note {n}")})).await;
+            }
+        }
+    });
+    let terminator = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        first.signal_terminate();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = first.child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    };
+    let (_, status) = futures_util::future::join(join_all(flood), terminator).await;
+    let status = status.expect("klg exited within 30 s of SIGTERM");
+    assert!(status.success(), "exit status {status}");
+    // The log reader thread may still be draining the pipe.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !first.logs().iter().any(|l| l.contains("\"stopped\"")) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let logs = first.logs().join("\n");
+    assert!(!logs.contains("subscription interrupted"), "a subscription was cut off:\n{logs}");
+    assert!(!logs.contains("Tokio context"), "{logs}");
+    assert_eq!(logs.matches("subscription stopped").count(), 2, "projector and mirror stop cleanly:\n{logs}");
+
+    let second = KlgProcess::serve_with(&url, &blobs, &mirrored);
+    let pool = PgPool::connect(&url).await.unwrap();
+    wait_for_subscription(&pool, MIRROR).await;
+    let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
+    assert_eq!(assert_faithful(&consumed, &stored(&pool).await), 0, "a clean stop re-sent events");
+    assert_each_aggregate_arrives_once_in_order(&consumed);
+    drop(second);
+    pool.close().await;
+}
