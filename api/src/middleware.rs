@@ -16,8 +16,10 @@ use crate::problem::{ApiError, PROBLEM_JSON};
 
 const REQUEST_ID: &str = "x-request-id";
 
-/// Assigns the request id (the caller's `X-Request-Id` if well-formed), logs the request and
-/// echoes the id.
+/// Assigns the request id (the caller's `X-Request-Id` if well-formed), runs the request in a
+/// `request` span carrying the request, correlation and causation ids and the actor (so every log
+/// line of the request — command execution included — names them), logs the request and echoes
+/// the id.
 pub fn request_context<S, B>(
     req: ServiceRequest,
     srv: &S,
@@ -29,9 +31,19 @@ where
     let request_id =
         id_header(req.headers(), REQUEST_ID).ok().flatten().unwrap_or_else(|| Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
+    let header = |name| id_header(req.headers(), name).ok().flatten().unwrap_or_else(|| request_id.clone());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        correlation_id = %header("x-correlation-id"),
+        causation_id = %header("x-causation-id"),
+        actor = crate::extract::ANONYMOUS,
+        method = %req.method(),
+        path = req.path(),
+    );
     let started = Instant::now();
-    let response = srv.call(req);
-    async move {
+    let response = span.in_scope(|| srv.call(req));
+    let future = async move {
         let mut response = response.await?.map_into_boxed_body();
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(HeaderName::from_static(REQUEST_ID), value);
@@ -50,7 +62,8 @@ where
             "request"
         );
         Ok(response)
-    }
+    };
+    tracing::Instrument::instrument(future, span)
 }
 
 /// Unknown routes get a 404 problem.

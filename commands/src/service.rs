@@ -58,7 +58,9 @@ where
     }
 
     /// Applies `command` to aggregate `id`. Either its events are stored and the outcome says
-    /// where, or nothing is stored and the error says why.
+    /// where, or nothing is stored and the error says why. Runs in a `command` span (inside the
+    /// request's span, which carries the request and correlation ids).
+    #[tracing::instrument(name = "command", skip_all, fields(aggregate = A::TYPE, aggregate_id = %id, command = command.name()))]
     pub async fn execute(
         &self,
         id: Uuid,
@@ -82,6 +84,7 @@ where
             match self.store.append(&aggregate_id, expected, events, stored, after).await {
                 Ok(appended) => {
                     let (version, position) = *appended.last().expect("at least one event appended");
+                    tracing::info!(version, position, events = appended.len(), attempt, "command applied");
                     return Ok(CommandOutcome {
                         aggregate_id: id,
                         version: version as u64,

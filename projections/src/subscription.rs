@@ -234,10 +234,17 @@ impl<S: Subscriber> Subscription<S> {
     /// batch is applied: the lock lives as long as that connection, and a leader whose
     /// connection was cut must stop before a second leader and it both apply batches.
     async fn run_batch(&self, lock: Option<&mut PgConnection>) -> Result<usize, SubscriberError> {
-        let handled = match self.subscriber.delivery() {
-            Delivery::Transactional => self.run_transactional_batch(lock).await?,
-            Delivery::AtLeastOnce => self.run_at_least_once_batch(lock).await?,
-        };
+        let span = tracing::info_span!("batch", subscription = %self.name);
+        let handled = tracing::Instrument::instrument(
+            async {
+                match self.subscriber.delivery() {
+                    Delivery::Transactional => self.run_transactional_batch(lock).await,
+                    Delivery::AtLeastOnce => self.run_at_least_once_batch(lock).await,
+                }
+            },
+            span,
+        )
+        .await?;
         self.adapt_batch_size(handled);
         // Any successful poll shows the subscription healthy again, idle or not: an error
         // left standing after a transient failure would keep health red until the next event.
@@ -277,6 +284,7 @@ impl<S: Subscriber> Subscription<S> {
         self.subscriber.apply(&mut tx, &events).await?;
         self.advance(&mut tx, checkpoint, last, events.len()).await?;
         tx.commit().await?;
+        log_batch(&events);
         Ok(events.len())
     }
 
@@ -294,6 +302,7 @@ impl<S: Subscriber> Subscription<S> {
         confirm_leadership(lock).await?;
         self.subscriber.apply(&mut db, &events).await?;
         self.advance(&mut db, checkpoint, last, events.len()).await?;
+        log_batch(&events);
         Ok(events.len())
     }
 
@@ -358,6 +367,24 @@ async fn lock_checkpoint(tx: &mut PgConnection, name: &str) -> Result<LogPositio
 /// The subscription's checkpoint, unlocked.
 async fn read_checkpoint(db: &mut PgConnection, name: &str) -> Result<LogPosition, sqlx::Error> {
     checkpoint(db, name, "").await
+}
+
+/// One line per handled batch: its positions and the correlation ids of its events (at most 20),
+/// so a command can be followed from its request into every subscriber.
+fn log_batch(events: &[StoredEvent]) {
+    let mut correlation_ids: Vec<&str> = vec![];
+    for id in events.iter().filter_map(|e| e.meta("correlation_id")) {
+        if correlation_ids.len() < 20 && !correlation_ids.contains(&id) {
+            correlation_ids.push(id);
+        }
+    }
+    tracing::info!(
+        events = events.len(),
+        first_position = events.first().map(|e| e.position.global_position),
+        last_position = events.last().map(|e| e.position.global_position),
+        correlation_ids = %correlation_ids.join(","),
+        "batch handled"
+    );
 }
 
 /// Fails unless the connection holding the advisory lock still answers (see `run_batch`).
