@@ -156,7 +156,9 @@ impl<'e> Batch<'e> {
         Ok(())
     }
 
-    /// Adds the batch's counts to `aircraft_stats` (after the aircraft rows exist).
+    /// Adds the batch's counts to `aircraft_stats`, one row per aircraft (after the aircraft rows
+    /// exist: the registration number comes from them). Keyed by aircraft id, not registration
+    /// number: a decommissioned aircraft's number can pass to another airframe.
     async fn write_stats(&self, tx: &mut PgConnection) -> Result<(), SubscriberError> {
         if self.stats.is_empty() {
             return Ok(());
@@ -164,11 +166,11 @@ impl<'e> Batch<'e> {
         let (ids, counts): (Vec<String>, Vec<(i64, DateTime<Utc>)>) =
             self.stats.iter().map(|(id, c)| (id.clone(), *c)).unzip();
         sqlx::query(
-            "INSERT INTO aircraft_stats (registration_number, total_events, last_event) \
-             SELECT a.registration_number, sum(s.n), max(s.last) \
+            "INSERT INTO aircraft_stats (aircraft_id, registration_number, total_events, last_event) \
+             SELECT s.id, a.registration_number, s.n, s.last \
              FROM unnest($1::text[], $2::bigint[], $3::timestamptz[]) AS s(id, n, last) \
-             JOIN aircraft a ON a.id = s.id GROUP BY a.registration_number \
-             ON CONFLICT (registration_number) DO UPDATE SET total_events = aircraft_stats.total_events \
+             JOIN aircraft a ON a.id = s.id \
+             ON CONFLICT (aircraft_id) DO UPDATE SET total_events = aircraft_stats.total_events \
              + EXCLUDED.total_events, last_event = greatest(aircraft_stats.last_event, EXCLUDED.last_event)",
         )
         .bind(ids)

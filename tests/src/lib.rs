@@ -392,7 +392,7 @@ pub async fn projection_snapshot(pool: &PgPool) -> Value {
     for (table, key) in [
         ("aircraft", "id"),
         ("aircraft_history", "global_position"),
-        ("aircraft_stats", "registration_number"),
+        ("aircraft_stats", "aircraft_id"),
         ("inbox_files", "id"),
         ("inbox_history", "global_position"),
     ] {

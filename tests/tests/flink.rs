@@ -1,7 +1,8 @@
 //! Conformance of the Flink SQL jobs on Apache Flink itself (batch mode, local mini-cluster):
 //! the event log exported as the mirror's envelopes, run through each job, must give exactly
 //! the statistics the embedded mode computes in PostgreSQL — across midnight, several aircraft,
-//! a registration number passing to another aircraft, out-of-order events and a duplicate.
+//! a registration number passing to another aircraft (each airframe keeps its own rows), out-of-
+//! order events and a duplicate.
 
 use klg_mirror::EventEnvelope;
 use klg_projections::log::read_after;
@@ -38,10 +39,12 @@ async fn jdbc_url(pool: &PgPool) -> String {
 }
 
 async fn rows(pool: &PgPool, sql: &str) -> Value {
-    sqlx::query_scalar(&format!("SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.registration_number, t.window_start), '[]') FROM ({sql}) t"))
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar(&format!(
+        "SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.aircraft_id, t.window_start), '[]') FROM ({sql}) t"
+    ))
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 /// Which scenario a test's event log holds.
@@ -131,15 +134,29 @@ async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
         &app,
         "aircraft_event_stats_hourly",
         "aircraft_events",
-        "registration_number, window_start",
+        "aircraft_id, window_start",
     )
     .await;
-    assert_eq!(rows.len(), 7);
-    let ra2_after_midnight = rows.iter().find(|r| {
-        r["registration_number"] == "RA-00002"
-            && r["window_start"].as_str().unwrap().starts_with("2026-03-02T00")
-    });
-    assert_eq!(ra2_after_midnight.unwrap()["total_events"], 5, "two aircraft count under RA-00002");
+    assert_eq!(rows.len(), 8);
+    // RA-00002 passed from b (decommissioned at 00:40) to c (registered at 00:50): one row per
+    // airframe in that hour, not one row counting both.
+    let ra2_after_midnight: Vec<&Value> = rows
+        .iter()
+        .filter(|r| {
+            r["registration_number"] == "RA-00002"
+                && r["window_start"].as_str().unwrap().starts_with("2026-03-02T00")
+        })
+        .collect();
+    let mut counts: Vec<(i64, i64, i64)> = ra2_after_midnight
+        .iter()
+        .map(|r| {
+            let n = |k: &str| r[k].as_i64().unwrap();
+            (n("total_events"), n("registered"), n("decommissioned"))
+        })
+        .collect();
+    counts.sort();
+    assert_eq!(counts, [(2, 0, 1), (3, 1, 0)], "{ra2_after_midnight:#?}");
+    assert_ne!(ra2_after_midnight[0]["aircraft_id"], ra2_after_midnight[1]["aircraft_id"]);
 
     // The same statistics are served as a streaming view.
     let view =
@@ -147,6 +164,11 @@ async fn aircraft_event_stats_hourly_on_flink_equals_the_embedded_statistics() {
     let windows: Vec<i64> =
         view.body["rows"].as_array().unwrap().iter().map(|r| r["total_events"].as_i64().unwrap()).collect();
     assert_eq!(windows, [4, 2, 1, 1, 1], "{}", view.body);
+    let view =
+        app.get("/api/v1/streaming/views/aircraft_event_stats_hourly?registration_number=RA-00002").await;
+    let airframes: std::collections::BTreeSet<&str> =
+        view.body["rows"].as_array().unwrap().iter().filter_map(|r| r["aircraft_id"].as_str()).collect();
+    assert_eq!(airframes.len(), 2, "{}", view.body);
 }
 
 /// Streaming, end to end: KLG's mirror publishes to the test broker, the job runs on Flink in
@@ -167,7 +189,7 @@ async fn aircraft_event_stats_hourly_streams_from_the_mirror_through_flink() {
     write_history(&app.pool).await;
     klg_tests::wait_for_subscription(&app.pool, klg_mirror::MIRROR).await;
     klg_tests::wait_for_projections(&app.pool).await;
-    create_sink_table(&app.pool, "aircraft_event_stats_hourly", "registration_number, window_start").await;
+    create_sink_table(&app.pool, "aircraft_event_stats_hourly", "aircraft_id, window_start").await;
     let mut job = klg_tests::flink::StreamingJob::start(
         &[
             sql("settings.streaming-test.sql"),
@@ -194,7 +216,8 @@ async fn aircraft_event_stats_hourly_streams_from_the_mirror_through_flink() {
         }
         let (embedded, flink) = compare(&app.pool, "2026-03-02T02:00:00").await;
         if flink == embedded {
-            assert_eq!(embedded.as_array().unwrap().len(), 5);
+            // a: 23 h, 00 h, 01 h; b: 23 h, 00 h; c (RA-00002 after b): 00 h.
+            assert_eq!(embedded.as_array().unwrap().len(), 6);
             break;
         }
         assert!(
@@ -222,6 +245,17 @@ async fn fleet_utilization_daily_on_flink_equals_the_embedded_statistics() {
     );
     let view = app.get("/api/v1/streaming/views/fleet_utilization_daily?registration_number=RA-00001").await;
     assert_eq!(view.body["rows"].as_array().map(Vec::len), Some(10), "{}", view.body);
+    // RA-00002's airframes each keep their own rows: b flew 20 min after midnight, c 55 min.
+    let mut march_2: Vec<i64> = rows
+        .iter()
+        .filter(|r| {
+            r["registration_number"] == "RA-00002"
+                && r["window_start"].as_str().unwrap().starts_with("2026-03-02")
+        })
+        .map(|r| r["block_minutes"].as_i64().unwrap())
+        .collect();
+    march_2.sort();
+    assert_eq!(march_2, [20, 55]);
 }
 
 #[actix_rt::test]
@@ -270,7 +304,7 @@ async fn in_risingwave_mode_the_statistics_are_flinks_streaming_results() {
         (
             "aircraft_event_stats_hourly",
             "aircraft_events",
-            "registration_number, window_start",
+            "registration_number, aircraft_id, window_start",
             "2026-03-04T09:00:00",
         ),
         ("fleet_utilization_daily", "aircraft_events", "aircraft_id, window_start", "2026-03-03T00:00:00"),

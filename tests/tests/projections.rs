@@ -78,7 +78,24 @@ async fn every_projection_row_equals_the_state_folded_from_the_stored_events() {
             .await
             .unwrap();
         assert_eq!(history as u64, aircraft.version(), "{id}");
+        // Statistics are per airframe, even when its registration number passed to another.
+        let stats: Option<(String, i64)> = sqlx::query_as(
+            "SELECT registration_number, total_events FROM aircraft_stats WHERE aircraft_id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&app.pool)
+        .await
+        .unwrap();
+        let number = aircraft.registration_number().map(ToString::to_string);
+        assert_eq!(stats, number.map(|n| (n, aircraft.version() as i64)), "{id}");
     }
+    let reused: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT registration_number FROM aircraft GROUP BY 1 HAVING count(*) > 1) r",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(reused > 0, "the scenario must pass a registration number to another aircraft");
     for id in runs.iter().flat_map(|r| r.documents.iter().copied()) {
         let item: InboxItem = fold(&app.pool, id).await;
         let row = row(&app.pool, "inbox_files", id).await;
@@ -98,6 +115,49 @@ async fn every_projection_row_equals_the_state_folded_from_the_stored_events() {
             .await
             .unwrap();
     assert_eq!(stats, aircraft_events);
+}
+
+/// Migration 0004 re-keys `aircraft_stats` by aircraft id without a rebuild: from the schema
+/// before it (one row per registration number, airframes sharing a number merged), it refills the
+/// table from `aircraft_history` exactly as the projector keeps it, and the hourly view with it.
+#[actix_rt::test]
+async fn the_per_airframe_migration_refills_aircraft_stats_as_the_projector_keeps_them() {
+    let app = spawn_app_with(|s| s.run_projector = false).await;
+    let write = WriteSide::new(app.pool.clone());
+    scenario::run(&write, 3, 400).await;
+    wait_until_readable(&app.pool).await;
+    Subscription::new(PROJECTIONS, "test", app.pool.clone(), Projector).catch_up().await.unwrap();
+    let projected = projection_snapshot(&app.pool).await;
+    let hourly = "SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY aircraft_id, window_start), '[]'::jsonb) \
+                  FROM aircraft_event_stats_hourly t";
+    let hourly_before: Value = sqlx::query_scalar(hourly).fetch_one(&app.pool).await.unwrap();
+
+    // The schema and contents before 0004 (migrations 0002 and 0003).
+    sqlx::raw_sql(
+        "DROP VIEW aircraft_event_stats_hourly; DROP TABLE aircraft_stats; \
+         CREATE TABLE aircraft_stats (registration_number text PRIMARY KEY, total_events bigint NOT NULL, \
+                                      last_event timestamptz NOT NULL); \
+         INSERT INTO aircraft_stats SELECT a.registration_number, count(*), max(h.recorded_at) \
+         FROM aircraft_history h JOIN aircraft a ON a.id = h.aircraft_id GROUP BY 1; \
+         CREATE VIEW aircraft_event_stats_hourly AS SELECT a.registration_number, count(*) AS total_events \
+         FROM aircraft_history h JOIN aircraft a ON a.id = h.aircraft_id GROUP BY 1",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (merged, aircraft): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM aircraft_stats), (SELECT count(*) FROM aircraft)")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(merged < aircraft, "no registration number was reused: {merged} rows for {aircraft} aircraft");
+
+    // sqlx runs a migration in one transaction.
+    let migration = include_str!("../../migrations/0004_statistics_per_airframe.sql");
+    sqlx::raw_sql(&format!("BEGIN; {migration}; COMMIT")).execute(&app.pool).await.unwrap();
+    assert_eq!(projection_snapshot(&app.pool).await, projected);
+    let hourly_after: Value = sqlx::query_scalar(hourly).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(hourly_after, hourly_before);
 }
 
 #[actix_rt::test]

@@ -395,7 +395,11 @@ async fn streaming_views_come_from_a_fixed_catalogue_with_typed_filters(app: &Te
     let one = app.get("/api/v1/streaming/views/aircraft_stats?registration_number=RA-89221").await;
     let row = &one.body["rows"][0];
     assert_eq!(row["total_events"].as_i64(), Some(2));
+    assert_eq!(row["aircraft_id"], id.as_str());
     assert!(row["last_event"].as_str().is_some_and(|t| t.starts_with("20")), "{row}");
+    let by_id = app.get(&format!("/api/v1/streaming/views/aircraft_stats?aircraft_id={id}")).await;
+    assert_eq!(by_id.body["rows"].as_array().map(Vec::len), Some(1), "{}", by_id.body);
+    assert_eq!(by_id.body["rows"][0]["registration_number"], "RA-89221");
     let by_count = app.get("/api/v1/streaming/views/aircraft_stats?total_events=1").await;
     assert_eq!(by_count.body["rows"][0]["registration_number"], "RA-89222");
     let paged = app.get("/api/v1/streaming/views/aircraft_stats?limit=1&offset=1").await;
@@ -426,6 +430,66 @@ async fn streaming_views_come_from_a_fixed_catalogue_with_typed_filters(app: &Te
         app.get("/api/v1/streaming/views/aircraft_stats?offset=-1").await.problem_fields(),
         ["offset"]
     );
+}
+
+/// A decommissioned aircraft's registration number passes to a new airframe: the statistics
+/// keep one row per airframe (keyed by aircraft id), never one row merging the two.
+async fn statistics_keep_two_airframes_sharing_a_registration_number_apart(app: &TestApp) {
+    let flight = json!({"flight_date": "2024-05-01", "block_hours": 1.5, "cycles": 1});
+    let old = app.certified_aircraft("RA-89251").await;
+    for _ in 0..2 {
+        let reply = app.post_json(&format!("/api/v1/aircraft/{old}/flights"), &flight).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let reply = app.delete(&format!("/api/v1/aircraft/{old}?reason=scrapped")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let new = app.certified_aircraft("RA-89251").await;
+    let reply = app.post_json(&format!("/api/v1/aircraft/{new}/flights"), &flight).await;
+    let position = reply.body["position"].as_i64().unwrap();
+
+    // Per airframe: registered, certified, 2 flights, decommissioned; registered, certified, 1 flight.
+    let expected = [(old.clone(), 5), (new.clone(), 3)];
+    let per_airframe = |body: &Value| {
+        let mut rows: Vec<(String, i64)> = body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                assert_eq!(r["registration_number"], "RA-89251", "{r}");
+                (r["aircraft_id"].as_str().unwrap_or("?").to_owned(), r["total_events"].as_i64().unwrap())
+            })
+            .collect();
+        rows.sort_by_key(|(id, _)| (id != &old, id.clone()));
+        rows
+    };
+    let view = app
+        .get(&format!(
+            "/api/v1/streaming/views/aircraft_stats?registration_number=RA-89251&min_position={position}"
+        ))
+        .await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.body);
+    assert_eq!(per_airframe(&view.body), expected, "{}", view.body);
+    for (id, events) in &expected {
+        let one = app.get(&format!("/api/v1/streaming/views/aircraft_stats?aircraft_id={id}")).await;
+        assert_eq!(per_airframe(&one.body), [(id.clone(), *events)], "{}", one.body);
+    }
+
+    // The hourly statistic, computed here from the projections (in RisingWave mode it is Flink's
+    // result table, which no Flink feeds in this test): one row per airframe and hour.
+    if app.read_store_url.is_none() {
+        let hourly =
+            app.get("/api/v1/streaming/views/aircraft_event_stats_hourly?registration_number=RA-89251").await;
+        assert_eq!(hourly.status, StatusCode::OK, "{}", hourly.body);
+        let mut totals = std::collections::BTreeMap::<String, (i64, i64)>::new();
+        for row in hourly.body["rows"].as_array().unwrap() {
+            let entry = totals.entry(row["aircraft_id"].as_str().unwrap_or("?").to_owned()).or_default();
+            entry.0 += row["total_events"].as_i64().unwrap();
+            entry.1 += row["decommissioned"].as_i64().unwrap();
+        }
+        let want: std::collections::BTreeMap<String, (i64, i64)> =
+            [(old.clone(), (5, 1)), (new.clone(), (3, 0))].into();
+        assert_eq!(totals, want, "{}", hourly.body);
+    }
 }
 
 #[actix_rt::test]
@@ -520,4 +584,5 @@ in_both_read_stores!(
     search_finds_aircraft_and_documents_by_word_prefixes_ranked,
     insights_and_recommendations_say_why_and_link_their_subject,
     streaming_views_come_from_a_fixed_catalogue_with_typed_filters,
+    statistics_keep_two_airframes_sharing_a_registration_number_apart,
 );

@@ -23,7 +23,7 @@ const RELATIONS: [(&str, &str); 4] = [
     ("aircraft", "id"),
     ("aircraft_history", "global_position"),
     ("inbox_files", "id"),
-    ("aircraft_stats", "registration_number"),
+    ("aircraft_stats", "aircraft_id"),
 ];
 
 /// Interleaves partitions at random (each partition stays in offset order, as Kafka delivers

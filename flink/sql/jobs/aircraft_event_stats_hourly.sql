@@ -1,17 +1,18 @@
--- Per registration number and hour (tumbling, event time): events in total and per type.
--- Windows are computed per aircraft, then attributed to its registration number (a number can
--- pass to another aircraft after a decommissioning: both count under it).
+-- Per aircraft and hour (tumbling, event time): events in total and per type, with the
+-- aircraft's registration number. Keyed by aircraft, not by registration number: a number can
+-- pass to another aircraft after a decommissioning, and each airframe keeps its own rows.
 INSERT INTO aircraft_event_stats_hourly
-SELECT r.registration_number,
+SELECT w.aggregateid,
+       r.registration_number,
        w.window_start,
        w.window_end,
-       SUM(w.total_events),
-       SUM(w.registered),
-       SUM(w.details_updated),
-       SUM(w.status_changes),
-       SUM(w.certificates_issued),
-       SUM(w.flights_logged),
-       SUM(w.decommissioned)
+       w.total_events,
+       w.registered,
+       w.details_updated,
+       w.status_changes,
+       w.certificates_issued,
+       w.flights_logged,
+       w.decommissioned
 FROM (
     SELECT aggregateid,
            window_start,
@@ -29,5 +30,4 @@ FROM (
 JOIN (
     SELECT DISTINCT aggregateid, data.registration_number AS registration_number
     FROM aircraft_events WHERE eventtype = 'AircraftRegistered'
-) r ON r.aggregateid = w.aggregateid
-GROUP BY r.registration_number, w.window_start, w.window_end;
+) r ON r.aggregateid = w.aggregateid;

@@ -1,5 +1,6 @@
 -- Test sink: results into a PostgreSQL table through Flink's JDBC connector.
 CREATE TABLE aircraft_event_stats_hourly (
+    aircraft_id STRING,
     registration_number STRING,
     window_start TIMESTAMP(3),
     window_end TIMESTAMP(3),
@@ -10,7 +11,7 @@ CREATE TABLE aircraft_event_stats_hourly (
     certificates_issued BIGINT,
     flights_logged BIGINT,
     decommissioned BIGINT,
-    PRIMARY KEY (registration_number, window_start) NOT ENFORCED
+    PRIMARY KEY (aircraft_id, window_start) NOT ENFORCED
 ) WITH (
     'connector' = 'jdbc',
     'url' = '${JDBC_URL}',

@@ -1,6 +1,7 @@
 -- Production sink: results to Redpanda (klg.stats.aircraft_event_stats_hourly), keyed by
--- registration and window, for RisingWave to ingest.
+-- aircraft and window, for RisingWave to ingest.
 CREATE TABLE aircraft_event_stats_hourly (
+    aircraft_id STRING,
     registration_number STRING,
     window_start TIMESTAMP(3),
     window_end TIMESTAMP(3),
@@ -11,7 +12,7 @@ CREATE TABLE aircraft_event_stats_hourly (
     certificates_issued BIGINT,
     flights_logged BIGINT,
     decommissioned BIGINT,
-    PRIMARY KEY (registration_number, window_start) NOT ENFORCED
+    PRIMARY KEY (aircraft_id, window_start) NOT ENFORCED
 ) WITH (
     'connector' = 'upsert-kafka',
     'topic' = 'klg.stats.aircraft_event_stats_hourly',

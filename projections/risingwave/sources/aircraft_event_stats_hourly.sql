@@ -1,7 +1,9 @@
 -- RisingWave only: the Flink job aircraft_event_stats_hourly's results (flink/sql/jobs/aircraft_event_stats_hourly.sql), upserted by key
--- from klg.stats.aircraft_event_stats_hourly; same name and columns as the embedded view of migrations/0003.
+-- from klg.stats.aircraft_event_stats_hourly (key: aircraft_id, window_start); same name and columns as the
+-- embedded view (migrations/0004).
 -- Windows are UTC timestamps (Flink runs with table.local-time-zone UTC).
 CREATE TABLE IF NOT EXISTS aircraft_event_stats_hourly (
+    aircraft_id varchar,
     registration_number varchar,
     window_start timestamp,
     window_end timestamp,

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS klg_inbox_events (LIKE klg_aircraft_events INCLUDING 
 -- Stand-ins for the Flink result tables (sources/<statistic>.sql); in tests Flink's JDBC sink
 -- writes here directly, keyed as the Kafka messages would be.
 CREATE TABLE IF NOT EXISTS aircraft_event_stats_hourly (
+    aircraft_id varchar,
     registration_number varchar,
     window_start timestamp,
     window_end timestamp,
@@ -39,7 +40,7 @@ CREATE TABLE IF NOT EXISTS aircraft_event_stats_hourly (
     certificates_issued bigint,
     flights_logged bigint,
     decommissioned bigint,
-    PRIMARY KEY (registration_number, window_start)
+    PRIMARY KEY (aircraft_id, window_start)
 );
 
 CREATE TABLE IF NOT EXISTS fleet_utilization_daily (

@@ -45,7 +45,7 @@ pub struct ViewDef {
     pub name: &'static str,
     pub description: &'static str,
     pub columns: Vec<Column>,
-    /// Rows come in this order (the view's key), so pages are stable.
+    /// Rows come in this order (unique: it ends with the view's key), so pages are stable.
     pub order_by: Vec<&'static str>,
 }
 
@@ -59,20 +59,22 @@ pub fn catalogue() -> Vec<ViewDef> {
     vec![
         ViewDef {
             name: "aircraft_stats",
-            description:
-                "Per registration number: number of events of its aircraft and the time of the last one",
+            description: "Per aircraft (a registration number passed on after a decommissioning has a \
+                          row per airframe): number of its events and the time of the last one",
             columns: vec![
+                col("aircraft_id", Text),
                 col("registration_number", Text),
                 col("total_events", Bigint),
                 col("last_event", Timestamptz),
             ],
-            order_by: vec!["registration_number"],
+            order_by: vec!["registration_number", "aircraft_id"],
         },
         ViewDef {
             name: "aircraft_event_stats_hourly",
-            description: "Per registration number and hour (event time, UTC): events in total and per type \
+            description: "Per aircraft and hour (event time, UTC): events in total and per type \
                       (Flink job of the same name in the full stack)",
             columns: vec![
+                col("aircraft_id", Text),
                 col("registration_number", Text),
                 col("window_start", Timestamptz),
                 col("window_end", Timestamptz),
@@ -84,7 +86,7 @@ pub fn catalogue() -> Vec<ViewDef> {
                 col("flights_logged", Bigint),
                 col("decommissioned", Bigint),
             ],
-            order_by: vec!["registration_number", "window_start"],
+            order_by: vec!["registration_number", "aircraft_id", "window_start"],
         },
         ViewDef {
             name: "fleet_utilization_daily",
