@@ -252,7 +252,7 @@ fn decode<E: DeserializeOwned>(event: &StoredEvent) -> Result<E, SubscriberError
     if event.event_version != "1.0" {
         return Err(poison(event, format!("no upcaster for event version {}", event.event_version)));
     }
-    serde_json::from_value(event.payload.clone()).map_err(|e| poison(event, e.to_string()))
+    E::deserialize(&event.payload).map_err(|e| poison(event, e.to_string()))
 }
 
 fn poison(event: &StoredEvent, reason: impl Into<String>) -> SubscriberError {
