@@ -155,7 +155,7 @@ impl Application {
             projector: status,
             mirror,
             report_limiter: RateLimiter::new(REPORTS_PER_MINUTE, Duration::from_secs(60)),
-            metrics: Metrics::default(),
+            metrics: Metrics::global(),
             flink_rest_url: settings.flink_rest_url.clone().filter(|u| !u.trim().is_empty()),
         });
         let mut server = HttpServer::new(move || {

@@ -5,41 +5,26 @@ use klg_mirror::MIRROR;
 use klg_projections::subscription::lag;
 use klg_projections::PROJECTIONS;
 
-use crate::metrics::gauge;
+use crate::metrics::{read_store_state, set_read_store_gauges, set_store_gauges};
 use crate::startup::AppState;
 
+/// Reads the subscriptions' lag (and the read store's), sets them as gauges, then renders every
+/// metric of the process's recorder.
 pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
-    let mut out = String::new();
-    state.metrics.render(&mut out);
-    let names: Vec<&str> = if state.mirror.is_some() { vec![PROJECTIONS, MIRROR] } else { vec![PROJECTIONS] };
-    let (mut lag_events, mut lag_seconds, mut handled) = (vec![], vec![], vec![]);
-    let mut up = 1.0;
+    let names: Vec<&'static str> =
+        if state.mirror.is_some() { vec![PROJECTIONS, MIRROR] } else { vec![PROJECTIONS] };
+    let mut subscriptions = vec![];
+    let mut database_up = true;
     for name in names {
         match lag(&state.pool, name).await {
-            Ok(Some(l)) => {
-                let labels = format!("{{subscription=\"{name}\"}}");
-                lag_events.push((labels.clone(), l.lag_events as f64));
-                lag_seconds.push((labels.clone(), l.lag_seconds));
-                handled.push((labels, l.events_handled as f64));
-            }
+            Ok(Some(l)) => subscriptions.push((name, l)),
             Ok(None) => {}
-            Err(_) => up = 0.0,
+            Err(_) => database_up = false,
         }
     }
-    gauge(
-        &mut out,
-        "klg_database_up",
-        "Whether PostgreSQL answered the scrape's queries.",
-        &[(String::new(), up)],
-    );
-    gauge(&mut out, "klg_subscription_lag_events", "Events stored but not yet handled.", &lag_events);
-    gauge(&mut out, "klg_subscription_lag_seconds", "Age of the oldest event not yet handled.", &lag_seconds);
-    gauge(
-        &mut out,
-        "klg_subscription_events_handled",
-        "Events handled since the subscription started.",
-        &handled,
-    );
-    crate::metrics::render_read_store(&state, &mut out).await;
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out)
+    let read_store = read_store_state(&state).await;
+    // Set, then render, with no await in between (see `GAUGE_IDLE` in api/src/metrics.rs).
+    set_store_gauges(database_up, &subscriptions);
+    set_read_store_gauges(&read_store);
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }
