@@ -210,19 +210,39 @@ impl<S: Subscriber> Subscription<S> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(NOTIFY_CHANNEL).await?;
         let mut lock_checked = Instant::now();
+        // After a notification whose events were not readable yet (an older transaction still
+        // open holds them below the horizon), poll again soon — 2 ms, doubling — instead of
+        // waiting out the idle poll: no second notification comes for them.
+        let mut held_back: Option<Duration> = None;
         while !*stop.borrow() {
             let handled = self.run_batch(Some(&mut *lock)).await?;
             if handled > 0 && handled as i64 >= self.batch_size {
                 continue;
+            }
+            if handled > 0 {
+                held_back = None;
             }
             if lock_checked.elapsed() > Duration::from_secs(2) {
                 // Idle: notice a lost lock (connection) even when nothing is to be applied.
                 sqlx::query("SELECT 1").execute(&mut *lock).await?;
                 lock_checked = Instant::now();
             }
+            let wait = match held_back {
+                Some(wait) if wait < self.idle_poll => {
+                    held_back = Some(wait * 2);
+                    wait
+                }
+                _ => {
+                    held_back = None;
+                    self.idle_poll
+                }
+            };
             tokio::select! {
-                notification = listener.recv() => { notification?; }
-                _ = tokio::time::sleep(self.idle_poll) => {}
+                notification = listener.recv() => {
+                    notification?;
+                    held_back = Some(Duration::from_millis(2));
+                }
+                _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => {}
             }
         }
