@@ -442,3 +442,16 @@ pub async fn wait_until_readable(pool: &PgPool) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// Appends `count` events of an aggregate type no projection handles (`Other`, ten streams)
+/// straight into the log: a long log, fast.
+pub async fn append_other_events(pool: &PgPool, count: i64) {
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT 'Other', 'stream-' || (g % 10), g, 'Noted', '1.0', '{}', '{}' FROM generate_series(1, $1) g",
+    )
+    .bind(count)
+    .execute(pool)
+    .await
+    .expect("events appended");
+}

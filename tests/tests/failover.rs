@@ -112,13 +112,7 @@ async fn a_leader_whose_lock_is_taken_mid_catch_up_stops_before_its_next_batch()
     }
 
     let app = klg_tests::spawn_app_with(|s| s.run_projector = false).await;
-    sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         SELECT 'Other', 'stream-' || (g % 10), g, 'Noted', '1.0', '{}', '{}' FROM generate_series(1, 20000) g",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    klg_tests::append_other_events(&app.pool, 20000).await;
     klg_tests::wait_until_readable(&app.pool).await;
     let (first, second) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let leader =

@@ -113,13 +113,7 @@ async fn a_tailing_reader_sees_every_event_exactly_once_under_concurrent_writers
 #[actix_rt::test]
 async fn reading_a_batch_is_an_index_range_scan_not_a_sort_of_the_log() {
     let app = spawn_app_with(|s| s.run_projector = false).await;
-    sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         SELECT 'Other', 'stream-' || (g % 100), g, 'Noted', '1.0', '{}', '{}' FROM generate_series(1, 20000) g",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    klg_tests::append_other_events(&app.pool, 20000).await;
     sqlx::query("ANALYZE events").execute(&app.pool).await.unwrap();
     let sql = klg_projections::log::read_after_sql()
         .replace("$1::text::xid8", "'0'::xid8")

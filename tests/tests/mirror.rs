@@ -253,33 +253,13 @@ async fn a_klg_process_killed_while_mirroring_loses_nothing_after_restart() {
     let mirrored = [("REDPANDA_BROKERS", broker.address())];
     let mut first = KlgProcess::serve_with(&url, &blobs, &mirrored);
     let client = awc::Client::default();
-    let mut ids = vec![];
-    for i in 0..20 {
-        let reply = klg_tests::read(
-            client
-                .post(first.url("/api/v1/aircraft"))
-                .send_json(&klg_tests::aircraft_body(&format!("RA-{:05}", 20000 + i)))
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::CREATED);
-        ids.push(reply.body["id"].as_str().unwrap().to_owned());
-    }
-    let urls: Vec<String> = ids.iter().map(|id| first.url(&format!("/api/v1/aircraft/{id}"))).collect();
-    let flood = urls.into_iter().map(|url| {
-        let client = &client;
-        async move {
-            for n in 0..15 {
-                let _ = client.put(&url).send_json(&json!({"notes": format!("note {n}")})).await;
-            }
-        }
-    });
+    let urls = fleet_of_twenty(&client, &first, 20000).await;
+    let flood = flood_with_notes(&client, urls, 15);
     let killer = async {
         tokio::time::sleep(Duration::from_millis(400)).await;
         first.kill();
     };
-    futures_util::future::join(join_all(flood), killer).await;
+    futures_util::future::join(flood, killer).await;
 
     let second = KlgProcess::serve_with(&url, &blobs, &mirrored);
     let pool = PgPool::connect(&url).await.unwrap();
@@ -340,23 +320,8 @@ async fn sigterm_under_load_finishes_batches_and_resends_nothing() {
     let mirrored = [("REDPANDA_BROKERS", broker.address())];
     let mut first = KlgProcess::serve_with(&url, &blobs, &mirrored);
     let client = awc::Client::default();
-    let mut ids = vec![];
-    for i in 0..20 {
-        let body = klg_tests::aircraft_body(&format!("RA-{:05}", 21000 + i));
-        let reply =
-            klg_tests::read(client.post(first.url("/api/v1/aircraft")).send_json(&body).await.unwrap()).await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-        ids.push(reply.body["id"].as_str().unwrap().to_owned());
-    }
-    let urls: Vec<String> = ids.iter().map(|id| first.url(&format!("/api/v1/aircraft/{id}"))).collect();
-    let flood = urls.into_iter().map(|url| {
-        let client = &client;
-        async move {
-            for n in 0..40 {
-                let _ = client.put(&url).send_json(&json!({"notes": format!("note {n}")})).await;
-            }
-        }
-    });
+    let urls = fleet_of_twenty(&client, &first, 21000).await;
+    let flood = flood_with_notes(&client, urls, 40);
     let terminator = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
         first.signal_terminate();
@@ -369,7 +334,7 @@ async fn sigterm_under_load_finishes_batches_and_resends_nothing() {
         }
         None
     };
-    let (_, status) = futures_util::future::join(join_all(flood), terminator).await;
+    let (_, status) = futures_util::future::join(flood, terminator).await;
     let status = status.expect("klg exited within 30 s of SIGTERM");
     assert!(status.success(), "exit status {status}");
     // The log reader thread may still be draining the pipe.
@@ -390,4 +355,29 @@ async fn sigterm_under_load_finishes_batches_and_resends_nothing() {
     assert_each_aggregate_arrives_once_in_order(&consumed);
     drop(second);
     pool.close().await;
+}
+
+/// Registers twenty aircraft (RA-<first>… ) through `server`; returns their resource URLs there.
+async fn fleet_of_twenty(client: &awc::Client, server: &KlgProcess, first: usize) -> Vec<String> {
+    let mut urls = vec![];
+    for i in 0..20 {
+        let body = klg_tests::aircraft_body(&format!("RA-{:05}", first + i));
+        let reply =
+            klg_tests::read(client.post(server.url("/api/v1/aircraft")).send_json(&body).await.unwrap())
+                .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        urls.push(server.url(&format!("/api/v1/aircraft/{}", reply.body["id"].as_str().unwrap())));
+    }
+    urls
+}
+
+/// `per_aircraft` detail updates on each URL, all aircraft at once; failures (the server going
+/// away) are ignored.
+async fn flood_with_notes(client: &awc::Client, urls: Vec<String>, per_aircraft: usize) {
+    join_all(urls.into_iter().map(|url| async move {
+        for n in 0..per_aircraft {
+            let _ = client.put(&url).send_json(&json!({"notes": format!("note {n}")})).await;
+        }
+    }))
+    .await;
 }
