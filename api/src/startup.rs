@@ -170,6 +170,9 @@ impl Application {
                 .configure(routes::read_routes)
                 .default_service(web::to(middleware::not_found))
         });
+        // Requests get 10 s to drain on SIGTERM, subscriptions 10 s more (SHUTDOWN_GRACE):
+        // within the 30 s the compose file gives the container before SIGKILL.
+        server = server.shutdown_timeout(10);
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }

@@ -70,9 +70,20 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
         self.refresh(aggregate_id, start).await
     }
 
-    /// `loaded` with the events stored after its sequence folded in.
+    /// `loaded` with the events stored after its sequence folded in. If the store no longer has
+    /// the event `loaded` ends with (a restored database), the store is replayed from the start.
     pub async fn refresh(&self, aggregate_id: &str, mut loaded: Loaded<A>) -> Result<Loaded<A>, StoreError> {
-        let newer = self.repo.get_last_events::<A>(aggregate_id, loaded.sequence).await?;
+        let mut newer =
+            self.repo.get_last_events::<A>(aggregate_id, loaded.sequence.saturating_sub(1)).await?;
+        if loaded.sequence > 0 {
+            if newer.first().is_some_and(|head| head.sequence == loaded.sequence) {
+                newer.remove(0);
+            } else {
+                self.lock().remove(aggregate_id);
+                loaded = Loaded { aggregate: A::default(), sequence: 0 };
+                newer = self.repo.get_events::<A>(aggregate_id).await?;
+            }
+        }
         for serialized in newer {
             let envelope = EventEnvelope::<A>::try_from(serialized)
                 .map_err(|e| StoreError::Deserialization(e.to_string()))?;
@@ -112,6 +123,8 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
              SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::json, $7::json \
              FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) \
                   WITH ORDINALITY AS e(sequence, event_type, event_version, payload, n) \
+             WHERE $8 = 0 OR EXISTS (SELECT 1 FROM events p WHERE p.aggregate_type = $1 \
+                                     AND p.aggregate_id = $2 AND p.sequence = $8) \
              ORDER BY e.n \
              RETURNING sequence, global_position",
         )
@@ -122,9 +135,17 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
         .bind(serialized.iter().map(|e| e.event_version.clone()).collect::<Vec<_>>())
         .bind(serialized.iter().map(|e| e.payload.to_string()).collect::<Vec<_>>())
         .bind(metadata)
+        .bind(expected as i64)
         .fetch_all(&self.pool)
         .await;
         match appended {
+            // The decision's predecessor is not in the store: the cache is ahead of it (a
+            // database restored or failed over to a replica that lost commits). Forget the fold;
+            // the retry replays the store.
+            Ok(rows) if rows.is_empty() => {
+                self.lock().remove(aggregate_id);
+                Err(StoreError::Conflict)
+            }
             Ok(mut rows) => {
                 rows.sort_unstable();
                 let sequence = rows.last().map_or(expected, |(sequence, _)| *sequence as usize);
@@ -142,7 +163,8 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
         }
     }
 
-    fn remember(&self, aggregate_id: &str, loaded: Loaded<A>) {
+    /// Keeps `loaded` as the aggregate's fold (it must be the store's state at its sequence).
+    pub fn remember(&self, aggregate_id: &str, loaded: Loaded<A>) {
         let mut cache = self.lock();
         if cache.len() >= CACHE_CAPACITY && !cache.contains_key(aggregate_id) {
             if let Some(victim) = cache.keys().next().cloned() {

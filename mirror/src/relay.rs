@@ -52,7 +52,12 @@ impl Relay {
         let Some((code, reason)) = used.client().fatal_error() else { return };
         tracing::warn!(%code, %reason, "mirror producer failed fatally; creating a new one");
         match producer(&self.config) {
-            Ok(fresh) => *self.producer.write().unwrap_or_else(|p| p.into_inner()) = fresh,
+            Ok(fresh) => {
+                let old =
+                    std::mem::replace(&mut *self.producer.write().unwrap_or_else(|p| p.into_inner()), fresh);
+                // Dropping a producer purges, flushes and joins its thread: not on a runtime worker.
+                tokio::task::spawn_blocking(move || drop(old));
+            }
             Err(e) => tracing::warn!(error = %e, "creating a new mirror producer failed"),
         }
     }

@@ -135,7 +135,7 @@ impl<S: Subscriber> Subscription<S> {
         // per attempt cost a connection a second per standby); dropped after an error, which
         // also releases a lock held on it.
         let mut lock_connection = None;
-        while !*stop.borrow() {
+        while !stop_requested(&stop) {
             if let Err(e) = self.lead(&mut lock_connection, &mut stop).await {
                 lock_connection = None;
                 let mut failures = 0;
@@ -214,7 +214,7 @@ impl<S: Subscriber> Subscription<S> {
         // open holds them below the horizon), poll again soon — 2 ms, doubling — instead of
         // waiting out the idle poll: no second notification comes for them.
         let mut held_back: Option<Duration> = None;
-        while !*stop.borrow() {
+        while !stop_requested(&stop) {
             let handled = self.run_batch(Some(&mut *lock)).await?;
             if handled > 0 && handled as i64 >= self.batch_size {
                 continue;
@@ -405,6 +405,12 @@ fn log_batch(events: &[StoredEvent]) {
         correlation_ids = %correlation_ids.join(","),
         "batch handled"
     );
+}
+
+/// Whether to stop: asked to, or whoever could ask is gone (a dropped sender would otherwise
+/// make every `changed()` return at once, and the loops spin).
+fn stop_requested(stop: &tokio::sync::watch::Receiver<bool>) -> bool {
+    *stop.borrow() || stop.has_changed().is_err()
 }
 
 /// Fails unless the connection holding the advisory lock still answers (see `run_batch`).

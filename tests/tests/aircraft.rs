@@ -247,7 +247,8 @@ async fn if_match_applies_only_on_the_expected_version() {
     assert_eq!((fresh.status, fresh.header("etag")), (StatusCode::OK, Some("\"3\"")), "{}", fresh.body);
     app.send_json("POST", &path, &body, &[("If-Match", "three")]).await.assert_problem(400);
     // If-Match compares strongly (RFC 9110): a weak tag never matches, even the current version.
-    let weak = app.send_json("POST", &path, &body, &[("If-Match", "W/\"3\"")]).await;
+    let other = json!({"status": "in_maintenance", "reason": "check"});
+    let weak = app.send_json("POST", &path, &other, &[("If-Match", "W/\"3\"")]).await;
     weak.assert_problem(412);
     assert_eq!(app.events_of(&id).await.len(), 3, "a weak If-Match stores nothing");
     let any = app

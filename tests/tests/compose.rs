@@ -663,3 +663,14 @@ fn the_flink_one_shot_runs_the_tested_submission_with_the_production_settings() 
         );
     }
 }
+
+/// `docker compose stop` sends SIGTERM, then SIGKILL after the grace period: KLG needs longer
+/// than Docker's default 10 s to drain requests (10 s) and let subscriptions finish their batch
+/// (10 s) — otherwise the mirror is cut mid-batch and re-sends after the restart.
+#[test]
+fn klg_gets_time_to_stop_cleanly() {
+    let doc = compose();
+    let grace = doc["services"]["klg"]["stop_grace_period"].as_str().expect("stop_grace_period on klg");
+    let seconds: u64 = grace.trim_end_matches('s').parse().expect("a grace period in seconds");
+    assert!(seconds >= 25, "{grace} is shorter than KLG's 20 s shutdown");
+}

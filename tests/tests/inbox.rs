@@ -209,7 +209,7 @@ async fn a_repeated_upload_with_one_idempotency_key_creates_one_document() {
 }
 
 /// Downloads answer byte ranges (a scan of hundreds of MB can resume): 206 with Content-Range,
-/// several ranges as multipart/byteranges, 416 as a problem for a range past the end.
+/// 416 as a problem for a range past the end.
 #[actix_rt::test]
 async fn downloads_answer_byte_ranges() {
     let app = spawn_app().await;

@@ -93,3 +93,30 @@ async fn each_process_decides_on_the_other_processes_latest_events() {
     assert_eq!(sequences, (1..=version as i64).collect::<Vec<_>>());
     pool.close().await;
 }
+
+/// A cache ahead of the store — the database restored to an earlier point, or failed over to a
+/// replica that lost commits — must not decide: the append requires its predecessor, and the
+/// command is decided again on what the store really holds.
+#[actix_rt::test]
+async fn a_cache_ahead_of_a_restored_store_decides_nothing() {
+    let app = klg_tests::spawn_app().await;
+    let id = app.certified_aircraft("RA-89511").await; // cached at version 2, with a certificate
+                                                       // "Restore" the store to before the certificate (the log is append-only to KLG, not to a DBA).
+    sqlx::raw_sql(&format!(
+        "ALTER TABLE events DISABLE TRIGGER events_append_only; \
+         DELETE FROM events WHERE aggregate_id = '{id}' AND sequence = 2; \
+         ALTER TABLE events ENABLE TRIGGER events_append_only;"
+    ))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let flight = json!({"flight_date": "2024-05-01", "block_hours": 1.0, "cycles": 1});
+    let reply = app.post_json(&format!("/api/v1/aircraft/{id}/flights"), &flight).await;
+    assert_eq!(reply.assert_problem(409)["type"], "urn:klg:problem:no-valid-certificate");
+    let stored: Vec<i64> = app.events_of(&id).await.into_iter().map(|e| e.0).collect();
+    assert_eq!(stored, [1], "nothing appended after a missing predecessor");
+    // And a refusal decided on the phantom state is decided again on the store's.
+    let certificate = json!({"number": "CA-2", "issued_on": "2020-01-01", "valid_until": "2030-12-31"});
+    let issued = app.post_json(&format!("/api/v1/aircraft/{id}/certificates"), &certificate).await;
+    assert_eq!((issued.status.as_u16(), issued.body["version"].as_u64()), (200, Some(2)), "{}", issued.body);
+}

@@ -243,7 +243,7 @@ pub async fn file_content(
         .ok_or_else(|| {
             ApiError::Internal(format!("blob {digest} of document {id} is missing from the store"))
         })?;
-    // actix-files answers `Range` (206 + Content-Range, several ranges as multipart), streams in
+    // actix-files answers `Range` (206 + Content-Range; of several ranges, the first), streams in
     // chunks and sets the length; KLG sets what identifies the content. The content hash is the
     // ETag (strong: the bytes never change), not actix-files' inode/mtime tag.
     let mime = view.content_type.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM);
