@@ -242,4 +242,31 @@ async fn downloads_answer_byte_ranges() {
     let whole = app.client.get(app.url(&path)).send().await.unwrap();
     assert_eq!(whole.status(), StatusCode::OK);
     assert_eq!(whole.headers().get("accept-ranges").unwrap(), "bytes");
+
+    // Conditional requests are judged against the content hash, the ETag KLG hands out.
+    let tag = format!("\"{}\"", sha256_hex(&data));
+    let conditional = |name: &'static str, value: String, range: Option<&'static str>| {
+        let mut request = app.client.get(app.url(&path)).insert_header((name, value));
+        if let Some(range) = range {
+            request = request.insert_header(("Range", range));
+        }
+        async move {
+            let mut response = request.send().await.unwrap();
+            let body = response.body().limit(1 << 20).await.unwrap();
+            (response.status(), response.headers().clone(), body)
+        }
+    };
+    let (status, _, body) = conditional("If-Match", tag.clone(), None).await;
+    assert_eq!((status, body.len()), (StatusCode::OK, data.len()));
+    let (status, headers, _) = conditional("If-Match", "\"other\"".into(), None).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(headers.get("content-type").unwrap(), "application/problem+json");
+    let (status, _, body) = conditional("If-None-Match", format!("W/{tag}"), None).await;
+    assert_eq!((status, body.len()), (StatusCode::NOT_MODIFIED, 0));
+    let (status, _, body) = conditional("If-Range", tag.clone(), Some("bytes=0-9")).await;
+    assert_eq!((status, &body[..]), (StatusCode::PARTIAL_CONTENT, &data[..10]));
+    let (status, _, body) = conditional("If-Range", "\"older\"".into(), Some("bytes=0-9")).await;
+    assert_eq!((status, body.len()), (StatusCode::OK, data.len()), "If-Range for other content: all of it");
+    let (status, _, body) = conditional("X-Unused", String::new(), Some("pages=1-2")).await;
+    assert_eq!((status, body.len()), (StatusCode::OK, data.len()), "an unknown range unit is ignored");
 }

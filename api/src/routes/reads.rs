@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use klg_domain::aircraft::AircraftStatus;
@@ -15,6 +15,7 @@ use klg_projections::subscription::has_reached;
 use klg_projections::PROJECTIONS;
 use schemars::JsonSchema;
 use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use uuid::Uuid;
 
 use crate::extract::{etag, parse_id, query};
@@ -243,34 +244,77 @@ pub async fn file_content(
         .ok_or_else(|| {
             ApiError::Internal(format!("blob {digest} of document {id} is missing from the store"))
         })?;
-    // actix-files answers `Range` (206 + Content-Range; of several ranges, the first), streams in
-    // chunks and sets the length; KLG sets what identifies the content. The content hash is the
-    // ETag (strong: the bytes never change), not actix-files' inode/mtime tag.
-    let mime = view.content_type.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM);
-    let named = actix_files::NamedFile::from_file(file.into_std().await, state.blobs.path_of(&digest))
-        .map_err(|e| ApiError::Internal(format!("blob store: {e}")))?
-        .set_content_type(mime)
-        .use_etag(false)
-        .use_last_modified(false)
-        .prefer_utf8(false);
-    let mut response = named.into_response(&req);
-    if response.status() == StatusCode::RANGE_NOT_SATISFIABLE {
-        return Err(ApiError::RangeNotSatisfiable { size });
+    // The content hash is the ETag: strong (the bytes behind a document never change), and the
+    // conditional headers are judged against it (RFC 9110 §13).
+    let tag = format!("\"{}\"", view.sha256);
+    let header_text = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if header_text(header::IF_MATCH).is_some_and(|v| !etag_list_matches(v, &tag, false)) {
+        return Err(ApiError::PreconditionFailed(format!("the content's ETag is {tag}")));
     }
+    if header_text(header::IF_NONE_MATCH).is_some_and(|v| etag_list_matches(v, &tag, true)) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish());
+    }
+    // A byte range (the first, if several; actix-files parses them), unless If-Range names
+    // other content. Other range units are ignored, as RFC 9110 asks.
+    let range = header_text(header::RANGE)
+        .filter(|r| r.trim_start().starts_with("bytes="))
+        .filter(|_| header_text(header::IF_RANGE).is_none_or(|t| t.trim() == tag));
+    let (start, length) = match range {
+        None => (0, size),
+        Some(r) => match actix_files::HttpRange::parse(r, size) {
+            Ok(ranges) => ranges.first().map_or((0, size), |first| (first.start, first.length)),
+            Err(_) => return Err(ApiError::RangeNotSatisfiable { size }),
+        },
+    };
+    let mut file = file;
+    file.seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(|e| ApiError::Internal(format!("blob store: {e}")))?;
+    let mut response = if length < size {
+        let mut partial = HttpResponse::PartialContent();
+        partial
+            .insert_header((header::CONTENT_RANGE, format!("bytes {start}-{}/{size}", start + length - 1)));
+        partial
+    } else {
+        HttpResponse::Ok()
+    };
     let checksum = base64_of_hex(&view.sha256);
-    let headers = response.headers_mut();
-    for (name, value) in [
-        ("content-disposition", content_disposition(&view.filename)),
-        ("x-content-type-options", "nosniff".to_owned()),
-        ("content-security-policy", "sandbox".to_owned()),
-        ("repr-digest", format!("sha-256=:{checksum}:")),
-        ("x-checksum-sha256", view.sha256.clone()),
-        ("etag", format!("\"{}\"", view.sha256)),
-    ] {
-        let value = header::HeaderValue::from_str(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
-        headers.insert(header::HeaderName::from_static(name), value);
-    }
-    Ok(response)
+    Ok(response
+        .insert_header((header::CONTENT_TYPE, view.content_type.clone()))
+        .insert_header((header::CONTENT_DISPOSITION, content_disposition(&view.filename)))
+        .insert_header((header::CONTENT_LENGTH, length))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Content-Security-Policy", "sandbox"))
+        .insert_header(("Repr-Digest", format!("sha-256=:{checksum}:")))
+        .insert_header(("X-Checksum-SHA256", view.sha256.clone()))
+        .insert_header((header::ETAG, tag))
+        .streaming(read_chunks(file.take(length))))
+}
+
+/// Whether an `If-Match` / `If-None-Match` list names `tag` (or is `*`); `weak` allows `W/` tags
+/// (If-None-Match compares weakly, If-Match strongly).
+fn etag_list_matches(list: &str, tag: &str, weak: bool) -> bool {
+    list.split(',')
+        .map(str::trim)
+        .any(|item| item == "*" || item == tag || (weak && item.strip_prefix("W/").is_some_and(|t| t == tag)))
+}
+
+/// The content as a stream of 64 KiB chunks: memory stays flat whatever its size.
+fn read_chunks(
+    reader: impl tokio::io::AsyncRead + Unpin + 'static,
+) -> impl futures_util::Stream<Item = Result<actix_web::web::Bytes, std::io::Error>> {
+    futures_util::stream::unfold(reader, |mut reader| async move {
+        let mut buffer = vec![0u8; 64 * 1024];
+        match reader.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some((Ok(actix_web::web::Bytes::from(buffer)), reader))
+            }
+            Err(e) => Some((Err(e), reader)),
+        }
+    })
 }
 
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 8187).
