@@ -97,7 +97,8 @@ pub struct Consumed {
 
 const MIRROR_TOPICS: [&str; 3] = ["klg.aircraft.events", "klg.inbox.events", "klg.other.events"];
 
-fn consumer(brokers: &str, topics: &[&str]) -> StreamConsumer {
+/// A consumer of `topics` from the earliest offset, in a group of its own, polling often.
+pub fn consumer(brokers: &str, topics: &[&str]) -> StreamConsumer {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", format!("klg-test-{}", uuid::Uuid::new_v4()))

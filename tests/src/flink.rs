@@ -580,18 +580,7 @@ pub struct UpsertTopics {
 
 impl UpsertTopics {
     pub fn subscribe(brokers: &str, topics: &[&str]) -> Self {
-        use rdkafka::consumer::Consumer;
-        let consumer: rdkafka::consumer::StreamConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", brokers)
-            .set("group.id", format!("klg-test-{}", Uuid::new_v4()))
-            .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "10")
-            .set("topic.metadata.refresh.interval.ms", "500")
-            .create()
-            .expect("consumer");
-        consumer.subscribe(topics).expect("subscribe");
-        Self { consumer, rows: BTreeMap::new() }
+        Self { consumer: crate::broker::consumer(brokers, topics), rows: BTreeMap::new() }
     }
 
     /// Reads what arrives within `wait`.

@@ -443,6 +443,22 @@ pub async fn wait_until_readable(pool: &PgPool) {
     }
 }
 
+/// A registration, a refused duplicate of it and a status change, then waits for the mirror: so
+/// that every command and subscription metric has samples. Returns the aircraft's id.
+pub async fn sample_commands(app: &TestApp, registration: &str) -> String {
+    let id = app.register_aircraft(registration).await;
+    app.post_json("/api/v1/aircraft", &aircraft_body(registration)).await.assert_problem(409);
+    let status = app
+        .post_json(
+            &format!("/api/v1/aircraft/{id}/status"),
+            &serde_json::json!({"status": "grounded", "reason": "check"}),
+        )
+        .await;
+    assert_eq!(status.status.as_u16(), 200, "{}", status.body);
+    wait_for_subscription(&app.pool, klg_mirror::MIRROR).await;
+    id
+}
+
 /// Appends `count` events of an aggregate type no projection handles (`Other`, ten streams)
 /// straight into the log: a long log, fast.
 pub async fn append_other_events(pool: &PgPool, count: i64) {

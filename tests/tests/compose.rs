@@ -445,16 +445,7 @@ async fn the_dashboard_charts_only_metrics_klg_exposes() {
     // stand-in), so the mirror's and the read store's series exist too; a few commands, one
     // refused, so the command series exist.
     let app = klg_tests::spawn_app_reading_risingwave().await;
-    let id = app.register_aircraft("RA-89777").await;
-    app.post_json("/api/v1/aircraft", &klg_tests::aircraft_body("RA-89777")).await.assert_problem(409);
-    let status = app
-        .post_json(
-            &format!("/api/v1/aircraft/{id}/status"),
-            &serde_json::json!({"status": "grounded", "reason": "check"}),
-        )
-        .await;
-    assert_eq!(status.status.as_u16(), 200, "{}", status.body);
-    klg_tests::wait_for_subscription(&app.pool, klg_mirror::MIRROR).await;
+    klg_tests::sample_commands(&app, "RA-89777").await;
 
     let mut response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);

@@ -69,16 +69,7 @@ fn parse(line: &str) -> (String, Labels, f64) {
 #[actix_rt::test]
 async fn every_metric_klg_exposed_is_still_in_a_scrape_with_its_type_labels_and_buckets() {
     let app = spawn_app_reading_risingwave().await;
-    let id = app.register_aircraft("RA-89881").await;
-    app.post_json("/api/v1/aircraft", &klg_tests::aircraft_body("RA-89881")).await.assert_problem(409);
-    let status = app
-        .post_json(
-            &format!("/api/v1/aircraft/{id}/status"),
-            &serde_json::json!({"status": "grounded", "reason": "check"}),
-        )
-        .await;
-    assert_eq!(status.status.as_u16(), 200, "{}", status.body);
-    klg_tests::wait_for_subscription(&app.pool, klg_mirror::MIRROR).await;
+    let id = klg_tests::sample_commands(&app, "RA-89881").await;
     klg_tests::wait_for_projections(&app.pool).await;
     app.get(&format!("/api/v1/aircraft/{}", uuid::Uuid::new_v4())).await;
     app.get("/health/live").await;
