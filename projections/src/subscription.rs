@@ -87,6 +87,8 @@ pub struct Subscription<S: Subscriber> {
     /// back full — catching up or rebuilding, where fewer, larger transactions pay — and drops
     /// back to `batch_size` once the subscription is current, so a live batch stays small.
     current_batch: std::sync::atomic::AtomicI64,
+    /// A batch read ahead while the previous one was written: (the position it follows, events).
+    prefetched: Mutex<Option<(LogPosition, Vec<StoredEvent>)>>,
     idle_poll: Duration,
     status: SubscriptionStatus,
 }
@@ -101,6 +103,7 @@ impl<S: Subscriber> Subscription<S> {
             subscriber,
             batch_size: 500,
             current_batch: std::sync::atomic::AtomicI64::new(500),
+            prefetched: Mutex::default(),
             idle_poll: Duration::from_millis(250),
             status: SubscriptionStatus::default(),
         }
@@ -289,21 +292,47 @@ impl<S: Subscriber> Subscription<S> {
         let (checkpoint, events) = {
             let mut db = self.pool.acquire().await?;
             let checkpoint = read_checkpoint(&mut db, &self.name).await?;
-            (checkpoint, log::read_after(&mut *db, checkpoint, self.next_batch_size()).await?)
+            let prefetched = self.take_prefetched(checkpoint);
+            match prefetched {
+                Some(events) => (checkpoint, events),
+                None => (checkpoint, log::read_after(&mut *db, checkpoint, self.next_batch_size()).await?),
+            }
         };
         let Some(last) = events.last().map(|e| e.position) else {
             return Ok(0);
         };
         confirm_leadership(lock).await?;
-        let mut tx = self.pool.begin().await?;
-        if lock_checkpoint(&mut tx, &self.name).await? != checkpoint {
-            // Another runner handled these meanwhile; the next poll reads after its checkpoint.
-            tx.rollback().await?;
+        let full = events.len() as i64 >= self.next_batch_size();
+        let apply = async {
+            let mut tx = self.pool.begin().await?;
+            if lock_checkpoint(&mut tx, &self.name).await? != checkpoint {
+                // Another runner handled these meanwhile; the next poll reads after its checkpoint.
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            self.subscriber.apply(&mut tx, &events).await?;
+            self.advance(&mut tx, checkpoint, last, events.len()).await?;
+            tx.commit().await?;
+            Ok::<bool, SubscriberError>(true)
+        };
+        // Catching up (a full batch), the next batch is read while this one is written: events
+        // below the horizon never change, so what is read after `last` now is what a read
+        // after the commit would return, or a prefix of it.
+        let next = async {
+            if full {
+                let size = (self.next_batch_size() * 2).min(MAX_CATCH_UP_BATCH.max(self.batch_size));
+                log::read_after(&self.pool, last, size).await.ok()
+            } else {
+                None
+            }
+        };
+        let (applied, next) = tokio::join!(apply, next);
+        if !applied? {
             return Ok(0);
         }
-        self.subscriber.apply(&mut tx, &events).await?;
-        self.advance(&mut tx, checkpoint, last, events.len()).await?;
-        tx.commit().await?;
+        if let Some(next) = next {
+            *self.prefetched.lock().unwrap_or_else(|p| p.into_inner()) = Some((last, next));
+        }
         log_batch(&events);
         Ok(events.len())
     }
@@ -354,6 +383,15 @@ impl<S: Subscriber> Subscription<S> {
                 "checkpoint of {} was moved by another runner",
                 self.name
             ))),
+        }
+    }
+
+    /// The batch read ahead after `checkpoint`, if that is what was read ahead.
+    fn take_prefetched(&self, checkpoint: LogPosition) -> Option<Vec<StoredEvent>> {
+        let mut slot = self.prefetched.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.take() {
+            Some((after, events)) if after == checkpoint && !events.is_empty() => Some(events),
+            _ => None,
         }
     }
 
