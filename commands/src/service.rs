@@ -120,7 +120,7 @@ where
     ) -> Result<(Loaded<A>, Decision<A>), CommandError> {
         let (mut loaded, mut verified) = match self.store.cached(aggregate_id) {
             Some(cached) if !verify_first => (cached, false),
-            _ => (self.verified_load(aggregate_id, None).await?, true),
+            _ => (self.store.load(aggregate_id).await.map_err(store_error)?, true),
         };
         loop {
             let mut after = loaded.clone();
@@ -128,31 +128,15 @@ where
             match decided {
                 Ok(events) if !events.is_empty() => return Ok((loaded, Some((events, after)))),
                 _ if !verified => {
-                    loaded = self.verified_load(aggregate_id, Some(loaded)).await?;
+                    // `loaded` is the cached fold (this process holds the aggregate's turn), so
+                    // the store's load folds the newer events into it.
+                    loaded = self.store.load(aggregate_id).await.map_err(store_error)?;
                     verified = true;
                 }
                 Ok(_) => return Ok((loaded, None)),
                 Err(e) => return Err(CommandError::refused(&e)),
             }
         }
-    }
-
-    /// The store's state of the aggregate (folding newer events into `from`, if given), kept as
-    /// its cached fold so the next command starts from it.
-    async fn verified_load(
-        &self,
-        aggregate_id: &str,
-        from: Option<Loaded<A>>,
-    ) -> Result<Loaded<A>, CommandError> {
-        let loaded = match from {
-            Some(from) => self.store.refresh(aggregate_id, from).await,
-            None => self.store.load(aggregate_id).await,
-        }
-        .map_err(store_error)?;
-        if loaded.sequence > 0 {
-            self.store.remember(aggregate_id, loaded.clone());
-        }
-        Ok(loaded)
     }
 
     /// The stored answer for a repeated idempotency key, if this request repeats one.

@@ -63,16 +63,21 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
         self.lock().get(aggregate_id).cloned()
     }
 
-    /// The aggregate as of the newest stored event: the cached fold plus what was appended since.
+    /// The aggregate as of the newest stored event: the cached fold plus what was appended since,
+    /// kept as the cached fold (an aggregate with no events is not cached).
     pub async fn load(&self, aggregate_id: &str) -> Result<Loaded<A>, StoreError> {
         let start =
             self.cached(aggregate_id).unwrap_or_else(|| Loaded { aggregate: A::default(), sequence: 0 });
-        self.refresh(aggregate_id, start).await
+        let loaded = self.refresh(aggregate_id, start).await?;
+        if loaded.sequence > 0 {
+            self.remember(aggregate_id, loaded.clone());
+        }
+        Ok(loaded)
     }
 
     /// `loaded` with the events stored after its sequence folded in. If the store no longer has
     /// the event `loaded` ends with (a restored database), the store is replayed from the start.
-    pub async fn refresh(&self, aggregate_id: &str, mut loaded: Loaded<A>) -> Result<Loaded<A>, StoreError> {
+    async fn refresh(&self, aggregate_id: &str, mut loaded: Loaded<A>) -> Result<Loaded<A>, StoreError> {
         let mut newer =
             self.repo.get_last_events::<A>(aggregate_id, loaded.sequence.saturating_sub(1)).await?;
         if loaded.sequence > 0 {
@@ -164,7 +169,7 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
     }
 
     /// Keeps `loaded` as the aggregate's fold (it must be the store's state at its sequence).
-    pub fn remember(&self, aggregate_id: &str, loaded: Loaded<A>) {
+    fn remember(&self, aggregate_id: &str, loaded: Loaded<A>) {
         let mut cache = self.lock();
         if cache.len() >= CACHE_CAPACITY && !cache.contains_key(aggregate_id) {
             if let Some(victim) = cache.keys().next().cloned() {

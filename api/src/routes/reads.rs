@@ -254,14 +254,14 @@ pub async fn file_content(
     if header_text(header::IF_NONE_MATCH).is_some_and(|v| etag_list_matches(v, &tag, true)) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish());
     }
-    // A byte range (the first, if several; actix-files parses them), unless If-Range names
+    // A byte range (the first, if several; `http-range` parses them), unless If-Range names
     // other content. Other range units are ignored, as RFC 9110 asks.
     let range = header_text(header::RANGE)
         .filter(|r| r.trim_start().starts_with("bytes="))
         .filter(|_| header_text(header::IF_RANGE).is_none_or(|t| t.trim() == tag));
     let (start, length) = match range {
         None => (0, size),
-        Some(r) => match actix_files::HttpRange::parse(r, size) {
+        Some(r) => match http_range::HttpRange::parse(r, size) {
             Ok(ranges) => ranges.first().map_or((0, size), |first| (first.start, first.length)),
             Err(_) => return Err(ApiError::RangeNotSatisfiable { size }),
         },
