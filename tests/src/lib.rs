@@ -471,3 +471,47 @@ pub async fn append_other_events(pool: &PgPool, count: i64) {
     .await
     .expect("events appended");
 }
+
+/// A subscriber that records what it is handed — the global positions of each batch — taking
+/// `delay` per batch (a slow writer: a long catch-up, time for other commits to land).
+#[derive(Clone)]
+pub struct RecordingSubscriber {
+    batches: std::sync::Arc<std::sync::Mutex<Vec<Vec<i64>>>>,
+    delay: std::time::Duration,
+}
+
+impl RecordingSubscriber {
+    pub fn new(delay: std::time::Duration) -> Self {
+        Self { batches: Default::default(), delay }
+    }
+
+    /// Batches handled so far.
+    pub fn batches(&self) -> usize {
+        self.batches.lock().unwrap().len()
+    }
+
+    /// Every position handed over so far, in the order handed over.
+    pub fn positions(&self) -> Vec<i64> {
+        self.batches.lock().unwrap().iter().flatten().copied().collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl klg_projections::Subscriber for RecordingSubscriber {
+    async fn apply(
+        &self,
+        _db: &mut sqlx::PgConnection,
+        events: &[klg_projections::StoredEvent],
+    ) -> Result<(), klg_projections::SubscriberError> {
+        tokio::time::sleep(self.delay).await;
+        self.batches.lock().unwrap().push(events.iter().map(|e| e.position.global_position).collect());
+        Ok(())
+    }
+}
+
+/// Asserts that each of `lines` is a whole line of `text` (a metrics scrape, a report).
+pub fn assert_has_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.lines().any(|l| l == *line), "missing `{line}` in:\n{text}");
+    }
+}

@@ -461,15 +461,16 @@ async fn the_dashboard_charts_only_metrics_klg_exposes() {
             "the dashboard charts {metric}, which /metrics does not expose:\n{scrape}"
         );
     }
-    for line in [
-        "klg_commands_total{command=\"RegisterAircraft\",outcome=\"accepted\"} 1",
-        "klg_commands_total{command=\"RegisterAircraft\",outcome=\"refused\"} 1",
-        "klg_commands_total{command=\"ChangeStatus\",outcome=\"accepted\"} 1",
-        "klg_command_duration_seconds_count{command=\"RegisterAircraft\"} 2",
-        "klg_read_store_up 1",
-    ] {
-        assert!(scrape.lines().any(|l| l == line), "missing `{line}` in:\n{scrape}");
-    }
+    klg_tests::assert_has_lines(
+        &scrape,
+        &[
+            "klg_commands_total{command=\"RegisterAircraft\",outcome=\"accepted\"} 1",
+            "klg_commands_total{command=\"RegisterAircraft\",outcome=\"refused\"} 1",
+            "klg_commands_total{command=\"ChangeStatus\",outcome=\"accepted\"} 1",
+            "klg_command_duration_seconds_count{command=\"RegisterAircraft\"} 2",
+            "klg_read_store_up 1",
+        ],
+    );
     assert!(
         scrape.lines().any(|l| l.starts_with("klg_subscription_lag_seconds{subscription=\"mirror\"} ")),
         "{scrape}"

@@ -91,34 +91,18 @@ async fn the_standby_takes_over_the_projector_when_the_leader_dies() {
 /// it and the instance that takes the lock over never both apply batches.
 #[actix_rt::test]
 async fn a_leader_whose_lock_is_taken_mid_catch_up_stops_before_its_next_batch() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-
-    use klg_projections::subscription::{Subscriber, SubscriberError, Subscription};
-
-    /// Counts batches, slowly: a long catch-up.
-    struct Slow(Arc<AtomicUsize>);
-    #[async_trait::async_trait]
-    impl Subscriber for Slow {
-        async fn apply(
-            &self,
-            _db: &mut sqlx::PgConnection,
-            _events: &[klg_projections::StoredEvent],
-        ) -> Result<(), SubscriberError> {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            self.0.fetch_add(1, Ordering::SeqCst);
-            Ok(())
-        }
-    }
+    use klg_projections::subscription::Subscription;
+    use klg_tests::RecordingSubscriber;
 
     let app = klg_tests::spawn_app_with(|s| s.run_projector = false).await;
     klg_tests::append_other_events(&app.pool, 20000).await;
     klg_tests::wait_until_readable(&app.pool).await;
-    let (first, second) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let leader =
-        Subscription::new("slow", "first", app.pool.clone(), Slow(first.clone())).with_batch_size(20);
+    // Slow batches: a long catch-up.
+    let slow = || RecordingSubscriber::new(Duration::from_millis(150));
+    let (first, second) = (slow(), slow());
+    let leader = Subscription::new("slow", "first", app.pool.clone(), first.clone()).with_batch_size(20);
     let leader = tokio::spawn(leader.run());
-    while first.load(Ordering::SeqCst) < 3 {
+    while first.batches() < 3 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Take the lock: end the leader's lock connection, and start a second instance.
@@ -131,7 +115,7 @@ async fn a_leader_whose_lock_is_taken_mid_catch_up_stops_before_its_next_batch()
     .unwrap();
     assert_eq!(holders.len(), 1, "one leader holds the lock");
     sqlx::query("SELECT pg_terminate_backend($1)").bind(holders[0]).execute(&app.pool).await.unwrap();
-    let applied_at_steal = first.load(Ordering::SeqCst);
+    let applied_at_steal = first.batches();
     while sqlx::query_scalar::<_, i64>(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 4934727 AND pid = $1",
     )
@@ -143,16 +127,15 @@ async fn a_leader_whose_lock_is_taken_mid_catch_up_stops_before_its_next_batch()
     {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let standby =
-        Subscription::new("slow", "second", app.pool.clone(), Slow(second.clone())).with_batch_size(20);
+    let standby = Subscription::new("slow", "second", app.pool.clone(), second.clone()).with_batch_size(20);
     let standby = tokio::spawn(standby.run());
     let deadline = Instant::now() + Duration::from_secs(20);
-    while second.load(Ordering::SeqCst) < 3 {
+    while second.batches() < 3 {
         assert!(Instant::now() < deadline, "the second instance never took over");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = first.load(Ordering::SeqCst) - applied_at_steal;
+    let after = first.batches() - applied_at_steal;
     assert!(after <= 1, "the old leader applied {after} batches after losing its lock");
     leader.abort();
     standby.abort();

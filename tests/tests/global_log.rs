@@ -130,31 +130,17 @@ async fn reading_a_batch_is_an_index_range_scan_not_a_sort_of_the_log() {
 /// read ahead while later commits with lower positions were still landing.
 #[actix_rt::test]
 async fn a_subscription_reading_ahead_hands_over_every_event_exactly_once() {
-    use klg_projections::subscription::{Subscriber, SubscriberError, Subscription};
-
-    struct Record(Arc<std::sync::Mutex<Vec<i64>>>);
-    #[async_trait::async_trait]
-    impl Subscriber for Record {
-        async fn apply(
-            &self,
-            _db: &mut sqlx::PgConnection,
-            events: &[klg_projections::StoredEvent],
-        ) -> Result<(), SubscriberError> {
-            // Writing takes a while: writers commit meanwhile, and the next batch is read ahead.
-            tokio::time::sleep(Duration::from_millis(3)).await;
-            self.0.lock().unwrap().extend(events.iter().map(|e| e.position.global_position));
-            Ok(())
-        }
-    }
+    use klg_projections::subscription::Subscription;
 
     let app = spawn_app_with(|s| {
         s.run_projector = false;
         s.database.db_pool_size = (WRITERS + 6) as u32;
     })
     .await;
-    let seen = Arc::new(std::sync::Mutex::new(vec![]));
+    // Writing takes a while: writers commit meanwhile, and the next batch is read ahead.
+    let recorder = klg_tests::RecordingSubscriber::new(Duration::from_millis(3));
     let subscription =
-        Subscription::new("read-ahead", "test", app.pool.clone(), Record(seen.clone())).with_batch_size(5);
+        Subscription::new("read-ahead", "test", app.pool.clone(), recorder.clone()).with_batch_size(5);
     let runner = tokio::spawn(subscription.run());
     let mut written = vec![];
     for round in 0..ROUNDS {
@@ -164,12 +150,12 @@ async fn a_subscription_reading_ahead_hands_over_every_event_exactly_once() {
         }
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while seen.lock().unwrap().len() < written.len() && std::time::Instant::now() < deadline {
+    while recorder.positions().len() < written.len() && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await; // anything more would be a duplicate
     runner.abort();
-    let seen = seen.lock().unwrap().clone();
+    let seen = recorder.positions();
     let unique: HashSet<i64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "an event was handed over twice");
     assert_eq!(unique, written.iter().copied().collect::<HashSet<_>>(), "events missed");

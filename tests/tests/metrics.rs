@@ -17,16 +17,17 @@ async fn metrics_count_requests_by_route_and_report_subscription_lag() {
     let content_type = response.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let body = String::from_utf8(response.body().await.unwrap().to_vec()).unwrap();
-    for line in [
-        "klg_http_requests_total{method=\"POST\",route=\"/api/v1/aircraft\",status=\"201\"} 1",
-        "klg_http_requests_total{method=\"GET\",route=\"/api/v1/aircraft/{id}\",status=\"200\"} 1",
-        "klg_http_requests_total{method=\"GET\",route=\"/api/v1/aircraft/{id}\",status=\"404\"} 1",
-        "klg_http_request_duration_seconds_count{route=\"/api/v1/aircraft/{id}\"} 2",
-        "klg_subscription_lag_events{subscription=\"projections\"} 0",
-        "klg_subscription_events_handled{subscription=\"projections\"} 1",
-        "klg_database_up 1",
-    ] {
-        assert!(body.lines().any(|l| l == line), "missing `{line}` in:\n{body}");
-    }
+    klg_tests::assert_has_lines(
+        &body,
+        &[
+            "klg_http_requests_total{method=\"POST\",route=\"/api/v1/aircraft\",status=\"201\"} 1",
+            "klg_http_requests_total{method=\"GET\",route=\"/api/v1/aircraft/{id}\",status=\"200\"} 1",
+            "klg_http_requests_total{method=\"GET\",route=\"/api/v1/aircraft/{id}\",status=\"404\"} 1",
+            "klg_http_request_duration_seconds_count{route=\"/api/v1/aircraft/{id}\"} 2",
+            "klg_subscription_lag_events{subscription=\"projections\"} 0",
+            "klg_subscription_events_handled{subscription=\"projections\"} 1",
+            "klg_database_up 1",
+        ],
+    );
     assert!(!body.contains(&id), "ids must not become labels");
 }

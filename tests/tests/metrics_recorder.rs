@@ -120,25 +120,26 @@ async fn every_metric_klg_exposed_is_still_in_a_scrape_with_its_type_labels_and_
     let known: BTreeSet<&str> = FAMILIES.iter().map(|(n, _, _)| *n).collect();
     assert_eq!(exposed, known, "KLG's metric families");
 
-    for line in [
-        "klg_http_requests_total{method=\"POST\",route=\"/api/v1/aircraft\",status=\"201\"} 1",
-        "klg_http_requests_total{method=\"POST\",route=\"/api/v1/aircraft\",status=\"409\"} 1",
-        "klg_http_requests_total{method=\"GET\",route=\"/api/v1/aircraft/{id}\",status=\"404\"} 1",
-        "klg_http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 1",
-        "klg_commands_total{command=\"RegisterAircraft\",outcome=\"accepted\"} 1",
-        "klg_commands_total{command=\"RegisterAircraft\",outcome=\"refused\"} 1",
-        "klg_commands_total{command=\"ChangeStatus\",outcome=\"accepted\"} 1",
-        "klg_command_duration_seconds_count{command=\"RegisterAircraft\"} 2",
-        "klg_command_duration_seconds_bucket{command=\"RegisterAircraft\",le=\"+Inf\"} 2",
-        "klg_http_request_duration_seconds_count{route=\"/api/v1/aircraft\"} 2",
-        "klg_database_up 1",
-        "klg_read_store_up 1",
-        "klg_subscription_lag_events{subscription=\"projections\"} 0",
-        "klg_subscription_lag_events{subscription=\"mirror\"} 0",
-        "klg_subscription_events_handled{subscription=\"mirror\"} 2",
-    ] {
-        assert!(scrape.lines().any(|l| l == line), "missing `{line}` in:\n{scrape}");
-    }
+    klg_tests::assert_has_lines(
+        &scrape,
+        &[
+            "klg_http_requests_total{method=\"POST\",route=\"/api/v1/aircraft\",status=\"201\"} 1",
+            "klg_http_requests_total{method=\"POST\",route=\"/api/v1/aircraft\",status=\"409\"} 1",
+            "klg_http_requests_total{method=\"GET\",route=\"/api/v1/aircraft/{id}\",status=\"404\"} 1",
+            "klg_http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 1",
+            "klg_commands_total{command=\"RegisterAircraft\",outcome=\"accepted\"} 1",
+            "klg_commands_total{command=\"RegisterAircraft\",outcome=\"refused\"} 1",
+            "klg_commands_total{command=\"ChangeStatus\",outcome=\"accepted\"} 1",
+            "klg_command_duration_seconds_count{command=\"RegisterAircraft\"} 2",
+            "klg_command_duration_seconds_bucket{command=\"RegisterAircraft\",le=\"+Inf\"} 2",
+            "klg_http_request_duration_seconds_count{route=\"/api/v1/aircraft\"} 2",
+            "klg_database_up 1",
+            "klg_read_store_up 1",
+            "klg_subscription_lag_events{subscription=\"projections\"} 0",
+            "klg_subscription_lag_events{subscription=\"mirror\"} 0",
+            "klg_subscription_events_handled{subscription=\"mirror\"} 2",
+        ],
+    );
     assert!(!scrape.contains(&id), "ids must not become labels");
 }
 
@@ -181,14 +182,14 @@ async fn a_gauge_the_scrape_could_not_measure_is_absent_not_stale() {
     app.register_aircraft("RA-89882").await;
     klg_tests::wait_for_projections(&app.pool).await;
     let healthy = scrape(&app).await;
-    assert!(healthy.lines().any(|l| l == "klg_database_up 1"), "{healthy}");
+    klg_tests::assert_has_lines(&healthy, &["klg_database_up 1"]);
     assert!(healthy.lines().any(|l| l.starts_with("klg_subscription_lag_events{")), "{healthy}");
 
     // Gauges unchanged for a second are dropped at the next render (GAUGE_IDLE).
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     app.drop_database().await;
     let failing = scrape(&app).await;
-    assert!(failing.lines().any(|l| l == "klg_database_up 0"), "{failing}");
+    klg_tests::assert_has_lines(&failing, &["klg_database_up 0"]);
     for gauge in
         ["klg_subscription_lag_events", "klg_subscription_lag_seconds", "klg_subscription_events_handled"]
     {

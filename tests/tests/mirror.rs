@@ -246,12 +246,8 @@ async fn app_database_url(app: &TestApp) -> String {
 
 #[actix_rt::test]
 async fn a_klg_process_killed_while_mirroring_loses_nothing_after_restart() {
-    let broker = Broker::start();
-    let (url, name) = fresh_database_url();
-    let _cleanup = klg_tests::DropDatabase(name);
-    let blobs = std::env::temp_dir().join(format!("klg-mirror-kill-{}", uuid::Uuid::new_v4().simple()));
-    let mirrored = [("REDPANDA_BROKERS", broker.address())];
-    let mut first = KlgProcess::serve_with(&url, &blobs, &mirrored);
+    let deployment = Deployment::new();
+    let mut first = deployment.serve();
     let client = awc::Client::default();
     let urls = fleet_of_twenty(&client, &first, 20000).await;
     let flood = flood_with_notes(&client, urls, 15);
@@ -261,16 +257,10 @@ async fn a_klg_process_killed_while_mirroring_loses_nothing_after_restart() {
     };
     futures_util::future::join(flood, killer).await;
 
-    let second = KlgProcess::serve_with(&url, &blobs, &mirrored);
-    let pool = PgPool::connect(&url).await.unwrap();
-    wait_for_subscription(&pool, MIRROR).await;
-    let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
-    assert_faithful(&consumed, &stored(&pool).await);
-    let verify = run_verify(&url, &broker);
+    let (consumed, stored) = deployment.finish_mirror().await;
+    assert_faithful(&consumed, &stored);
+    let verify = run_verify(&deployment.url, &deployment.broker);
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
-    drop(second);
-    pool.close().await;
-    let _ = std::fs::remove_dir_all(blobs);
 }
 
 #[actix_rt::test]
@@ -313,12 +303,8 @@ async fn verify_reports_events_the_checkpoint_claims_but_the_topics_lack() {
 /// every event is on the topics exactly once.
 #[actix_rt::test]
 async fn sigterm_under_load_finishes_batches_and_resends_nothing() {
-    let broker = Broker::start();
-    let (url, name) = fresh_database_url();
-    let _cleanup = klg_tests::DropDatabase(name);
-    let blobs = std::env::temp_dir().join(format!("klg-mirror-term-{}", uuid::Uuid::new_v4().simple()));
-    let mirrored = [("REDPANDA_BROKERS", broker.address())];
-    let mut first = KlgProcess::serve_with(&url, &blobs, &mirrored);
+    let deployment = Deployment::new();
+    let mut first = deployment.serve();
     let client = awc::Client::default();
     let urls = fleet_of_twenty(&client, &first, 21000).await;
     let flood = flood_with_notes(&client, urls, 40);
@@ -347,14 +333,48 @@ async fn sigterm_under_load_finishes_batches_and_resends_nothing() {
     assert!(!logs.contains("Tokio context"), "{logs}");
     assert_eq!(logs.matches("subscription stopped").count(), 2, "projector and mirror stop cleanly:\n{logs}");
 
-    let second = KlgProcess::serve_with(&url, &blobs, &mirrored);
-    let pool = PgPool::connect(&url).await.unwrap();
-    wait_for_subscription(&pool, MIRROR).await;
-    let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
-    assert_eq!(assert_faithful(&consumed, &stored(&pool).await), 0, "a clean stop re-sent events");
+    let (consumed, stored) = deployment.finish_mirror().await;
+    assert_eq!(assert_faithful(&consumed, &stored), 0, "a clean stop re-sent events");
     assert_each_aggregate_arrives_once_in_order(&consumed);
-    drop(second);
-    pool.close().await;
+}
+
+/// A database, a blob directory and a broker that successive `klg serve` processes share.
+struct Deployment {
+    broker: Broker,
+    url: String,
+    blobs: std::path::PathBuf,
+    _database: klg_tests::DropDatabase,
+}
+
+impl Deployment {
+    fn new() -> Self {
+        let (url, name) = fresh_database_url();
+        let blobs = std::env::temp_dir().join(format!("klg-mirror-{}", uuid::Uuid::new_v4().simple()));
+        Self { broker: Broker::start(), url, blobs, _database: klg_tests::DropDatabase(name) }
+    }
+
+    /// A `klg serve` mirroring to the broker.
+    fn serve(&self) -> KlgProcess {
+        KlgProcess::serve_with(&self.url, &self.blobs, &[("REDPANDA_BROKERS", self.broker.address())])
+    }
+
+    /// Lets a fresh process finish the mirror; returns what the topics hold and what is stored.
+    async fn finish_mirror(&self) -> (Vec<Consumed>, HashMap<uuid::Uuid, (String, i64, String)>) {
+        let second = self.serve();
+        let pool = PgPool::connect(&self.url).await.unwrap();
+        wait_for_subscription(&pool, MIRROR).await;
+        let consumed = consume_all(&self.broker.address(), &TOPICS, Duration::from_secs(3)).await;
+        let stored = stored(&pool).await;
+        drop(second);
+        pool.close().await;
+        (consumed, stored)
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.blobs);
+    }
 }
 
 /// Registers twenty aircraft (RA-<first>… ) through `server`; returns their resource URLs there.
