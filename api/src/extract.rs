@@ -166,7 +166,7 @@ impl FromRequest for RequestMeta {
     }
 }
 
-/// Until authentication exists every command is recorded as this actor.
+/// The actor of a request whose route needs no token (none of them runs a command).
 pub const ANONYMOUS: &str = "anonymous";
 
 fn request_meta(req: &HttpRequest) -> Result<CommandMetadata, ApiError> {
@@ -179,7 +179,11 @@ fn request_meta(req: &HttpRequest) -> Result<CommandMetadata, ApiError> {
     let causation_id = id_header(req.headers(), "X-Causation-Id")?.unwrap_or_else(|| request_id.clone());
     let idempotency = id_header(req.headers(), "Idempotency-Key")?
         .map(|key| IdempotencyClaim { key, request_hash: String::new() });
-    Ok(CommandMetadata { actor: ANONYMOUS.to_owned(), request_id, correlation_id, causation_id, idempotency })
+    let (actor, actor_id) = match crate::auth::caller_of(req) {
+        Some(caller) => (caller.name, Some(caller.token_id)),
+        None => (ANONYMOUS.to_owned(), None),
+    };
+    Ok(CommandMetadata { actor, actor_id, request_id, correlation_id, causation_id, idempotency })
 }
 
 /// A caller-supplied identifier header: 1-255 visible ASCII characters.

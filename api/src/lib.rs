@@ -1,5 +1,6 @@
 //! KLG's HTTP API (actix-web) and the composition root of the `klg` binary.
 
+pub mod auth;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;

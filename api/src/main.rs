@@ -76,6 +76,43 @@ struct RisingwaveApplyArgs {
 }
 
 #[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token. The token is printed once, alone on standard output; only its SHA-256 is
+    /// stored, so it cannot be shown again (revoke it and issue another if lost).
+    Create(TokenCreateArgs),
+    /// List every token (id, name, role, created, expiry, revocation) — never a secret.
+    List(DatabaseSettings),
+    /// Revoke a token by id or name: refused at once by this database's instances (within 5 s
+    /// by those that verified it just before).
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(clap::Args)]
+struct TokenCreateArgs {
+    #[command(flatten)]
+    database: DatabaseSettings,
+    /// Who or what holds the token (recorded as the actor of its events): 1-64 letters, digits,
+    /// `.`, `_`, `-`, `@`. Names are never reused.
+    #[arg(long)]
+    name: String,
+    /// viewer (reads), engineer (reads, commands, uploads), auditor (reads, audit, export),
+    /// integration (integration events only) or admin (everything).
+    #[arg(long)]
+    role: String,
+    /// Lifetime, e.g. 90d, 12h, 30m; without it the token lasts until revoked.
+    #[arg(long)]
+    expires_in: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct TokenRevokeArgs {
+    #[command(flatten)]
+    database: DatabaseSettings,
+    /// The token's id or name.
+    token: String,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API. Creates the database if missing and applies migrations first.
     /// With no settings: PostgreSQL at 127.0.0.1:5432, listening on 127.0.0.1:8080.
@@ -93,6 +130,9 @@ enum Command {
     Risingwave(RisingwaveCommand),
     /// Print the OpenAPI document (JSON) to standard output.
     Openapi,
+    /// Manage API tokens (who may call KLG, with which role).
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 #[tokio::main]
@@ -111,6 +151,7 @@ async fn main() -> ExitCode {
         Command::Migrate(database) => {
             prepare_database(&database).await.map(|_| ()).map_err(|e| e.to_string())
         }
+        Command::Token(command) => token(command).await,
         Command::Openapi => {
             println!("{:#}", klg_api::routes::openapi::openapi());
             Ok(())
@@ -171,6 +212,67 @@ fn progress_bar(done: u64, total: u64, started: std::time::Instant) {
         "-".repeat((WIDTH - filled) as usize),
         fraction * 100.0
     );
+}
+
+async fn token(command: TokenCommand) -> Result<(), String> {
+    use klg_domain::identity::{parse_lifetime, TokenName};
+    let database = match &command {
+        TokenCommand::Create(a) => &a.database,
+        TokenCommand::List(d) => d,
+        TokenCommand::Revoke(a) => &a.database,
+    };
+    let store = klg_identity::TokenStore::new(prepare_database(database).await.map_err(|e| e.to_string())?);
+    let by = format!("klg token (user {})", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    match command {
+        TokenCommand::Create(args) => {
+            let name = TokenName::parse(&args.name).map_err(|e| format!("--name: {e}"))?;
+            let role = args.role.parse().map_err(|e| format!("--role: {e}"))?;
+            let lifetime = args
+                .expires_in
+                .as_deref()
+                .map(parse_lifetime)
+                .transpose()
+                .map_err(|e| format!("--expires-in: {e}"))?;
+            let (info, secret) = store.create(&name, role, lifetime, &by).await.map_err(|e| e.to_string())?;
+            eprintln!(
+                "token {} ({}, role {}) created{}; it is shown once — store it now:",
+                info.id,
+                info.name,
+                info.role,
+                info.expires_at.map(|at| format!(", expires {at}")).unwrap_or_default()
+            );
+            println!("{}", secret.reveal());
+        }
+        TokenCommand::List(_) => {
+            let tokens = store.list().await.map_err(|e| e.to_string())?;
+            println!(
+                "{:<18} {:<24} {:<12} {:<20} {:<20} REVOKED",
+                "ID", "NAME", "ROLE", "CREATED", "EXPIRES"
+            );
+            let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+            };
+            for t in tokens {
+                println!(
+                    "{:<18} {:<24} {:<12} {:<20} {:<20} {}",
+                    t.id,
+                    t.name,
+                    t.role,
+                    time(Some(t.created_at)),
+                    time(t.expires_at),
+                    t.revoked_at.map_or_else(
+                        || "-".to_owned(),
+                        |at| format!("{} by {}", time(Some(at)), t.revoked_by.unwrap_or_default())
+                    )
+                );
+            }
+        }
+        TokenCommand::Revoke(args) => {
+            let info = store.revoke(&args.token, &by).await.map_err(|e| e.to_string())?;
+            eprintln!("token {} ({}) revoked", info.id, info.name);
+        }
+    }
+    Ok(())
 }
 
 async fn verify_mirror(args: VerifyArgs) -> Result<(), String> {

@@ -37,7 +37,8 @@ where
         request_id = %request_id,
         correlation_id = %header("x-correlation-id"),
         causation_id = %header("x-causation-id"),
-        actor = crate::extract::ANONYMOUS,
+        // Recorded by authentication: the calling token's name (absent on public routes).
+        actor = tracing::field::Empty,
         method = %req.method(),
         path = req.path(),
     );

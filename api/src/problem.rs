@@ -35,8 +35,17 @@ pub enum ApiError {
     RangeNotSatisfiable { size: u64 },
     #[error("too many requests; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// No valid token: missing, malformed, unknown, expired or revoked.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A valid token whose role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("the database is unavailable")]
     Unavailable(String),
+    /// The blob store refused or failed a read or write (unreachable, unwritable, full).
+    #[error("the document store cannot be used now; retry later")]
+    BlobStoreUnavailable(String),
     /// A 503 whose reason is safe to show (the read side has not caught up, a view is missing).
     #[error("{0}")]
     NotReady(String),
@@ -82,7 +91,10 @@ impl ApiError {
             Self::BadRequest(_) => "bad-request",
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::RangeNotSatisfiable { .. } => "range-not-satisfiable",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::Unavailable(_) => "service-unavailable",
+            Self::BlobStoreUnavailable(_) => "blob-store-unavailable",
             Self::NotReady(_) => "not-ready",
             Self::Internal(_) => "internal-error",
         }
@@ -114,6 +126,8 @@ impl ResponseError for ApiError {
             Self::MalformedBody(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -121,7 +135,9 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-            Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::BlobStoreUnavailable(_) | Self::NotReady(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,12 +145,14 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Internal(cause) => tracing::error!(%cause, "internal error"),
-            Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            Self::Unavailable(cause) | Self::BlobStoreUnavailable(cause) => {
+                tracing::warn!(%cause, "dependency unavailable")
+            }
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            Self::Unavailable(_) | Self::NotReady(_) => {
+            Self::Unavailable(_) | Self::BlobStoreUnavailable(_) | Self::NotReady(_) => {
                 response.insert_header(("Retry-After", "5"));
             }
             Self::TooManyRequests { retry_after_secs } => {
@@ -142,6 +160,9 @@ impl ResponseError for ApiError {
             }
             Self::RangeNotSatisfiable { size } => {
                 response.insert_header(("Content-Range", format!("bytes */{size}")));
+            }
+            Self::Unauthorized(_) => {
+                response.insert_header(("WWW-Authenticate", "Bearer realm=\"klg\""));
             }
             _ => {}
         }

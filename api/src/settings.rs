@@ -15,9 +15,17 @@ pub struct Settings {
     #[arg(long, env = "KLG_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
 
-    /// Directory of the content-addressed blob store (created if missing).
+    /// Directory of the content-addressed blob store (created if missing). For several
+    /// instances, use a shared store: `KLG_BLOB_URL`.
     #[arg(long, env = "KLG_BLOB_DIR", default_value = "./data/blobs")]
     pub blob_dir: PathBuf,
+
+    /// Blob store by URL, instead of `KLG_BLOB_DIR`: `s3://bucket[/prefix]` (any S3-compatible
+    /// store; endpoint, region and credentials from the standard `AWS_*` variables, e.g.
+    /// `AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_ALLOW_HTTP=true` for plain HTTP) or `file:///path`.
+    #[arg(long, env = "KLG_BLOB_URL")]
+    pub blob_url: Option<String>,
 
     /// Largest accepted upload, in bytes.
     #[arg(long, env = "KLG_MAX_UPLOAD_BYTES", default_value_t = klg_commands::blobs::DEFAULT_MAX_BYTES)]
@@ -43,6 +51,16 @@ pub struct Settings {
     /// of the statistics jobs.
     #[arg(long, env = "FLINK_REST_URL")]
     pub flink_rest_url: Option<String>,
+
+    /// The admin token to create when the database has no token at all (compose, CI), as
+    /// `klg_<id>_<secret>` (id: 1-32 letters or digits; secret: 32+ characters). Unset: a new
+    /// one is generated and printed once on standard output.
+    #[arg(long, env = "KLG_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    pub bootstrap_token: Option<String>,
+
+    /// Serve `GET /metrics` without a token (for a Prometheus on a private network).
+    #[arg(long, env = "KLG_METRICS_PUBLIC", default_value_t = false, action = clap::ArgAction::Set)]
+    pub metrics_public: bool,
 }
 
 /// The Redpanda mirror.
@@ -131,12 +149,15 @@ impl Settings {
             },
             bind: "127.0.0.1:0".into(),
             blob_dir: blob_dir.into(),
+            blob_url: None,
             max_upload_bytes: klg_commands::blobs::DEFAULT_MAX_BYTES,
             workers: Some(2),
             run_projector: true,
             mirror: MirrorSettings::disabled(),
             risingwave_url: None,
             flink_rest_url: None,
+            bootstrap_token: None,
+            metrics_public: false,
         }
     }
 }

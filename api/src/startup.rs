@@ -2,6 +2,7 @@
 //! real server on port 0 against their own database).
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -9,6 +10,7 @@ use actix_web::{web, App, HttpServer};
 use klg_commands::blobs::BlobStore;
 use klg_commands::db::redact;
 use klg_commands::WriteSide;
+use klg_identity::TokenStore;
 use klg_mirror::{Relay, MIRROR};
 use klg_projections::queries::search::SearchMode;
 use klg_projections::subscription::SubscriptionStatus;
@@ -16,6 +18,7 @@ use klg_projections::{Projector, Subscription, PROJECTIONS};
 use sqlx::migrate::Migrator;
 use sqlx::PgPool;
 
+use crate::auth::{self, AccessTable, Auth};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::settings::{DatabaseSettings, Settings};
@@ -71,6 +74,7 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Flink's REST API, when the statistics jobs run there.
     pub flink_rest_url: Option<String>,
+    pub tokens: Arc<TokenStore>,
 }
 
 /// The mirror's producer and its subscription's status.
@@ -85,6 +89,37 @@ const REPORTS_PER_MINUTE: u32 = 30;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct StartupError(pub String);
+
+/// On a database without any token, creates the admin token (the given one, or a new one printed
+/// once on standard output — never in the log, which goes to standard error).
+async fn bootstrap_admin_token(tokens: &TokenStore, given: Option<&str>) -> Result<(), StartupError> {
+    let created = tokens
+        .bootstrap(given.filter(|t| !t.trim().is_empty()))
+        .await
+        .map_err(|e| StartupError(format!("creating the first admin token failed: {e}")))?;
+    match created {
+        Some(_) if given.is_some() => {
+            tracing::info!(
+                name = klg_identity::BOOTSTRAP_NAME,
+                "admin token created from KLG_BOOTSTRAP_TOKEN"
+            )
+        }
+        Some(token) => {
+            println!(
+                "No API token existed, so an admin token named {} was created. It is shown once; store it now \
+                 and create personal tokens with `klg token create` or POST /api/v1/admin/tokens:\n{}",
+                klg_identity::BOOTSTRAP_NAME,
+                token.reveal()
+            );
+            tracing::info!(
+                name = klg_identity::BOOTSTRAP_NAME,
+                "admin token created and printed on standard output"
+            );
+        }
+        None => {}
+    }
+    Ok(())
+}
 
 /// Connects to PostgreSQL (creating the database if needed) and applies pending migrations.
 /// Safe to run from several processes at once: sqlx serialises migrations with an advisory lock.
@@ -112,9 +147,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let pool = prepare_database(&settings.database).await?;
-        let blobs = BlobStore::open(&settings.blob_dir).await.map_err(|e| {
-            StartupError(format!("cannot use blob directory {}: {e}", settings.blob_dir.display()))
-        })?;
+        let blobs = match &settings.blob_url {
+            Some(url) => BlobStore::from_url(url),
+            None => BlobStore::local(&settings.blob_dir),
+        }
+        .map_err(|e| StartupError(e.to_string()))?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| StartupError(format!("cannot listen on {}: {e}", settings.bind)))?;
         let port = listener.local_addr().map_err(|e| StartupError(e.to_string()))?.port();
@@ -146,6 +183,12 @@ impl Application {
         };
         let relay = mirror.as_ref().map(|m| m.relay.clone());
         let read = read_store(&settings, &pool)?;
+        let tokens = Arc::new(TokenStore::new(pool.clone()));
+        bootstrap_admin_token(&tokens, settings.bootstrap_token.as_deref()).await?;
+        let auth = web::Data::new(Auth {
+            tokens: tokens.clone(),
+            table: Arc::new(AccessTable::from_openapi(&routes::openapi::openapi(), settings.metrics_public)),
+        });
         let state = web::Data::new(AppState {
             write: WriteSide::new(pool.clone()),
             pool: pool.clone(),
@@ -157,11 +200,14 @@ impl Application {
             report_limiter: RateLimiter::new(REPORTS_PER_MINUTE, Duration::from_secs(60)),
             metrics: Metrics::global(),
             flink_rest_url: settings.flink_rest_url.clone().filter(|u| !u.trim().is_empty()),
+            tokens,
         });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(auth.clone())
                 .wrap(middleware::problem_for_bare_errors())
+                .wrap(actix_web::middleware::from_fn(auth::authenticate))
                 .wrap_fn(middleware::request_context)
                 .configure(routes::aircraft::routes)
                 .configure(routes::inbox::routes)

@@ -8,8 +8,11 @@ use uuid::Uuid;
 /// Who asked for a command, and how it relates to other messages.
 #[derive(Debug, Clone)]
 pub struct CommandMetadata {
-    /// The authenticated principal; `anonymous` until authentication exists.
+    /// Who asked: the name of the caller's API token (or of the tool that ran the command).
     pub actor: String,
+    /// The id of the caller's API token, when a token made the request: the scope of its
+    /// idempotency keys.
+    pub actor_id: Option<String>,
     /// Id of the HTTP request (or integration message) that carried the command.
     pub request_id: String,
     /// Id shared by everything one business transaction caused.
@@ -32,11 +35,17 @@ impl CommandMetadata {
         let request_id = Uuid::new_v4().to_string();
         Self {
             actor: actor.into(),
+            actor_id: None,
             correlation_id: request_id.clone(),
             causation_id: request_id.clone(),
             request_id,
             idempotency: None,
         }
+    }
+
+    /// What an idempotency key is unique within: the token, or the actor without one.
+    pub fn idempotency_scope(&self) -> &str {
+        self.actor_id.as_deref().unwrap_or(&self.actor)
     }
 
     /// The map stored with the events; `command_id` identifies this one execution so its
@@ -50,6 +59,9 @@ impl CommandMetadata {
             ("command_id".to_owned(), command_id.to_string()),
             ("command".to_owned(), command.to_owned()),
         ]);
+        if let Some(id) = &self.actor_id {
+            map.insert("actor_id".to_owned(), id.clone());
+        }
         if let Some(claim) = &self.idempotency {
             map.insert("idempotency_key".to_owned(), claim.key.clone());
             map.insert("request_hash".to_owned(), claim.request_hash.clone());

@@ -146,9 +146,9 @@ where
         };
         let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
             "SELECT request_hash, aggregate_type, aggregate_id, last_sequence, last_position \
-             FROM idempotency_keys WHERE actor = $1 AND key = $2",
+             FROM idempotency_keys WHERE scope = $1 AND key = $2",
         )
-        .bind(&meta.actor)
+        .bind(meta.idempotency_scope())
         .bind(key)
         .fetch_optional(&self.pool)
         .await?;

@@ -6,6 +6,7 @@
 pub mod aircraft;
 pub mod errors;
 pub mod guard;
+pub mod identity;
 pub mod inbox;
 pub mod values;
 

@@ -75,6 +75,23 @@ impl Reply {
     }
 }
 
+/// The admin token every test server is bootstrapped with (`KLG_BOOTSTRAP_TOKEN`; each test has
+/// a fresh database, so it is the first and only token until a test creates others).
+pub const ADMIN_TOKEN: &str = "klg_testadmin_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+
+/// An HTTP client that sends `token` with every request (60 s timeout).
+pub fn client_with_token(token: &str) -> awc::Client {
+    awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .add_default_header(("authorization", format!("Bearer {token}")))
+        .finish()
+}
+
+/// An HTTP client acting as the bootstrap admin.
+pub fn admin_client() -> awc::Client {
+    client_with_token(ADMIN_TOKEN)
+}
+
 /// Starts the server with default settings.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -88,12 +105,13 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let (url, database) = fresh_database_url();
     let blob_dir = std::env::temp_dir().join(format!("klg-test-blobs-{}", Uuid::new_v4().simple()));
     let mut settings = Settings::for_database(url, &blob_dir);
+    settings.bootstrap_token = Some(ADMIN_TOKEN.to_owned());
     configure(&mut settings);
     let app = Application::build(settings).await.expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool().clone();
     actix_rt::spawn(app.run_until_stopped());
-    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
+    let client = admin_client();
     TestApp {
         address,
         pool,
@@ -366,6 +384,7 @@ pub mod broker;
 pub mod flink;
 pub mod process;
 pub mod risingwave_sql;
+pub mod s3;
 pub mod scenario;
 
 /// Waits until the projector has handled every stored event.

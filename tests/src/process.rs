@@ -40,6 +40,7 @@ impl KlgProcess {
     /// [`serve`](Self::serve) with extra environment variables.
     pub fn serve_with(database_url: &str, blob_dir: &std::path::Path, env: &[(&str, String)]) -> Self {
         let mut child = Command::new(klg_binary())
+            .env("KLG_BOOTSTRAP_TOKEN", crate::ADMIN_TOKEN)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .args(["--log-json", "serve"])
             .env("DATABASE_URL", database_url)

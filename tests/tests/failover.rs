@@ -24,7 +24,7 @@ async fn the_standby_takes_over_the_projector_when_the_leader_dies() {
     let first = KlgProcess::serve(&url, &blobs);
     let second = KlgProcess::serve(&url, &blobs);
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let client = awc::Client::default();
+    let client = klg_tests::admin_client();
 
     let registered =
         read(client.post(first.url("/api/v1/aircraft")).send_json(&aircraft_body("RA-89401")).await.unwrap())

@@ -20,7 +20,7 @@ async fn a_command_is_followed_by_its_ids_from_the_request_into_every_subscriber
     let server = KlgProcess::serve(&url, &blobs);
     let correlation = format!("corr-{}", uuid::Uuid::new_v4().simple());
     let reply = read(
-        awc::Client::default()
+        klg_tests::admin_client()
             .post(server.url("/api/v1/aircraft"))
             .insert_header(("X-Correlation-Id", correlation.as_str()))
             .send_json(&aircraft_body("RA-89701"))
@@ -52,7 +52,7 @@ async fn a_command_is_followed_by_its_ids_from_the_request_into_every_subscriber
     let request = spans.iter().find(|s| s["name"] == "request").expect("request span");
     assert_eq!(request["request_id"], request_id.as_str());
     assert_eq!(request["correlation_id"], correlation.as_str());
-    assert_eq!(request["actor"], "anonymous");
+    assert_eq!(request["actor"], "bootstrap-admin");
     let command = spans.iter().find(|s| s["name"] == "command").expect("command span");
     assert_eq!(command["command"], "RegisterAircraft");
     assert_eq!(command["aggregate_id"], reply.body["id"]);

@@ -248,7 +248,7 @@ async fn app_database_url(app: &TestApp) -> String {
 async fn a_klg_process_killed_while_mirroring_loses_nothing_after_restart() {
     let deployment = Deployment::new();
     let mut first = deployment.serve();
-    let client = awc::Client::default();
+    let client = klg_tests::admin_client();
     let urls = fleet_of_twenty(&client, &first, 20000).await;
     let flood = flood_with_notes(&client, urls, 15);
     let killer = async {
@@ -305,7 +305,7 @@ async fn verify_reports_events_the_checkpoint_claims_but_the_topics_lack() {
 async fn sigterm_under_load_finishes_batches_and_resends_nothing() {
     let deployment = Deployment::new();
     let mut first = deployment.serve();
-    let client = awc::Client::default();
+    let client = klg_tests::admin_client();
     let urls = fleet_of_twenty(&client, &first, 21000).await;
     let flood = flood_with_notes(&client, urls, 40);
     let terminator = async {

@@ -139,7 +139,7 @@ async fn one_aircraft_has_an_etag_a_history_and_reflects_the_callers_own_writes(
     let entries = page.body["items"].as_array().unwrap();
     assert_eq!(entries.len(), 5);
     assert_eq!(entries[0]["event_type"], "AircraftRegistered");
-    assert_eq!(entries[0]["actor"], "anonymous");
+    assert_eq!(entries[0]["actor"], "bootstrap-admin");
     assert!(entries[0]["summary"].as_str().unwrap().starts_with("Registered RA-89201"));
     assert_eq!(entries[1]["summary"], "Certificate CA-1 issued, valid 2020-01-01 to 2030-12-31");
     let cursor = page.body["next_cursor"].as_str().unwrap();

@@ -28,7 +28,7 @@ async fn each_process_decides_on_the_other_processes_latest_events() {
     let _database = DropDatabase(name);
     let blobs = std::env::temp_dir().join(format!("klg-cache-{}", uuid::Uuid::new_v4().simple()));
     let (a, b) = (KlgProcess::serve(&url, &blobs), KlgProcess::serve(&url, &blobs));
-    let client = awc::Client::default();
+    let client = klg_tests::admin_client();
 
     let registered = post(&client, &a, "/api/v1/aircraft", aircraft_body("RA-89501"), None).await;
     assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.body);

@@ -28,11 +28,10 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
         Ok(Err(e)) => Err(format!("PostgreSQL query failed: {e}")),
         Err(_) => Err("PostgreSQL did not answer within 2 s".to_owned()),
     };
-    let tmp = state.blobs.root().join("tmp");
-    let blob_store = match tokio::fs::metadata(&tmp).await {
-        Ok(m) if m.is_dir() && !m.permissions().readonly() => Ok(()),
-        Ok(_) => Err(format!("{} is not a writable directory", tmp.display())),
-        Err(e) => Err(format!("{}: {e}", tmp.display())),
+    let blob_store = match tokio::time::timeout(Duration::from_secs(2), state.blobs.check_writable()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("{} refuses a write: {e}", state.blobs.location())),
+        Err(_) => Err(format!("{} did not accept a write within 2 s", state.blobs.location())),
     };
     let check = |r: &Result<(), String>| match r {
         Ok(()) => json!({ "status": "ok" }),

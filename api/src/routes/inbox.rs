@@ -112,7 +112,7 @@ async fn read_form(state: &AppState, mut multipart: Multipart, limit: u64) -> Re
                         BlobError::TooLarge { limit } => too_large(limit),
                         BlobError::ChecksumMismatch { .. } => ApiError::invalid("sha256", e.to_string()),
                         BlobError::Source(e) => multipart_error(e),
-                        BlobError::Io(e) => ApiError::Internal(format!("blob store: {e}")),
+                        BlobError::Store(e) => ApiError::BlobStoreUnavailable(e.to_string()),
                     },
                 )?;
                 form.file = Some((filename, content_type, blob));

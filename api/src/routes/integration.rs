@@ -171,7 +171,7 @@ async fn receive_document(
             klg_commands::blobs::BlobError::ChecksumMismatch { .. } => {
                 ApiError::invalid("data.sha256", e.to_string())
             }
-            other => ApiError::Internal(format!("blob store: {other}")),
+            other => ApiError::BlobStoreUnavailable(other.to_string()),
         },
     )?;
     let command = InboxCommand::Receive(ReceiveFile {

@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod reads;
 pub mod reports;
 pub mod streaming;
+pub mod tokens;
 
 use actix_web::web;
 
@@ -24,7 +25,13 @@ pub fn read_routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/streaming/views/{name}", web::get().to(streaming::read_view))
         .route("/api/v1/streaming/health", web::get().to(streaming::health))
         .route("/api/v1/streaming/events", web::post().to(integration::receive))
-        .route("/metrics", web::get().to(metrics::scrape));
+        .route("/metrics", web::get().to(metrics::scrape))
+        .service(
+            web::resource("/api/v1/admin/tokens")
+                .route(web::get().to(tokens::list))
+                .route(web::post().to(tokens::create)),
+        )
+        .route("/api/v1/admin/tokens/{id}", web::delete().to(tokens::revoke));
 }
 
 use actix_web::http::StatusCode;

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use klg_commands::blobs::BlobBytes;
 use klg_domain::aircraft::AircraftStatus;
 use klg_domain::inbox::InboxStatus;
 use klg_domain::values::DocumentType;
@@ -15,7 +17,6 @@ use klg_projections::subscription::has_reached;
 use klg_projections::PROJECTIONS;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use uuid::Uuid;
 
 use crate::extract::{etag, parse_id, query};
@@ -236,14 +237,9 @@ pub async fn file_content(
     await_position(&state, &req, params.min_position).await?;
     let view = inbox::get(&state.read.pool, id).await?.ok_or_else(|| not_found("document", id))?;
     let digest = klg_domain::values::Sha256Hex::parse(&view.sha256).map_err(ApiError::Internal)?;
-    let (file, size) = state
-        .blobs
-        .open_blob(&digest)
-        .await
-        .map_err(|e| ApiError::Internal(format!("blob store: {e}")))?
-        .ok_or_else(|| {
-            ApiError::Internal(format!("blob {digest} of document {id} is missing from the store"))
-        })?;
+    let size = state.blobs.size_of(&digest).await.map_err(blob_store_failed)?.ok_or_else(|| {
+        ApiError::Internal(format!("blob {digest} of document {id} is missing from the store"))
+    })?;
     // The content hash is the ETag: strong (the bytes behind a document never change), and the
     // conditional headers are judged against it (RFC 9110 §13).
     let tag = format!("\"{}\"", view.sha256);
@@ -266,10 +262,14 @@ pub async fn file_content(
             Err(_) => return Err(ApiError::RangeNotSatisfiable { size }),
         },
     };
-    let mut file = file;
-    file.seek(std::io::SeekFrom::Start(start))
-        .await
-        .map_err(|e| ApiError::Internal(format!("blob store: {e}")))?;
+    // The whole blob, a part of it, or nothing to read (an empty document).
+    let bytes: BlobBytes = match (start, length) {
+        (_, 0) => futures_util::stream::empty().boxed(),
+        (0, len) if len == size => state.blobs.read(&digest, None).await.map_err(blob_store_failed)?,
+        (start, len) => {
+            state.blobs.read(&digest, Some(start..start + len)).await.map_err(blob_store_failed)?
+        }
+    };
     let mut response = if length < size {
         let mut partial = HttpResponse::PartialContent();
         partial
@@ -289,7 +289,7 @@ pub async fn file_content(
         .insert_header(("Repr-Digest", format!("sha-256=:{checksum}:")))
         .insert_header(("X-Checksum-SHA256", view.sha256.clone()))
         .insert_header((header::ETAG, tag))
-        .streaming(read_chunks(file.take(length))))
+        .streaming(bytes))
 }
 
 /// Whether an `If-Match` / `If-None-Match` list names `tag` (or is `*`); `weak` allows `W/` tags
@@ -300,21 +300,9 @@ fn etag_list_matches(list: &str, tag: &str, weak: bool) -> bool {
         .any(|item| item == "*" || item == tag || (weak && item.strip_prefix("W/").is_some_and(|t| t == tag)))
 }
 
-/// The content as a stream of 64 KiB chunks: memory stays flat whatever its size.
-fn read_chunks(
-    reader: impl tokio::io::AsyncRead + Unpin + 'static,
-) -> impl futures_util::Stream<Item = Result<actix_web::web::Bytes, std::io::Error>> {
-    futures_util::stream::unfold(reader, |mut reader| async move {
-        let mut buffer = vec![0u8; 64 * 1024];
-        match reader.read(&mut buffer).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buffer.truncate(n);
-                Some((Ok(actix_web::web::Bytes::from(buffer)), reader))
-            }
-            Err(e) => Some((Err(e), reader)),
-        }
-    })
+/// A blob-store failure: the document exists, its bytes cannot be read now.
+fn blob_store_failed(e: klg_commands::blobs::StoreError) -> ApiError {
+    ApiError::BlobStoreUnavailable(e.to_string())
 }
 
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 8187).

@@ -1,0 +1,122 @@
+//! Token management for admins: `GET/POST /api/v1/admin/tokens`, `DELETE …/{id}`. The same
+//! operations as `klg token`, over HTTP; the secret is in the creation answer only.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use klg_domain::identity::{parse_lifetime, Role, TokenName};
+use klg_identity::{TokenError, TokenInfo};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::extract::ValidJson;
+use crate::problem::ApiError;
+use crate::startup::AppState;
+
+/// A token to issue.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// Who or what holds it, recorded as the actor of its events: 1-64 letters, digits, `.`,
+    /// `_`, `-`, `@`; never reused.
+    pub name: String,
+    /// viewer, engineer, auditor, integration or admin.
+    pub role: String,
+    /// Lifetime such as `90d`, `12h`, `30m`; absent: until revoked.
+    pub expires_in: Option<String>,
+}
+
+/// A token as listed (never its secret).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub created_by: String,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked_by: Option<String>,
+}
+
+/// A token just issued: `token` is shown here once and never again.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub info: TokenView,
+    pub token: String,
+}
+
+impl From<TokenInfo> for TokenView {
+    fn from(t: TokenInfo) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            role: t.role,
+            created_at: t.created_at,
+            created_by: t.created_by,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+            revoked_by: t.revoked_by,
+        }
+    }
+}
+
+/// The caller's name, recorded as who created or revoked a token.
+fn admin_name(req: &HttpRequest) -> String {
+    crate::auth::caller_of(req)
+        .map_or_else(|| "unknown".to_owned(), |c| format!("{} (token {})", c.name, c.token_id))
+}
+
+fn token_error(e: TokenError) -> ApiError {
+    match e {
+        TokenError::NameTaken(_) => ApiError::invalid("name", e.to_string()),
+        TokenError::NotFound(what) => ApiError::NotFound(format!("no token {what}")),
+        TokenError::Invalid(why) => ApiError::invalid("expires_in", why),
+        TokenError::Database(e) => ApiError::from(e),
+    }
+}
+
+/// `POST /api/v1/admin/tokens` → 201 with the token (once).
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ValidJson<CreateTokenRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.value;
+    let mut errors = klg_domain::ValidationErrors::default();
+    let name = TokenName::parse(&body.name).map_err(|e| errors.push("name", e)).ok();
+    let role = body.role.parse::<Role>().map_err(|e| errors.push("role", e)).ok();
+    let lifetime = body
+        .expires_in
+        .as_deref()
+        .map(parse_lifetime)
+        .transpose()
+        .map_err(|e| errors.push("expires_in", e))
+        .ok();
+    let (Some(name), Some(role), Some(lifetime)) = (name, role, lifetime) else {
+        return Err(ApiError::Invalid(errors));
+    };
+    let (info, secret) =
+        state.tokens.create(&name, role, lifetime, &admin_name(&req)).await.map_err(token_error)?;
+    let location = format!("/api/v1/admin/tokens/{}", info.id);
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", location))
+        .insert_header(("Cache-Control", "no-store"))
+        .json(CreatedToken { info: info.into(), token: secret.reveal().to_owned() }))
+}
+
+/// `GET /api/v1/admin/tokens` → every token, newest first.
+pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let tokens = state.tokens.list().await.map_err(token_error)?;
+    let items: Vec<TokenView> = tokens.into_iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// `DELETE /api/v1/admin/tokens/{id}` → the revoked token (id or name).
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let info = state.tokens.revoke(&path, &admin_name(&req)).await.map_err(token_error)?;
+    Ok(HttpResponse::Ok().json(TokenView::from(info)))
+}
