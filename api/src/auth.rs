@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, ResponseError};
 use klg_domain::identity::Role;
@@ -19,6 +19,7 @@ use klg_identity::{Caller, TokenStore};
 use serde_json::Value;
 
 use crate::problem::ApiError;
+use crate::ratelimit::{retry_after_secs, RateLimiter};
 
 /// Who may call one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,10 +85,11 @@ fn requirement_of(operation: &Value, document: &Value) -> Requirement {
 }
 
 /// The state the middleware needs.
-#[derive(Clone)]
 pub struct Auth {
     pub tokens: Arc<TokenStore>,
     pub table: Arc<AccessTable>,
+    /// Writes per token, when limited.
+    pub writes: Option<RateLimiter<String>>,
 }
 
 /// Authenticates the request (if its route needs it), checks the role, and leaves the
@@ -141,6 +143,12 @@ async fn admit(req: &ServiceRequest) -> Result<Option<Caller>, ApiError> {
             caller.role,
             roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
         )));
+    }
+    let is_write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let Some(limiter) = auth.writes.as_ref().filter(|_| is_write) {
+        limiter
+            .check(&caller.token_id)
+            .map_err(|wait| ApiError::TooManyRequests { retry_after_secs: retry_after_secs(wait) })?;
     }
     Ok(Some(caller))
 }

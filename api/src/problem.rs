@@ -183,6 +183,7 @@ impl From<CommandError> for ApiError {
             CommandError::Contended => Self::Conflict { code: "contended", detail: e.to_string() },
             CommandError::IdempotencyKeyReused => Self::invalid("Idempotency-Key", e.to_string()),
             CommandError::Unavailable(cause) => Self::Unavailable(cause),
+            CommandError::Busy { .. } => Self::NotReady(e.to_string()),
             CommandError::Internal(cause) => Self::Internal(cause),
         }
     }

@@ -1,42 +1,40 @@
-//! A per-client fixed-window rate limiter, in memory (each instance limits on its own).
+//! Keyed rate limits (GCRA, from the `governor` crate), in memory: each instance limits on its
+//! own. Used per client address for browser error reports and per token for writes.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::hash::Hash;
+use std::num::NonZeroU32;
+use std::time::Duration;
 
-pub struct RateLimiter {
-    per_window: u32,
-    window: Duration,
-    clients: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+pub struct RateLimiter<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
+    clock: DefaultClock,
 }
 
-/// Above this many tracked clients, expired windows are swept.
+/// Above this many tracked keys, keys whose limit is fully replenished are forgotten.
 const SWEEP_THRESHOLD: usize = 10_000;
 
-impl RateLimiter {
-    pub fn new(per_window: u32, window: Duration) -> Self {
-        Self { per_window, window, clients: Mutex::new(HashMap::new()) }
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
+    /// `per_minute` requests a minute, sustained, with bursts of up to `burst` at once.
+    pub fn per_minute(per_minute: NonZeroU32, burst: NonZeroU32) -> Self {
+        let quota = Quota::per_minute(per_minute).allow_burst(burst);
+        Self { limiter: DefaultKeyedRateLimiter::keyed(quota), clock: DefaultClock::default() }
     }
 
-    /// Counts one request from `client`: `Err(wait)` when over the limit.
-    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        let now = Instant::now();
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if clients.len() > SWEEP_THRESHOLD {
-            clients.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+    /// Counts one request from `key`: `Err(wait)` when over the limit.
+    pub fn check(&self, key: &K) -> Result<(), Duration> {
+        if self.limiter.len() > SWEEP_THRESHOLD {
+            self.limiter.retain_recent();
         }
-        let (start, count) = clients.entry(client).or_insert((now, 0));
-        if now.duration_since(*start) >= self.window {
-            *start = now;
-            *count = 0;
-        }
-        if *count >= self.per_window {
-            return Err(self.window - now.duration_since(*start));
-        }
-        *count += 1;
-        Ok(())
+        self.limiter.check_key(key).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
+}
+
+/// Whole seconds to put in `Retry-After` (at least 1).
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 #[cfg(test)]
@@ -44,11 +42,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limits_each_client_separately() {
-        let limiter = RateLimiter::new(2, Duration::from_secs(60));
-        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        assert!(limiter.check(a).is_ok() && limiter.check(a).is_ok());
-        assert!(limiter.check(a).is_err());
-        assert!(limiter.check(b).is_ok());
+    fn limits_each_key_separately() {
+        let two = NonZeroU32::new(2).unwrap();
+        let limiter = RateLimiter::per_minute(two, two);
+        assert!(limiter.check(&"a").is_ok() && limiter.check(&"a").is_ok());
+        let wait = limiter.check(&"a").expect_err("third within the minute");
+        assert!(wait > Duration::from_secs(20) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(limiter.check(&"b").is_ok());
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
     }
 }

@@ -58,6 +58,16 @@ pub struct Settings {
     #[arg(long, env = "KLG_BOOTSTRAP_TOKEN", hide_env_values = true)]
     pub bootstrap_token: Option<String>,
 
+    /// How long a command waits, in milliseconds, for other commands on the same aggregate in
+    /// this process before answering 503 with `Retry-After` (nothing stored).
+    #[arg(long, env = "KLG_AGGREGATE_WAIT_MS", default_value_t = klg_commands::DEFAULT_LOCK_WAIT.as_millis() as u64)]
+    pub aggregate_wait_ms: u64,
+
+    /// Writes (POST, PUT, DELETE) each token may send per minute, sustained; bursts of a sixth
+    /// of it pass at once. Over it: 429 with `Retry-After`. 0: unlimited.
+    #[arg(long, env = "KLG_WRITE_LIMIT_PER_MINUTE", default_value_t = 3000)]
+    pub write_limit_per_minute: u32,
+
     /// Serve `GET /metrics` without a token (for a Prometheus on a private network).
     #[arg(long, env = "KLG_METRICS_PUBLIC", default_value_t = false, action = clap::ArgAction::Set)]
     pub metrics_public: bool,
@@ -157,6 +167,8 @@ impl Settings {
             risingwave_url: None,
             flink_rest_url: None,
             bootstrap_token: None,
+            write_limit_per_minute: 0,
+            aggregate_wait_ms: klg_commands::DEFAULT_LOCK_WAIT.as_millis() as u64,
             metrics_public: false,
         }
     }

@@ -70,7 +70,8 @@ pub struct AppState {
     pub projector: SubscriptionStatus,
     /// The Redpanda mirror, when configured.
     pub mirror: Option<MirrorHandle>,
-    pub report_limiter: RateLimiter,
+    /// Browser error reports, per client address.
+    pub report_limiter: RateLimiter<std::net::IpAddr>,
     pub metrics: Metrics,
     /// Flink's REST API, when the statistics jobs run there.
     pub flink_rest_url: Option<String>,
@@ -84,7 +85,7 @@ pub struct MirrorHandle {
 }
 
 /// Client error reports accepted per client and minute.
-const REPORTS_PER_MINUTE: u32 = 30;
+const REPORTS_PER_MINUTE: std::num::NonZeroU32 = std::num::NonZeroU32::new(30).unwrap();
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -188,16 +189,22 @@ impl Application {
         let auth = web::Data::new(Auth {
             tokens: tokens.clone(),
             table: Arc::new(AccessTable::from_openapi(&routes::openapi::openapi(), settings.metrics_public)),
+            writes: std::num::NonZeroU32::new(settings.write_limit_per_minute).map(|per_minute| {
+                let burst =
+                    std::num::NonZeroU32::new(per_minute.get() / 6).unwrap_or(std::num::NonZeroU32::MIN);
+                RateLimiter::per_minute(per_minute, burst)
+            }),
         });
         let state = web::Data::new(AppState {
-            write: WriteSide::new(pool.clone()),
+            write: WriteSide::new(pool.clone())
+                .with_lock_wait(Duration::from_millis(settings.aggregate_wait_ms)),
             pool: pool.clone(),
             read,
             blobs,
             max_upload_bytes: settings.max_upload_bytes,
             projector: status,
             mirror,
-            report_limiter: RateLimiter::new(REPORTS_PER_MINUTE, Duration::from_secs(60)),
+            report_limiter: RateLimiter::per_minute(REPORTS_PER_MINUTE, REPORTS_PER_MINUTE),
             metrics: Metrics::global(),
             flink_rest_url: settings.flink_rest_url.clone().filter(|u| !u.trim().is_empty()),
             tokens,

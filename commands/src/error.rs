@@ -9,6 +9,9 @@ pub enum CommandError {
     /// Other writers kept winning the race for this aggregate; the caller may retry.
     #[error("the record kept changing under concurrent writes; retry the request")]
     Contended,
+    /// Other commands on this aggregate kept it busy past the wait bound; the caller may retry.
+    #[error("the record is busy with other commands (waited {} ms); retry the request", waited.as_millis())]
+    Busy { waited: std::time::Duration },
     /// The idempotency key was first used with a different request.
     #[error("idempotency key was already used with a different request")]
     IdempotencyKeyReused,

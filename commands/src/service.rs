@@ -24,6 +24,11 @@ type Decision<A> = Option<(Vec<<A as Aggregate>::Event>, Loaded<A>)>;
 /// Attempts per command when other instances keep appending to the same aggregate.
 const MAX_ATTEMPTS: u32 = 10;
 
+/// How long a command waits for its aggregate's turn in this process by default. A hot aggregate
+/// must not queue without limit: a client that gives up and retries without an idempotency key
+/// would have its first command applied late and its retry applied too.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(2);
+
 /// What a command did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandOutcome {
@@ -45,6 +50,7 @@ pub struct CommandService<A: Aggregate> {
     services: A::Services,
     pool: PgPool,
     locks: KeyedLocks,
+    lock_wait: Duration,
 }
 
 impl<A> CommandService<A>
@@ -54,7 +60,19 @@ where
     A::Error: DomainError,
 {
     pub fn new(pool: PgPool, services: A::Services) -> Self {
-        Self { store: AggregateStore::new(pool.clone()), services, pool, locks: KeyedLocks::default() }
+        Self {
+            store: AggregateStore::new(pool.clone()),
+            services,
+            pool,
+            locks: KeyedLocks::default(),
+            lock_wait: DEFAULT_LOCK_WAIT,
+        }
+    }
+
+    /// Bounds the wait for an aggregate's turn: past it, [`CommandError::Busy`], nothing stored.
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
     }
 
     /// Applies `command` to aggregate `id`. Either its events are stored and the outcome says
@@ -68,7 +86,9 @@ where
         meta: &CommandMetadata,
     ) -> Result<CommandOutcome, CommandError> {
         let aggregate_id = id.to_string();
-        let _turn = self.locks.lock(&aggregate_id).await;
+        let _turn = tokio::time::timeout(self.lock_wait, self.locks.lock(&aggregate_id))
+            .await
+            .map_err(|_| CommandError::Busy { waited: self.lock_wait })?;
         if let Some(outcome) = self.replay(meta).await? {
             return Ok(outcome);
         }
@@ -231,6 +251,15 @@ impl WriteSide {
             aircraft: CommandService::new(pool.clone(), AircraftServices::new(registry)),
             inbox: CommandService::new(pool.clone(), InboxServices::new(directory)),
             pool,
+        }
+    }
+
+    /// Bounds the wait for an aggregate's turn (see [`CommandService::with_lock_wait`]).
+    pub fn with_lock_wait(self, wait: Duration) -> Self {
+        Self {
+            aircraft: self.aircraft.with_lock_wait(wait),
+            inbox: self.inbox.with_lock_wait(wait),
+            pool: self.pool,
         }
     }
 }

@@ -50,8 +50,8 @@ pub async fn log_error(
     body: ValidJson<ClientErrorReport>,
 ) -> Result<HttpResponse, ApiError> {
     let client = req.peer_addr().map(|a| a.ip()).unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
-    if let Err(wait) = state.report_limiter.check(client) {
-        return Err(ApiError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
+    if let Err(wait) = state.report_limiter.check(&client) {
+        return Err(ApiError::TooManyRequests { retry_after_secs: crate::ratelimit::retry_after_secs(wait) });
     }
     let report = body.value;
     let mut errors = klg_domain::ValidationErrors::default();
