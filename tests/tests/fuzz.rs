@@ -1,0 +1,53 @@
+//! schemathesis against the live server, from the served OpenAPI document, as admin: every
+//! operation, well over a thousand generated requests (valid and invalid), bounded in time. No
+//! response may be a 5xx, and each must conform to the document: status code, content type,
+//! headers and body schema; requests the document calls invalid must be refused.
+
+use std::process::Command;
+
+use klg_tests::process::KlgProcess;
+use klg_tests::{admin_client, aircraft_body, fresh_database_url, read, DropDatabase, ADMIN_TOKEN};
+
+/// `$KLG_SCHEMATHESIS`, or the copy `scripts/test-setup` installed under `~/.cache/klg/tools`.
+fn schemathesis() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("KLG_SCHEMATHESIS") {
+        return path.into();
+    }
+    let home = std::env::var_os("HOME").expect("HOME");
+    let binary = std::path::PathBuf::from(home).join(".cache/klg/tools/schemathesis/bin/schemathesis");
+    assert!(binary.exists(), "{} is missing: run scripts/test-setup (scripts/test does)", binary.display());
+    binary
+}
+
+#[actix_rt::test]
+async fn generated_requests_get_no_5xx_and_answers_that_conform_to_the_document() {
+    let (url, name) = fresh_database_url();
+    let _database = DropDatabase(name);
+    let blobs = std::env::temp_dir().join(format!("klg-fuzz-{}", uuid::Uuid::new_v4().simple()));
+    let server = KlgProcess::serve_with(&url, &blobs, &[("KLG_WRITE_LIMIT_PER_MINUTE", "0".into())]);
+    // Some records to find, so that reads do not all answer 404.
+    let client = admin_client();
+    let registered = read(client.post(server.url("/api/v1/aircraft")).send_json(&aircraft_body("RA-89301")).await.unwrap()).await;
+    assert_eq!(registered.status.as_u16(), 201);
+
+    let report = std::env::temp_dir().join(format!("klg-fuzz-report-{}", uuid::Uuid::new_v4().simple()));
+    let output = Command::new(schemathesis())
+        .args(["run", &server.url("/api-docs/openapi.json")])
+        .args(["--header", &format!("Authorization: Bearer {ADMIN_TOKEN}")])
+        .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection"])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--max-examples", "40", "--seed", "20261126", "--workers", "2", "--request-timeout", "10"])
+        .args(["--generation-deterministic", "--no-color", "--report", "junit"])
+        .arg("--report-dir")
+        .arg(&report)
+        .env("SCHEMATHESIS_HOOKS", "")
+        .output()
+        .expect("schemathesis runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let generated: u64 = stdout
+        .lines()
+        .find_map(|l| l.trim().split_once(" generated").and_then(|(n, _)| n.trim().parse().ok()))
+        .unwrap_or(0);
+    assert!(output.status.success(), "schemathesis found problems:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(generated >= 1000, "only {generated} requests generated:\n{stdout}");
+}
