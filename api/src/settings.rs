@@ -58,6 +58,11 @@ pub struct Settings {
     #[arg(long, env = "KLG_BOOTSTRAP_TOKEN", hide_env_values = true)]
     pub bootstrap_token: Option<String>,
 
+    /// Longest a database statement of a request may run, in milliseconds; longer ones are
+    /// cancelled and the request answers 503. 0: no limit.
+    #[arg(long, env = "KLG_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
+    pub statement_timeout_ms: u64,
+
     /// How long a command waits, in milliseconds, for other commands on the same aggregate in
     /// this process before answering 503 with `Retry-After` (nothing stored).
     #[arg(long, env = "KLG_AGGREGATE_WAIT_MS", default_value_t = klg_commands::DEFAULT_LOCK_WAIT.as_millis() as u64)]
@@ -168,6 +173,7 @@ impl Settings {
             flink_rest_url: None,
             bootstrap_token: None,
             write_limit_per_minute: 0,
+            statement_timeout_ms: 30_000,
             aggregate_wait_ms: klg_commands::DEFAULT_LOCK_WAIT.as_millis() as u64,
             metrics_public: false,
         }

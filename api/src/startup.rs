@@ -125,10 +125,34 @@ async fn bootstrap_admin_token(tokens: &TokenStore, given: Option<&str>) -> Resu
 /// Connects to PostgreSQL (creating the database if needed) and applies pending migrations.
 /// Safe to run from several processes at once: sqlx serialises migrations with an advisory lock.
 pub async fn prepare_database(settings: &DatabaseSettings) -> Result<PgPool, StartupError> {
-    let pool = klg_commands::db::connect(&settings.database_url, settings.db_pool_size)
+    prepare_database_with_timeout(settings, None).await
+}
+
+/// [`prepare_database`] for a pool whose statements time out; migrations run without the limit.
+pub async fn prepare_database_with_timeout(
+    settings: &DatabaseSettings,
+    statement_timeout: Option<Duration>,
+) -> Result<PgPool, StartupError> {
+    let pool = klg_commands::db::connect_with_timeout(
+        &settings.database_url,
+        settings.db_pool_size,
+        statement_timeout,
+    )
+    .await
+    .map_err(StartupError)?;
+    let migration_failed =
+        |e: &dyn std::fmt::Display| StartupError(format!("applying migrations failed: {e}"));
+    let mut connection = pool.acquire().await.map_err(|e| migration_failed(&e))?;
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut *connection)
         .await
-        .map_err(StartupError)?;
-    MIGRATOR.run(&pool).await.map_err(|e| StartupError(format!("applying migrations failed: {e}")))?;
+        .map_err(|e| migration_failed(&e))?;
+    MIGRATOR.run(&mut *connection).await.map_err(|e| migration_failed(&e))?;
+    // The connection goes back to the pool: restore the pool's limit on it.
+    sqlx::query("RESET statement_timeout")
+        .execute(&mut *connection)
+        .await
+        .map_err(|e| migration_failed(&e))?;
     Ok(pool)
 }
 
@@ -147,7 +171,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let pool = prepare_database(&settings.database).await?;
+        let statement_timeout =
+            Some(Duration::from_millis(settings.statement_timeout_ms)).filter(|t| !t.is_zero());
+        let pool = prepare_database_with_timeout(&settings.database, statement_timeout).await?;
         let blobs = match &settings.blob_url {
             Some(url) => BlobStore::from_url(url),
             None => BlobStore::local(&settings.blob_dir),

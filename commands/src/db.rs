@@ -12,8 +12,22 @@ pub const DEFAULT_POOL_SIZE: u32 = 16;
 /// Connects, creating the database first if it does not exist (the embedded default must work
 /// on a fresh machine with nothing but a running PostgreSQL).
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, String> {
-    let options: PgConnectOptions =
+    connect_with_timeout(url, max_connections, None).await
+}
+
+/// [`connect`], with a `statement_timeout` on every connection: a statement that runs longer is
+/// cancelled (SQLSTATE 57014, reported as unavailable) instead of holding a request and a
+/// connection without limit.
+pub async fn connect_with_timeout(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> Result<PgPool, String> {
+    let mut options: PgConnectOptions =
         url.parse().map_err(|e| format!("DATABASE_URL {:?} is not a PostgreSQL URL: {e}", redact(url)))?;
+    if let Some(timeout) = statement_timeout {
+        options = options.options([("statement_timeout", format!("{}ms", timeout.as_millis().max(1)))]);
+    }
     let unreachable = |e: sqlx::Error| {
         format!(
             "cannot reach PostgreSQL at {} ({e}); start it (e.g. `pg_ctlcluster 15 main start`) \
@@ -38,14 +52,14 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, String> 
 
 /// Whether an error means "the database cannot be reached" rather than "the query was wrong":
 /// I/O, pool exhaustion, or SQLSTATE classes 08 (connection), 53 (resources), 57P (shutdown),
-/// 28 (authorization) and 3D000 (database gone).
+/// 28 (authorization), 3D000 (database gone) and 57014 (statement timeout).
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
             true
         }
         sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-            ["08", "53", "57P", "28"].iter().any(|class| c.starts_with(class)) || c == "3D000"
+            ["08", "53", "57P", "28"].iter().any(|class| c.starts_with(class)) || c == "3D000" || c == "57014"
         }),
         _ => false,
     }

@@ -48,3 +48,23 @@ async fn commands_queued_past_the_wait_bound_get_503_and_store_nothing() {
         "one event per accepted command, none for a 503"
     );
 }
+
+#[actix_rt::test]
+async fn a_statement_stuck_behind_a_lock_is_cancelled_and_answered_503_not_held() {
+    let app = spawn_app_with(|s| s.statement_timeout_ms = 500).await;
+    let aircraft = app.certified_aircraft("RA-89103").await;
+    let before = app.event_count().await;
+    // Another session holds the tables a read and a command need.
+    let mut blocker = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE aircraft, events IN ACCESS EXCLUSIVE MODE").execute(&mut *blocker).await.unwrap();
+    let started = std::time::Instant::now();
+    let read = app.get("/api/v1/aircraft").await;
+    let flight = json!({"flight_date": "2024-05-01", "block_hours": 1.0, "cycles": 1});
+    let write = app.post_json(&format!("/api/v1/aircraft/{aircraft}/flights"), &flight).await;
+    let elapsed = started.elapsed();
+    blocker.rollback().await.unwrap();
+    read.assert_problem(503);
+    write.assert_problem(503);
+    assert!(elapsed < std::time::Duration::from_secs(5), "held for {elapsed:?}");
+    assert_eq!(app.event_count().await, before, "nothing stored");
+}
