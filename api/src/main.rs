@@ -111,10 +111,10 @@ async fn main() -> ExitCode {
         Command::Migrate(database) => {
             prepare_database(&database).await.map(|_| ()).map_err(|e| e.to_string())
         }
-        Command::Openapi => {
-            println!("{:#}", klg_api::routes::openapi::openapi());
-            Ok(())
-        }
+        Command::Openapi => klg_api::routes::document()
+            .to_pretty_json()
+            .map(|document| println!("{document}"))
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -159,16 +159,12 @@ impl Application {
             flink_rest_url: settings.flink_rest_url.clone().filter(|u| !u.trim().is_empty()),
         });
         let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .wrap(middleware::problem_for_bare_errors())
-                .wrap_fn(middleware::request_context)
-                .configure(routes::aircraft::routes)
-                .configure(routes::inbox::routes)
-                .configure(routes::health::routes)
-                .configure(routes::openapi::routes)
-                .configure(routes::read_routes)
-                .default_service(web::to(middleware::not_found))
+            routes::app(
+                App::new()
+                    .app_data(state.clone())
+                    .wrap(middleware::problem_for_bare_errors())
+                    .wrap_fn(middleware::request_context),
+            )
         });
         // Requests get 10 s to drain on SIGTERM, subscriptions 10 s more (SHUTDOWN_GRACE):
         // within the 30 s the compose file gives the container before SIGKILL.
