@@ -152,10 +152,10 @@ async fn main() -> ExitCode {
             prepare_database(&database).await.map(|_| ()).map_err(|e| e.to_string())
         }
         Command::Token(command) => token(command).await,
-        Command::Openapi => {
-            println!("{:#}", klg_api::routes::openapi::openapi());
-            Ok(())
-        }
+        Command::Openapi => klg_api::routes::document()
+            .to_pretty_json()
+            .map(|document| println!("{document}"))
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -67,8 +67,14 @@ where
     tracing::Instrument::instrument(future, span)
 }
 
-/// Unknown routes get a 404 problem.
+/// Unknown routes get a 404 problem; a known path asked with a method none of its handlers
+/// takes, a 405 (each handler is a resource guarded by its method, so such a request falls
+/// through to here).
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    if req.resource_map().has_resource(req.path()) {
+        let detail = format!("{} is not allowed on {}", req.method(), req.path());
+        return ApiError::MethodNotAllowed(detail).error_response();
+    }
     ApiError::NotFound(format!("no resource at {}", req.path())).error_response()
 }
 

@@ -5,7 +5,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use klg_commands::CommandError;
 use klg_domain::{ErrorKind, FieldError, ValidationErrors};
-use schemars::JsonSchema;
 use serde::Serialize;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -54,7 +53,7 @@ pub enum ApiError {
 }
 
 /// RFC 9457 problem details, with KLG's `errors` extension listing offending fields.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Stable identifier of the kind of problem, `urn:klg:problem:<code>`.
     #[serde(rename = "type")]
@@ -64,10 +63,11 @@ pub struct Problem {
     pub detail: String,
     /// Offending request fields (validation errors only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub errors: Vec<FieldErrorBody>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FieldErrorBody {
     pub field: String,
     pub message: String,

@@ -214,7 +214,7 @@ impl Application {
         bootstrap_admin_token(&tokens, settings.bootstrap_token.as_deref()).await?;
         let auth = web::Data::new(Auth {
             tokens: tokens.clone(),
-            table: Arc::new(AccessTable::from_openapi(&routes::openapi::openapi(), settings.metrics_public)),
+            table: Arc::new(AccessTable::from_openapi(&routes::document_json(), settings.metrics_public)),
             writes: std::num::NonZeroU32::new(settings.write_limit_per_minute).map(|per_minute| {
                 let burst =
                     std::num::NonZeroU32::new(per_minute.get() / 6).unwrap_or(std::num::NonZeroU32::MIN);
@@ -236,18 +236,14 @@ impl Application {
             tokens,
         });
         let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .app_data(auth.clone())
-                .wrap(middleware::problem_for_bare_errors())
-                .wrap(actix_web::middleware::from_fn(auth::authenticate))
-                .wrap_fn(middleware::request_context)
-                .configure(routes::aircraft::routes)
-                .configure(routes::inbox::routes)
-                .configure(routes::health::routes)
-                .configure(routes::openapi::routes)
-                .configure(routes::read_routes)
-                .default_service(web::to(middleware::not_found))
+            routes::app(
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(auth.clone())
+                    .wrap(middleware::problem_for_bare_errors())
+                    .wrap(actix_web::middleware::from_fn(auth::authenticate))
+                    .wrap_fn(middleware::request_context),
+            )
         });
         // Requests get 10 s to drain on SIGTERM, subscriptions 10 s more (SHUTDOWN_GRACE):
         // within the 30 s the compose file gives the container before SIGKILL.

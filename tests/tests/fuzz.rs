@@ -27,7 +27,10 @@ async fn generated_requests_get_no_5xx_and_answers_that_conform_to_the_document(
     let server = KlgProcess::serve_with(&url, &blobs, &[("KLG_WRITE_LIMIT_PER_MINUTE", "0".into())]);
     // Some records to find, so that reads do not all answer 404.
     let client = admin_client();
-    let registered = read(client.post(server.url("/api/v1/aircraft")).send_json(&aircraft_body("RA-89301")).await.unwrap()).await;
+    let registered = read(
+        client.post(server.url("/api/v1/aircraft")).send_json(&aircraft_body("RA-89301")).await.unwrap(),
+    )
+    .await;
     assert_eq!(registered.status.as_u16(), 201);
 
     let report = std::env::temp_dir().join(format!("klg-fuzz-report-{}", uuid::Uuid::new_v4().simple()));
@@ -48,6 +51,10 @@ async fn generated_requests_get_no_5xx_and_answers_that_conform_to_the_document(
         .lines()
         .find_map(|l| l.trim().split_once(" generated").and_then(|(n, _)| n.trim().parse().ok()))
         .unwrap_or(0);
-    assert!(output.status.success(), "schemathesis found problems:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(generated >= 1000, "only {generated} requests generated:\n{stdout}");
 }

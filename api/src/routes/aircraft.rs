@@ -1,39 +1,38 @@
 //! Aircraft commands: register, update details, change status, issue certificates, log
 //! flights, decommission.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{delete, post, put, web, HttpRequest, HttpResponse};
 use chrono::{Datelike, NaiveDate, Utc};
 use klg_domain::aircraft::{AircraftCommand, AircraftDetails, AircraftStatus, RegisterAircraft};
 use klg_domain::values::*;
 use klg_domain::{Guarded, ValidationErrors};
-use schemars::JsonSchema;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::openapi::{
+    Applied, BodyProblems, Created, Failures, IdempotencyKey, IfMatch, Missing, Refused, Stale,
+};
+use super::openapi::{Denied, TooMany};
 use super::{command_response, reads, run_on};
 use crate::extract::{RequestMeta, ValidJson};
 use crate::problem::ApiError;
 use crate::startup::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/v1/aircraft")
-            .route(web::post().to(register))
-            .route(web::get().to(reads::list_aircraft)),
-    )
-    .service(
-        web::resource("/api/v1/aircraft/{id}")
-            .route(web::get().to(reads::get_aircraft))
-            .route(web::put().to(update_details))
-            .route(web::delete().to(decommission)),
-    )
-    .service(web::resource("/api/v1/aircraft/{id}/history").route(web::get().to(reads::aircraft_history)))
-    .service(web::resource("/api/v1/aircraft/{id}/status").route(web::post().to(change_status)))
-    .service(web::resource("/api/v1/aircraft/{id}/certificates").route(web::post().to(issue_certificate)))
-    .service(web::resource("/api/v1/aircraft/{id}/flights").route(web::post().to(log_flight)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(register)
+        .service(reads::list_aircraft)
+        .service(reads::get_aircraft)
+        .service(update_details)
+        .service(decommission)
+        .service(reads::aircraft_history)
+        .service(change_status)
+        .service(issue_certificate)
+        .service(log_flight);
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterAircraftRequest {
     /// National prefix and mark, e.g. `RA-89001`; stored upper-case.
@@ -71,7 +70,14 @@ impl RegisterAircraftRequest {
     }
 }
 
-/// `POST /api/v1/aircraft` → 201 with `Location` and `ETag`.
+/// Register an aircraft
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(IdempotencyKey),
+    request_body = RegisterAircraftRequest,
+    responses(Denied, TooMany, Created, BodyProblems, Refused, Failures)
+)]
+#[post("/api/v1/aircraft")]
 async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -87,7 +93,7 @@ async fn register(
 
 /// Details to change; absent fields stay as they are, an empty `base_airport` or `notes`
 /// clears it.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAircraftRequest {
     pub operator: Option<String>,
@@ -125,6 +131,14 @@ fn clearable<T>(
     errors.check(field, parse(value)).map(Some)
 }
 
+/// Update aircraft details
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(("id" = Uuid, Path), IfMatch, IdempotencyKey),
+    request_body = UpdateAircraftRequest,
+    responses(Denied, TooMany, Applied, BodyProblems, Missing, Refused, Stale, Failures)
+)]
+#[put("/api/v1/aircraft/{id}")]
 async fn update_details(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -137,7 +151,7 @@ async fn update_details(
 }
 
 /// Statuses a `ChangeStatus` command may set; decommissioning is `DELETE`.
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SettableStatus {
     Active,
@@ -157,7 +171,7 @@ impl From<SettableStatus> for AircraftStatus {
     }
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeStatusRequest {
     pub status: SettableStatus,
@@ -175,6 +189,14 @@ impl ChangeStatusRequest {
     }
 }
 
+/// Change operational status
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(("id" = Uuid, Path), IfMatch, IdempotencyKey),
+    request_body = ChangeStatusRequest,
+    responses(Denied, TooMany, Applied, BodyProblems, Missing, Refused, Stale, Failures)
+)]
+#[post("/api/v1/aircraft/{id}/status")]
 async fn change_status(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -186,7 +208,7 @@ async fn change_status(
     run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body.raw, command).await
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueCertificateRequest {
     pub number: String,
@@ -195,6 +217,14 @@ pub struct IssueCertificateRequest {
     pub valid_until: NaiveDate,
 }
 
+/// Issue an airworthiness certificate
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(("id" = Uuid, Path), IfMatch, IdempotencyKey),
+    request_body = IssueCertificateRequest,
+    responses(Denied, TooMany, Applied, BodyProblems, Missing, Refused, Stale, Failures)
+)]
+#[post("/api/v1/aircraft/{id}/certificates")]
 async fn issue_certificate(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -214,14 +244,16 @@ async fn issue_certificate(
     run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body.raw, command).await
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogFlightRequest {
     /// Day of the flight; not in the future.
     pub flight_date: NaiveDate,
     /// Block time in hours: more than 0, at most 24; kept to the minute.
+    #[schema(exclusive_minimum = 0, maximum = 24)]
     pub block_hours: f64,
     /// Landing cycles, at least 1.
+    #[schema(minimum = 1)]
     pub cycles: u32,
 }
 
@@ -242,6 +274,14 @@ impl LogFlightRequest {
     }
 }
 
+/// Log a flight
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(("id" = Uuid, Path), IfMatch, IdempotencyKey),
+    request_body = LogFlightRequest,
+    responses(Denied, TooMany, Applied, BodyProblems, Missing, Refused, Stale, Failures)
+)]
+#[post("/api/v1/aircraft/{id}/flights")]
 async fn log_flight(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -253,14 +293,23 @@ async fn log_flight(
     run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body.raw, command).await
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DecommissionQuery {
+    /// Why the aircraft leaves service.
     pub reason: Option<String>,
 }
 
-/// `DELETE /api/v1/aircraft/{id}[?reason=…]`: decommissions (the record stays; the
-/// registration number is freed).
+/// Decommission an aircraft
+///
+/// The record stays; the registration number is freed.
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(("id" = Uuid, Path), DecommissionQuery, IfMatch, IdempotencyKey),
+    responses(Denied, TooMany, Applied, Missing, Refused, Stale, Failures)
+)]
+#[delete("/api/v1/aircraft/{id}")]
 async fn decommission(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -2,21 +2,34 @@
 
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::startup::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health/live", web::get().to(live)).route("/health/ready", web::get().to(ready));
+/// Documented like the rest of the API: probes and load balancers are clients too.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(live).service(ready);
 }
 
-/// The process is up and serving HTTP.
+/// Liveness: the process is up and serving HTTP
+#[utoipa::path(
+    security(()),
+    responses((status = 200, description = "Up", body = serde_json::Value)))]
+#[get("/health/live")]
 async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Can the service do its job: database reachable, blob store writable?
+/// Readiness: can the service do its job (database reachable, blob store writable)?
+#[utoipa::path(
+    security(()),
+    responses(
+    (status = 200, description = "Ready", body = serde_json::Value),
+    (status = 503, description = "Not ready: `checks` says which dependency fails", body = serde_json::Value)
+))]
+#[get("/health/ready")]
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let database = match tokio::time::timeout(
         Duration::from_secs(2),

@@ -2,34 +2,36 @@
 
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::http::header;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{post, web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use klg_commands::blobs::{BlobError, StoredBlob};
 use klg_domain::inbox::{InboxCommand, ReceiveFile};
 use klg_domain::values::*;
 use klg_domain::Guarded;
-use schemars::JsonSchema;
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use super::openapi::{
+    Applied, BodyProblems, Created, Failures, IdempotencyKey, IfMatch, Missing, Refused, Stale,
+};
+use super::openapi::{Denied, TooMany};
 use super::{command_response, reads, run_on};
 use crate::extract::{RequestMeta, ValidJson};
 use crate::problem::ApiError;
 use crate::startup::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/inbox/files")
-            .route(web::post().to(upload))
-            .route(web::get().to(reads::list_files)),
-    )
-    .service(web::resource("/api/inbox/files/{id}").route(web::get().to(reads::get_file)))
-    .service(web::resource("/api/inbox/files/{id}/content").route(web::get().to(reads::file_content)))
-    .service(web::resource("/api/inbox/files/{id}/classify").route(web::post().to(classify)))
-    .service(web::resource("/api/inbox/files/{id}/link").route(web::post().to(link)))
-    .service(web::resource("/api/inbox/files/{id}/process").route(web::post().to(process)))
-    .service(web::resource("/api/inbox/files/{id}/reject").route(web::post().to(reject)))
-    .service(web::resource("/api/inbox/files/{id}/archive").route(web::post().to(archive)));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(upload)
+        .service(reads::list_files)
+        .service(reads::get_file)
+        .service(reads::file_content)
+        .service(classify)
+        .service(link)
+        .service(process)
+        .service(reject)
+        .service(archive);
 }
 
 /// Largest accepted value of a small text part (`source`, `sha256`).
@@ -45,9 +47,30 @@ struct UploadForm {
     sha256: Option<Sha256Hex>,
 }
 
-/// `POST /api/inbox/files` (multipart/form-data: `file`, optional `source` = upload | email |
-/// api, optional `sha256` to verify the transfer). The bytes stream into the blob store; the
-/// event records metadata only.
+/// The form `POST /api/inbox/files` takes (read part by part in [`read_form`]).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadRequest {
+    /// The document's bytes; the part's filename and content type are kept.
+    #[schema(value_type = String, content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+    /// How the document arrived; default `upload`.
+    source: Option<FileSource>,
+    /// Expected SHA-256 of the file (hex), verified when given.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
+    sha256: Option<String>,
+}
+
+/// Receive a document
+///
+/// The bytes stream into the blob store; the event records metadata only.
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(IdempotencyKey),
+    request_body(content = UploadRequest, content_type = "multipart/form-data"),
+    responses(Denied, TooMany, Created, BodyProblems, Failures)
+)]
+#[post("/api/inbox/files")]
 async fn upload(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -156,36 +179,44 @@ fn too_large(limit: u64) -> ApiError {
     ApiError::PayloadTooLarge(format!("the file must be at most {limit} bytes"))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifyRequest {
     pub document_type: DocumentType,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     pub aircraft_id: Uuid,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessRequest {
     /// What was done about the document.
     pub note: String,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
     pub reason: String,
 }
 
 /// `POST /api/inbox/files/{id}/archive` takes an empty JSON object.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArchiveRequest {}
 
+/// Classify a document
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(("id" = Uuid, Path), IfMatch, IdempotencyKey),
+    request_body = ClassifyRequest,
+    responses(Denied, TooMany, Applied, BodyProblems, Missing, Refused, Stale, Failures)
+)]
+#[post("/api/inbox/files/{id}/classify")]
 async fn classify(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -197,6 +228,14 @@ async fn classify(
     run_on(&state.write.inbox, &req, &path, "document", meta, &body.raw, command).await
 }
 
+/// Link a document to an aircraft
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(("id" = Uuid, Path), IfMatch, IdempotencyKey),
+    request_body = LinkRequest,
+    responses(Denied, TooMany, Applied, BodyProblems, Missing, Refused, Stale, Failures)
+)]
+#[post("/api/inbox/files/{id}/link")]
 async fn link(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -208,6 +247,14 @@ async fn link(
     run_on(&state.write.inbox, &req, &path, "document", meta, &body.raw, command).await
 }
 
+/// Mark a document processed
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(("id" = Uuid, Path), IfMatch, IdempotencyKey),
+    request_body = ProcessRequest,
+    responses(Denied, TooMany, Applied, BodyProblems, Missing, Refused, Stale, Failures)
+)]
+#[post("/api/inbox/files/{id}/process")]
 async fn process(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -220,6 +267,14 @@ async fn process(
         .await
 }
 
+/// Reject a document
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(("id" = Uuid, Path), IfMatch, IdempotencyKey),
+    request_body = RejectRequest,
+    responses(Denied, TooMany, Applied, BodyProblems, Missing, Refused, Stale, Failures)
+)]
+#[post("/api/inbox/files/{id}/reject")]
 async fn reject(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -232,6 +287,14 @@ async fn reject(
         .await
 }
 
+/// Archive a processed or rejected document
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(("id" = Uuid, Path), IfMatch, IdempotencyKey),
+    request_body = ArchiveRequest,
+    responses(Denied, TooMany, Applied, BodyProblems, Missing, Refused, Stale, Failures)
+)]
+#[post("/api/inbox/files/{id}/archive")]
 async fn archive(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -3,20 +3,22 @@
 //! command, so it obeys the aggregate's rules and lands in the event store like any other
 //! write; the broker is never written directly. The event's `id` is its idempotency key.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use klg_commands::IdempotencyClaim;
 use klg_domain::aircraft::AircraftCommand;
 use klg_domain::inbox::{InboxCommand, ReceiveFile};
 use klg_domain::values::{ContentType, FileName, FileSource, Sha256Hex};
 use klg_domain::{Guarded, ValidationErrors};
-use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::aircraft::{ChangeStatusRequest, LogFlightRequest, SettableStatus};
 use super::command_response;
+use super::openapi::{Applied, BodyProblems, Created, Failures, Refused};
+use super::openapi::{Denied, TooMany};
 use crate::extract::{field_of, strip_position, RequestMeta, ValidJson};
 use crate::problem::ApiError;
 use crate::startup::AppState;
@@ -25,7 +27,7 @@ use crate::startup::AppState;
 pub const KNOWN_TYPES: [&str; 3] = ["flight.completed", "aircraft.status.changed", "document.received"];
 
 /// An integration event: the CloudEvents attributes KLG uses, plus `data`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationEvent {
     /// Unique per `source`: a repeat of the same event is answered, not applied again.
@@ -39,12 +41,12 @@ pub struct IntegrationEvent {
     pub time: Option<DateTime<Utc>>,
     pub subject: Option<String>,
     pub datacontenttype: Option<String>,
-    #[schemars(with = "serde_json::Value")]
+    /// The event's payload: `FlightCompleted`, `StatusChanged` or `DocumentReceived` by `type`.
     pub data: serde_json::Value,
 }
 
 /// `flight.completed`: a flight to add to an aircraft's log.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlightCompleted {
     /// The aircraft, by id…
@@ -57,7 +59,7 @@ pub struct FlightCompleted {
 }
 
 /// `aircraft.status.changed`: e.g. a maintenance system sending an aircraft into a check.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChanged {
     pub aircraft_id: Option<Uuid>,
@@ -67,7 +69,7 @@ pub struct StatusChanged {
 }
 
 /// `document.received`: a small document delivered inline (larger ones: multipart upload).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentReceived {
     pub filename: String,
@@ -78,6 +80,16 @@ pub struct DocumentReceived {
     pub sha256: Option<String>,
 }
 
+/// Receive an integration event
+///
+/// `flight.completed`, `aircraft.status.changed` or `document.received`; `id` makes it
+/// repeat-safe. A received document answers 201, the other types 200.
+#[utoipa::path(
+    security(("bearer" = ["integration", "admin"])),
+    request_body = IntegrationEvent,
+    responses(Denied, TooMany, Applied, Created, BodyProblems, Refused, Failures)
+)]
+#[post("/api/v1/streaming/events")]
 pub async fn receive(
     state: web::Data<AppState>,
     req: HttpRequest,

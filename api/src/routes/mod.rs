@@ -12,26 +12,62 @@ pub mod reports;
 pub mod streaming;
 pub mod tokens;
 
-use actix_web::web;
+use actix_web::dev::{ServiceFactory, ServiceRequest};
+use actix_web::{web, App};
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::AppExt;
+
+/// Every route of the service, each documented as it is registered: a handler enters through
+/// `utoipa_actix_web`'s `service`, which takes only handlers carrying `#[utoipa::path]`, and adds
+/// its operation to the OpenAPI document served at [`openapi::PATH`]. (A plain `.route()` would
+/// register a route the document does not know; the `openapi` test finds those.)
+pub fn app<T>(app: App<T>) -> App<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    let (app, document) = register(app);
+    app.configure(openapi::serve(document)).default_service(web::to(crate::middleware::not_found))
+}
+
+/// The OpenAPI document, as [`app`] serves it (`klg openapi` prints it).
+pub fn document() -> utoipa::openapi::OpenApi {
+    register(App::new()).1
+}
+
+/// [`document`] as JSON (what authentication reads each operation's roles from).
+pub fn document_json() -> serde_json::Value {
+    serde_json::to_value(document()).expect("the OpenAPI document serializes")
+}
+
+fn register<T>(app: App<T>) -> (App<T>, utoipa::openapi::OpenApi)
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(aircraft::routes)
+        .configure(inbox::routes)
+        .configure(health::routes)
+        .configure(read_routes)
+        .split_for_parts()
+}
 
 /// Read-only endpoints that share no path with a command.
-pub fn read_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/search", web::get().to(reads::search_all))
-        .route("/api/v1/knowledge/insights", web::get().to(reads::list_insights))
-        .route("/api/v1/recommendations", web::get().to(reads::list_recommendations))
-        .route("/api/v1/log-error", web::post().to(reports::log_error))
-        .route("/api/v1/admin/client-errors", web::get().to(reports::list_reports))
-        .route("/api/v1/streaming/views", web::get().to(streaming::list_views))
-        .route("/api/v1/streaming/views/{name}", web::get().to(streaming::read_view))
-        .route("/api/v1/streaming/health", web::get().to(streaming::health))
-        .route("/api/v1/streaming/events", web::post().to(integration::receive))
-        .route("/metrics", web::get().to(metrics::scrape))
-        .service(
-            web::resource("/api/v1/admin/tokens")
-                .route(web::get().to(tokens::list))
-                .route(web::post().to(tokens::create)),
-        )
-        .route("/api/v1/admin/tokens/{id}", web::delete().to(tokens::revoke));
+fn read_routes(cfg: &mut ServiceConfig) {
+    cfg.service(reads::search_all)
+        .service(reads::list_insights)
+        .service(reads::list_recommendations)
+        .service(reports::log_error)
+        .service(reports::list_reports)
+        .service(streaming::list_views)
+        .service(streaming::read_view)
+        .service(streaming::health)
+        .service(integration::receive)
+        .service(metrics::scrape)
+        .service(tokens::list)
+        .service(tokens::create)
+        .service(tokens::revoke);
 }
 
 use actix_web::http::StatusCode;
@@ -39,7 +75,6 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use cqrs_es::Aggregate;
 use klg_commands::{CommandOutcome, CommandService};
 use klg_domain::{DomainError, Guarded, NamedCommand};
-use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -47,7 +82,7 @@ use crate::extract::{etag, if_match, parse_id, RequestMeta};
 use crate::problem::ApiError;
 
 /// Answer to a command: where the aggregate now stands.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommandResponse {
     pub id: Uuid,
     /// Aggregate version after the command; also sent as `ETag`.

@@ -5,23 +5,40 @@
 use std::time::{Duration, Instant};
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use klg_commands::blobs::BlobBytes;
 use klg_domain::aircraft::AircraftStatus;
 use klg_domain::inbox::InboxStatus;
 use klg_domain::values::DocumentType;
-use klg_projections::queries::{aircraft, inbox, insights, search};
+use klg_projections::queries::aircraft::{AircraftView, HistoryEntry};
+use klg_projections::queries::inbox::InboxFileView;
+use klg_projections::queries::{aircraft, inbox, insights, search, Page};
 use klg_projections::subscription::has_reached;
 use klg_projections::PROJECTIONS;
-use schemars::JsonSchema;
 use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
+use super::openapi::Denied;
+use super::openapi::{Failures, Missing, Stale};
 use crate::extract::{etag, parse_id, query};
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Problem};
 use crate::startup::{AppState, ReadStoreKind};
+
+/// A list answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// What a search found.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SearchResults {
+    pub query: String,
+    pub hits: Vec<search::SearchHit>,
+}
 
 /// Longest a read waits for the projections to reach `min_position`.
 pub const READ_WAIT: Duration = Duration::from_secs(5);
@@ -98,9 +115,11 @@ fn known<T: serde::de::DeserializeOwned>(
     }
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AircraftListQuery {
+    #[param(value_type = Option<AircraftStatus>)]
     pub status: Option<String>,
     /// ICAO type designator.
     #[serde(rename = "type")]
@@ -110,13 +129,20 @@ pub struct AircraftListQuery {
     pub q: Option<String>,
     /// registration_number (default), updated_at, registered_at, total_block_hours; `-` prefix
     /// for descending.
+    #[param(pattern = "^-?(registration_number|updated_at|registered_at|total_block_hours)$")]
     pub sort: Option<String>,
-    /// 1-200, default 50.
+    /// Default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     pub min_position: Option<i64>,
 }
 
+/// List aircraft
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
+    params(AircraftListQuery), responses(Denied, (status = 200, body = Page<AircraftView>), Failures))]
+#[get("/api/v1/aircraft")]
 pub async fn list_aircraft(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params: AircraftListQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
@@ -132,12 +158,18 @@ pub async fn list_aircraft(state: web::Data<AppState>, req: HttpRequest) -> Resu
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ItemQuery {
     pub min_position: Option<i64>,
 }
 
+/// One aircraft (`ETag` = version)
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
+    params(("id" = Uuid, Path), ItemQuery), responses(Denied, (status = 200, body = AircraftView), Missing, Failures))]
+#[get("/api/v1/aircraft/{id}")]
 pub async fn get_aircraft(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -168,14 +200,22 @@ fn not_found(what: &str, id: Uuid) -> ApiError {
     ApiError::NotFound(format!("no {what} with id {id}"))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    /// Default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     pub min_position: Option<i64>,
 }
 
+/// An aircraft's events
+#[utoipa::path(
+    security(("bearer" = ["auditor", "admin"])),
+    params(("id" = Uuid, Path), PageQuery), responses(Denied, (status = 200, body = Page<HistoryEntry>), Missing, Failures))]
+#[get("/api/v1/aircraft/{id}/history")]
 pub async fn aircraft_history(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -191,17 +231,27 @@ pub async fn aircraft_history(
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InboxListQuery {
+    #[param(value_type = Option<InboxStatus>)]
     pub status: Option<String>,
+    #[param(value_type = Option<DocumentType>)]
     pub document_type: Option<String>,
     pub aircraft_id: Option<Uuid>,
+    /// Default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     pub min_position: Option<i64>,
 }
 
+/// List documents, newest first
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
+    params(InboxListQuery), responses(Denied, (status = 200, body = Page<InboxFileView>), Failures))]
+#[get("/api/inbox/files")]
 pub async fn list_files(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params: InboxListQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
@@ -214,6 +264,11 @@ pub async fn list_files(state: web::Data<AppState>, req: HttpRequest) -> Result<
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// One document (`ETag` = version)
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
+    params(("id" = Uuid, Path), ItemQuery), responses(Denied, (status = 200, body = InboxFileView), Missing, Failures))]
+#[get("/api/inbox/files/{id}")]
 pub async fn get_file(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -227,6 +282,22 @@ pub async fn get_file(
 }
 
 /// Streams the document's bytes from the blob store.
+/// A document's bytes
+///
+/// Honours `Range` (one byte range), `If-Range`, `If-Match` and `If-None-Match` against the
+/// content's SHA-256, which is also its `ETag`.
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
+    params(("id" = Uuid, Path), ItemQuery),
+    responses(Denied,
+        (status = 200, description = "The whole content", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 304, description = "Not modified"),
+        (status = 416, description = "Range not satisfiable", content_type = "application/problem+json", body = Problem),
+        Missing, Stale, Failures
+    )
+)]
+#[get("/api/inbox/files/{id}/content")]
 pub async fn file_content(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -326,30 +397,39 @@ fn base64_of_hex(hex_digest: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(hex::decode(hex_digest).unwrap_or_default())
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Words to find (each as a prefix) in aircraft and documents.
     pub q: String,
-    /// 1-200, default 20.
+    /// Default 20.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub min_position: Option<i64>,
 }
 
+/// Search aircraft and documents
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
+    params(SearchQuery), responses(Denied, (status = 200, body = SearchResults), Failures))]
+#[get("/api/v1/search")]
 pub async fn search_all(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params: SearchQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
     let limit = klg_projections::queries::page_size(params.limit, 20)?;
     let hits = search::search(&state.read.pool, &params.q, limit, state.read.search_mode()).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "query": params.q, "hits": hits })))
+    Ok(HttpResponse::Ok().json(SearchResults { query: params.q, hits }))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InsightQuery {
     /// Evaluate as of this instant (RFC 3339); default now.
     pub as_of: Option<DateTime<Utc>>,
     /// Grounded longer than this many days is flagged; default 7.
+    #[param(minimum = 0, maximum = 3650)]
     pub grounded_days: Option<i64>,
     pub min_position: Option<i64>,
 }
@@ -364,15 +444,25 @@ async fn evaluate(state: &AppState, req: &HttpRequest) -> Result<Vec<insights::I
     Ok(insights::insights(&state.read.pool, params.as_of.unwrap_or_else(Utc::now), grounded_days).await?)
 }
 
+/// What needs attention, and why
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
+    params(InsightQuery), responses(Denied, (status = 200, body = Items<insights::Insight>), Failures))]
+#[get("/api/v1/knowledge/insights")]
 pub async fn list_insights(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let items = evaluate(&state, &req).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
+/// What to do about it
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
+    params(InsightQuery), responses(Denied, (status = 200, body = Items<insights::Recommendation>), Failures))]
+#[get("/api/v1/recommendations")]
 pub async fn list_recommendations(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let items = insights::recommend(evaluate(&state, &req).await?);
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }

@@ -1,17 +1,19 @@
 //! Client error reports: the web console posts what went wrong in the browser; operators list
 //! them. Validated, size-limited, rate-limited per client, stored in PostgreSQL.
 
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpMessage, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
+use utoipa::{IntoParams, ToSchema};
 
+use super::openapi::Denied;
+use super::openapi::{BodyProblems, Failures, TooMany};
 use crate::extract::{query, RequestId, ValidJson};
 use crate::problem::ApiError;
 use crate::startup::AppState;
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReportLevel {
     Error,
@@ -20,18 +22,20 @@ pub enum ReportLevel {
 }
 
 /// One error seen by a client.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientErrorReport {
-    /// 1-2000 characters.
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 2000)]
     pub message: String,
     /// Default `error`.
     pub level: Option<ReportLevel>,
-    /// Page the error happened on; at most 2048 characters.
+    /// Page the error happened on.
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
-    /// At most 16000 characters.
+    #[schema(max_length = 16000)]
     pub stack: Option<String>,
-    /// At most 512 characters.
+    #[schema(max_length = 512)]
     pub user_agent: Option<String>,
     /// Free-form JSON object, at most 4096 bytes serialized.
     pub context: Option<serde_json::Map<String, serde_json::Value>>,
@@ -43,7 +47,20 @@ fn check_len(errors: &mut klg_domain::ValidationErrors, field: &str, value: Opti
     }
 }
 
-/// `POST /api/v1/log-error` → 202 with the stored report's id.
+/// What `POST /api/v1/log-error` answers.
+#[derive(Serialize, ToSchema)]
+pub struct ReportAccepted {
+    /// The stored report's id.
+    pub id: i64,
+}
+
+/// Report a client error
+#[utoipa::path(
+    security(()),
+    request_body = ClientErrorReport,
+    responses((status = 202, body = ReportAccepted), BodyProblems, TooMany, Failures)
+)]
+#[post("/api/v1/log-error")]
 pub async fn log_error(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -84,10 +101,10 @@ pub async fn log_error(
     .bind(request_id)
     .fetch_one(&state.pool)
     .await?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({ "id": id })))
+    Ok(HttpResponse::Accepted().json(ReportAccepted { id }))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, JsonSchema)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct StoredReport {
     pub id: i64,
     pub received_at: DateTime<Utc>,
@@ -97,22 +114,36 @@ pub struct StoredReport {
     pub url: Option<String>,
     pub stack: Option<String>,
     pub user_agent: Option<String>,
-    #[schemars(with = "Option<serde_json::Value>")]
+    #[schema(value_type = Option<Object>)]
     pub context: Option<Json<serde_json::Value>>,
     pub request_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportListQuery {
-    /// 1-200, default 50.
+    /// Default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Only reports older than this id (the `next_before` of the previous page).
     pub before: Option<i64>,
     pub level: Option<ReportLevel>,
 }
 
-/// `GET /api/v1/admin/client-errors`: newest first.
+/// One page of stored reports.
+#[derive(Serialize, ToSchema)]
+pub struct ReportPage {
+    pub items: Vec<StoredReport>,
+    /// Pass as `before` to get the next page; null on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// Stored client error reports, newest first
+#[utoipa::path(
+    security(("bearer" = ["admin"])),
+    params(ReportListQuery), responses(Denied, (status = 200, body = ReportPage), Failures))]
+#[get("/api/v1/admin/client-errors")]
 pub async fn list_reports(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params: ReportListQuery = query(&req)?;
     let limit = klg_projections::queries::page_size(params.limit, 50)?;
@@ -127,5 +158,5 @@ pub async fn list_reports(state: web::Data<AppState>, req: HttpRequest) -> Resul
     .fetch_all(&state.pool)
     .await?;
     let next_before = (items.len() as i64 == limit).then(|| items.last().map(|r| r.id)).flatten();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_before": next_before })))
+    Ok(HttpResponse::Ok().json(ReportPage { items, next_before }))
 }

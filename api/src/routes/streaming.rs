@@ -2,24 +2,59 @@
 
 use std::time::Duration;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use klg_mirror::MIRROR;
-use klg_projections::queries::views;
+use klg_projections::queries::views::{self, ViewDef, ViewRows};
 use klg_projections::subscription::{lag, oldest_transaction_age};
 use klg_projections::PROJECTIONS;
 use serde_json::json;
 
+use super::openapi::Denied;
+use super::openapi::{Failures, Missing};
 use crate::problem::ApiError;
 use crate::startup::{AppState, ReadStoreKind};
 
 /// Parameters of a view read that are not column filters.
 const PAGING: [&str; 3] = ["limit", "offset", "min_position"];
 
-pub async fn list_views() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "views": views::catalogue() }))
+/// What `GET /api/v1/streaming/views` answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Catalogue {
+    pub views: Vec<ViewDef>,
 }
 
-/// `GET /api/v1/streaming/views/{name}?<column>=<value>…&limit=&offset=`
+/// The views catalogue
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
+    responses(Denied, (status = 200, body = Catalogue)))]
+#[get("/api/v1/streaming/views")]
+pub async fn list_views() -> HttpResponse {
+    HttpResponse::Ok().json(Catalogue { views: views::catalogue() })
+}
+
+/// The parameters of a view read besides its column filters (see [`PAGING`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ViewQuery {
+    /// Default 100.
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    #[param(minimum = 0)]
+    offset: Option<i64>,
+    min_position: Option<i64>,
+}
+
+/// Rows of one view
+///
+/// Any other query parameter `<column>=<value>` filters on that column of the view (see the
+/// catalogue for the columns).
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
+    params(("name" = String, Path, description = "A view of the catalogue"), ViewQuery),
+    responses(Denied, (status = 200, body = ViewRows), Missing, Failures)
+)]
+#[get("/api/v1/streaming/views/{name}")]
 pub async fn read_view(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -48,8 +83,17 @@ pub async fn read_view(
 /// Subscriptions further behind than this make the read side unhealthy.
 pub const MAX_LAG_SECONDS: f64 = 60.0;
 
-/// `GET /api/v1/streaming/health`: PostgreSQL reachable, each subscription's position and lag;
-/// 503 with the reasons when something is wrong.
+/// Read-side health
+///
+/// PostgreSQL reachable, each subscription's position and lag; 503 with the reasons in
+/// `problems` when something is wrong.
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
+    responses(Denied,
+    (status = 200, description = "Healthy", body = serde_json::Value),
+    (status = 503, description = "Something is wrong: see `problems`", body = serde_json::Value)
+))]
+#[get("/api/v1/streaming/health")]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let mut problems: Vec<String> = vec![];
     let checked = tokio::time::timeout(Duration::from_secs(3), async {

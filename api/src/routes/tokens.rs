@@ -1,18 +1,19 @@
 //! Token management for admins: `GET/POST /api/v1/admin/tokens`, `DELETE …/{id}`. The same
 //! operations as `klg token`, over HTTP; the secret is in the creation answer only.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use klg_domain::identity::{parse_lifetime, Role, TokenName};
 use klg_identity::{TokenError, TokenInfo};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::openapi::{BodyProblems, Denied, Failures, Missing, TooMany};
 use crate::extract::ValidJson;
 use crate::problem::ApiError;
 use crate::startup::AppState;
 
 /// A token to issue.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// Who or what holds it, recorded as the actor of its events: 1-64 letters, digits, `.`,
@@ -25,7 +26,7 @@ pub struct CreateTokenRequest {
 }
 
 /// A token as listed (never its secret).
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenView {
     pub id: String,
     pub name: String,
@@ -37,8 +38,14 @@ pub struct TokenView {
     pub revoked_by: Option<String>,
 }
 
+/// Every token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    pub items: Vec<TokenView>,
+}
+
 /// A token just issued: `token` is shown here once and never again.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedToken {
     #[serde(flatten)]
     pub info: TokenView,
@@ -75,7 +82,13 @@ fn token_error(e: TokenError) -> ApiError {
     }
 }
 
-/// `POST /api/v1/admin/tokens` → 201 with the token (once).
+/// Issue a token (its secret is in this answer only)
+#[utoipa::path(
+    security(("bearer" = ["admin"])),
+    request_body = CreateTokenRequest,
+    responses((status = 201, body = CreatedToken), Denied, TooMany, BodyProblems, Failures)
+)]
+#[post("/api/v1/admin/tokens")]
 pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -104,14 +117,21 @@ pub async fn create(
         .json(CreatedToken { info: info.into(), token: secret.reveal().to_owned() }))
 }
 
-/// `GET /api/v1/admin/tokens` → every token, newest first.
+/// Every token, newest first (never a secret)
+#[utoipa::path(security(("bearer" = ["admin"])), responses((status = 200, body = TokenList), Denied, Failures))]
+#[get("/api/v1/admin/tokens")]
 pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let tokens = state.tokens.list().await.map_err(token_error)?;
-    let items: Vec<TokenView> = tokens.into_iter().map(Into::into).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(TokenList { items: tokens.into_iter().map(Into::into).collect() }))
 }
 
-/// `DELETE /api/v1/admin/tokens/{id}` → the revoked token (id or name).
+/// Revoke a token (by id or name)
+#[utoipa::path(
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "The token's id or name")),
+    responses((status = 200, body = TokenView), Denied, TooMany, Missing, Failures)
+)]
+#[delete("/api/v1/admin/tokens/{id}")]
 pub async fn revoke(
     state: web::Data<AppState>,
     req: HttpRequest,

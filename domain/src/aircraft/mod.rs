@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 /// Operational status of an aircraft. `Decommissioned` is reached only through the
 /// `Decommission` command and is terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AircraftStatus {
     #[default]

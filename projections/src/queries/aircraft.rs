@@ -10,9 +10,9 @@ use super::{like_escape, Cursor, Page, QueryError};
 
 /// The read model of one aircraft.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AircraftView {
-    #[cfg_attr(feature = "schemars", schemars(with = "Uuid"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Uuid))]
     pub id: String,
     pub registration_number: String,
     pub aircraft_type: String,
@@ -22,7 +22,7 @@ pub struct AircraftView {
     pub year_of_manufacture: Option<i32>,
     pub base_airport: Option<String>,
     pub notes: Option<String>,
-    /// active, in_maintenance, grounded, stored or decommissioned.
+    #[cfg_attr(feature = "openapi", schema(value_type = klg_domain::aircraft::AircraftStatus))]
     pub status: String,
     pub status_reason: Option<String>,
     pub status_changed_at: DateTime<Utc>,
@@ -209,11 +209,11 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<AircraftView>, sqlx::
 
 /// One event in an aircraft's history.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     pub sequence: i64,
     pub global_position: i64,
-    #[cfg_attr(feature = "schemars", schemars(with = "Uuid"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Uuid))]
     pub event_id: String,
     pub event_type: String,
     pub event_version: String,
@@ -223,7 +223,7 @@ pub struct HistoryEntry {
     pub correlation_id: Option<String>,
     pub causation_id: Option<String>,
     pub summary: String,
-    #[cfg_attr(feature = "schemars", schemars(with = "serde_json::Value"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: serde_json::Value,
 }
 

@@ -10,20 +10,21 @@ use super::{Cursor, Page, QueryError};
 
 /// The read model of one inbox document.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InboxFileView {
-    #[cfg_attr(feature = "schemars", schemars(with = "Uuid"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Uuid))]
     pub id: String,
     pub filename: String,
     pub content_type: String,
     pub size_bytes: i64,
     pub sha256: String,
-    /// upload, email or api.
+    #[cfg_attr(feature = "openapi", schema(value_type = klg_domain::values::FileSource))]
     pub source: String,
-    /// received, classified, processed, rejected or archived.
+    #[cfg_attr(feature = "openapi", schema(value_type = klg_domain::inbox::InboxStatus))]
     pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<klg_domain::values::DocumentType>))]
     pub document_type: Option<String>,
-    #[cfg_attr(feature = "schemars", schemars(with = "Option<Uuid>"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Uuid>))]
     pub aircraft_id: Option<String>,
     pub processing_note: Option<String>,
     pub rejection_reason: Option<String>,

@@ -12,7 +12,7 @@ pub const DOCUMENT_ATTENTION_HOURS: i64 = 48;
 
 /// Something about one aircraft or document that needs attention.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Insight {
     /// certificate_expired, certificate_missing, certificate_expiring, grounded_long,
     /// document_unclassified, document_unprocessed, document_linked_to_decommissioned.
@@ -21,7 +21,7 @@ pub struct Insight {
     pub severity: String,
     /// `aircraft` or `document`.
     pub subject_type: String,
-    #[cfg_attr(feature = "schemars", schemars(with = "uuid::Uuid"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Uuid))]
     pub subject_id: String,
     /// Registration number or filename.
     pub subject: String,
@@ -35,7 +35,7 @@ pub struct Insight {
 
 /// What a planner should do, derived from one insight.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recommendation {
     /// 1 (most urgent) to 3.
     pub priority: u8,

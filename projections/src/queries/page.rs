@@ -10,7 +10,7 @@ pub const MAX_PAGE_SIZE: i64 = 200;
 
 /// One page of results and the cursor of the next, if there is one.
 #[derive(Debug, Serialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.

@@ -6,11 +6,11 @@ use sqlx::PgPool;
 use super::QueryError;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     /// `aircraft` or `document`.
     pub kind: String,
-    #[cfg_attr(feature = "schemars", schemars(with = "uuid::Uuid"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Uuid))]
     pub id: String,
     pub title: String,
     pub subtitle: String,

@@ -12,7 +12,7 @@ use super::QueryError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ColumnType {
     Text,
     Bigint,
@@ -32,7 +32,7 @@ impl ColumnType {
 }
 
 #[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Column {
     pub name: &'static str,
     #[serde(rename = "type")]
@@ -40,7 +40,7 @@ pub struct Column {
 }
 
 #[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ViewDef {
     pub name: &'static str,
     pub description: &'static str,
@@ -128,10 +128,10 @@ pub fn catalogue() -> Vec<ViewDef> {
 
 /// Rows of one view as JSON objects.
 #[derive(Debug, Serialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ViewRows {
     pub view: String,
-    #[cfg_attr(feature = "schemars", schemars(with = "Vec<serde_json::Value>"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub rows: Vec<Value>,
     pub limit: i64,
     pub offset: i64,
