@@ -141,7 +141,7 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         .and_then(|t| t.strip_suffix('"'))
         .and_then(|t| t.parse().ok())
         .map(Some)
-        .ok_or_else(|| ApiError::BadRequest(format!("If-Match must be an ETag such as \"3\", not {text:?}")))
+        .ok_or_else(|| ApiError::invalid("If-Match", format!("must be an ETag such as \"3\", not {text:?}")))
 }
 
 /// The `ETag` value of a version.
