@@ -58,7 +58,8 @@ const UPKEEP: Duration = Duration::from_secs(5);
 /// The command each write route runs, as (method, route pattern, command); the names are the
 /// ones `NamedCommand::name` records in the events' metadata. Routes that are not one command
 /// (`POST /api/v1/streaming/events` turns integration events into commands, `POST
-/// /api/v1/log-error` stores telemetry) are counted by the HTTP metrics only.
+/// /api/v1/log-error` stores telemetry, `/api/v1/admin/tokens` manages tokens) are counted by the
+/// HTTP metrics only.
 pub const COMMAND_ROUTES: [(&str, &str, &str); 12] = [
     ("POST", "/api/v1/aircraft", "RegisterAircraft"),
     ("PUT", "/api/v1/aircraft/{id}", "UpdateAircraftDetails"),
