@@ -113,6 +113,43 @@ struct TokenRevokeArgs {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// Create an Ed25519 signing key for seals: written as PKCS#8 to --out (mode 0600; keep it
+    /// off the database host), its public key printed as hex on standard output.
+    Keygen(KeygenArgs),
+    /// Seal the log as it stands: sign the digest of every stream's head with the key.
+    Seal(SealArgs),
+    /// Recompute every event's hash chain and check every seal signed by the trusted public key.
+    /// Prints a JSON report; exits 1 if anything was altered.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(clap::Args)]
+struct KeygenArgs {
+    /// Where to write the private key.
+    #[arg(long)]
+    out: std::path::PathBuf,
+}
+
+#[derive(clap::Args)]
+struct SealArgs {
+    #[command(flatten)]
+    database: DatabaseSettings,
+    /// The PKCS#8 signing key `klg audit keygen` wrote.
+    #[arg(long, env = "KLG_AUDIT_SIGNING_KEY_FILE")]
+    key: std::path::PathBuf,
+}
+
+#[derive(clap::Args)]
+struct AuditVerifyArgs {
+    #[command(flatten)]
+    database: DatabaseSettings,
+    /// The trusted public key (64 hex characters); without it seals are not checked.
+    #[arg(long, env = "KLG_AUDIT_PUBLIC_KEY")]
+    public_key: Option<String>,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API. Creates the database if missing and applies migrations first.
     /// With no settings: PostgreSQL at 127.0.0.1:5432, listening on 127.0.0.1:8080.
@@ -133,6 +170,9 @@ enum Command {
     /// Manage API tokens (who may call KLG, with which role).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Tamper evidence: seal the log, verify its hash chains and seals.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[tokio::main]
@@ -152,6 +192,7 @@ async fn main() -> ExitCode {
             prepare_database(&database).await.map(|_| ()).map_err(|e| e.to_string())
         }
         Command::Token(command) => token(command).await,
+        Command::Audit(command) => audit(command).await,
         Command::Openapi => klg_api::routes::document()
             .to_pretty_json()
             .map(|document| println!("{document}"))
@@ -273,6 +314,60 @@ async fn token(command: TokenCommand) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+async fn audit(command: AuditCommand) -> Result<(), String> {
+    match command {
+        AuditCommand::Keygen(args) => {
+            let (private, public) = klg_audit::generate_key().map_err(|e| e.to_string())?;
+            write_private(&args.out, &private).map_err(|e| format!("writing {}: {e}", args.out.display()))?;
+            eprintln!(
+                "signing key written to {}; its public key (give it to verifiers):",
+                args.out.display()
+            );
+            println!("{}", hex::encode(public));
+        }
+        AuditCommand::Seal(args) => {
+            let key = std::fs::read(&args.key).map_err(|e| format!("reading {}: {e}", args.key.display()))?;
+            let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
+            let seal = klg_audit::seal(&pool, &key).await.map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string_pretty(&seal).expect("seal serializes"));
+        }
+        AuditCommand::Verify(args) => {
+            let trusted = args
+                .public_key
+                .as_deref()
+                .map(klg_audit::parse_public_key)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
+            let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let report = klg_audit::verify(&pool, trusted.as_deref(), |n| {
+                if interactive {
+                    eprint!("\rverified {n} events");
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            if interactive {
+                eprintln!();
+            }
+            println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
+            if !report.ok {
+                return Err("the log was altered (see first_broken and seals)".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a private key readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 async fn verify_mirror(args: VerifyArgs) -> Result<(), String> {

@@ -73,6 +73,11 @@ pub struct Settings {
     #[arg(long, env = "KLG_WRITE_LIMIT_PER_MINUTE", default_value_t = 3000)]
     pub write_limit_per_minute: u32,
 
+    /// The Ed25519 public key (64 hex characters) trusted to have signed the log's seals, for
+    /// `GET /api/v1/audit/verify`; its private key stays off this machine.
+    #[arg(long, env = "KLG_AUDIT_PUBLIC_KEY")]
+    pub audit_public_key: Option<String>,
+
     /// Serve `GET /metrics` without a token (for a Prometheus on a private network).
     #[arg(long, env = "KLG_METRICS_PUBLIC", default_value_t = false, action = clap::ArgAction::Set)]
     pub metrics_public: bool,
@@ -176,6 +181,7 @@ impl Settings {
             statement_timeout_ms: 30_000,
             aggregate_wait_ms: klg_commands::DEFAULT_LOCK_WAIT.as_millis() as u64,
             metrics_public: false,
+            audit_public_key: None,
         }
     }
 }

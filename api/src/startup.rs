@@ -76,6 +76,8 @@ pub struct AppState {
     /// Flink's REST API, when the statistics jobs run there.
     pub flink_rest_url: Option<String>,
     pub tokens: Arc<TokenStore>,
+    /// The public key trusted to have signed the log's seals.
+    pub audit_public_key: Option<Vec<u8>>,
 }
 
 /// The mirror's producer and its subscription's status.
@@ -210,6 +212,13 @@ impl Application {
         };
         let relay = mirror.as_ref().map(|m| m.relay.clone());
         let read = read_store(&settings, &pool)?;
+        let audit_public_key = settings
+            .audit_public_key
+            .as_deref()
+            .filter(|k| !k.trim().is_empty())
+            .map(klg_audit::parse_public_key)
+            .transpose()
+            .map_err(|e| StartupError(format!("KLG_AUDIT_PUBLIC_KEY: {e}")))?;
         let tokens = Arc::new(TokenStore::new(pool.clone()));
         bootstrap_admin_token(&tokens, settings.bootstrap_token.as_deref()).await?;
         let auth = web::Data::new(Auth {
@@ -234,6 +243,7 @@ impl Application {
             metrics: Metrics::global(),
             flink_rest_url: settings.flink_rest_url.clone().filter(|u| !u.trim().is_empty()),
             tokens,
+            audit_public_key,
         });
         let mut server = HttpServer::new(move || {
             routes::app(

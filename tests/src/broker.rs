@@ -13,13 +13,7 @@ use rdkafka::Message;
 
 /// `$KLG_TANSU`, or the copy `scripts/test-setup` installed under `~/.cache/klg/tools`.
 pub fn tansu_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("KLG_TANSU") {
-        return path.into();
-    }
-    let home = std::env::var_os("HOME").expect("HOME");
-    let binary = PathBuf::from(home).join(".cache/klg/tools/bin/tansu");
-    assert!(binary.exists(), "{} is missing: run scripts/test-setup (scripts/test does)", binary.display());
-    binary
+    crate::installed_tool("KLG_TANSU", "bin/tansu")
 }
 
 pub struct Broker {

@@ -75,6 +75,17 @@ impl Reply {
     }
 }
 
+/// A tool `scripts/test-setup` installs: `$env_var`, or its copy under `~/.cache/klg/tools`.
+pub fn installed_tool(env_var: &str, under_tools: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env_var) {
+        return path.into();
+    }
+    let home = std::env::var_os("HOME").expect("HOME");
+    let binary = PathBuf::from(home).join(".cache/klg/tools").join(under_tools);
+    assert!(binary.exists(), "{} is missing: run scripts/test-setup (scripts/test does)", binary.display());
+    binary
+}
+
 /// The admin token every test server is bootstrapped with (`KLG_BOOTSTRAP_TOKEN`; each test has
 /// a fresh database, so it is the first and only token until a test creates others).
 pub const ADMIN_TOKEN: &str = "klg_testadmin_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";

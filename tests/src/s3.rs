@@ -11,13 +11,7 @@ use std::time::{Duration, Instant};
 
 /// `$KLG_MOTO_SERVER`, or the copy `scripts/test-setup` installed under `~/.cache/klg/tools`.
 pub fn moto_server_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("KLG_MOTO_SERVER") {
-        return path.into();
-    }
-    let home = std::env::var_os("HOME").expect("HOME");
-    let binary = PathBuf::from(home).join(".cache/klg/tools/moto/bin/moto_server");
-    assert!(binary.exists(), "{} is missing: run scripts/test-setup (scripts/test does)", binary.display());
-    binary
+    crate::installed_tool("KLG_MOTO_SERVER", "moto/bin/moto_server")
 }
 
 pub struct S3Server {

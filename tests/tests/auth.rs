@@ -95,6 +95,7 @@ async fn an_expired_token_is_refused() {
 async fn roles_decide_what_a_token_may_do() {
     let app = spawn_app().await;
     let aircraft = app.certified_aircraft("RA-89002").await;
+    klg_tests::wait_for_projections(&app.pool).await;
     let (_, viewer) = issue(&app, "planner.ivanova", "viewer").await;
     let (_, integration) = issue(&app, "mro-feed", "integration").await;
     let (_, auditor) = issue(&app, "auditor.caa", "auditor").await;
@@ -113,6 +114,12 @@ async fn roles_decide_what_a_token_may_do() {
     let integration = client_with_token(&integration);
     send(&integration, "GET", app.url("/api/v1/aircraft"), None).await.assert_problem(403);
     send(&integration, "POST", flights.clone(), Some(&flight())).await.assert_problem(403);
+    let completed = json!({"specversion": "1.0", "id": "acars-1", "type": "flight.completed", "source": "acars",
+        "data": {"aircraft_id": aircraft, "flight_date": "2024-05-01", "block_hours": 1.0, "cycles": 1}});
+    let received = send(&integration, "POST", app.url("/api/v1/streaming/events"), Some(&completed)).await;
+    assert_eq!(received.status, StatusCode::OK, "{}", received.body);
+    let recorded = app.events_of(&aircraft).await.last().unwrap().3.clone();
+    assert_eq!(recorded["actor"], "mro-feed", "integration events record the integration's token");
 
     let auditor = client_with_token(&auditor);
     assert_eq!(

@@ -10,13 +10,7 @@ use klg_tests::{admin_client, aircraft_body, fresh_database_url, read, DropDatab
 
 /// `$KLG_SCHEMATHESIS`, or the copy `scripts/test-setup` installed under `~/.cache/klg/tools`.
 fn schemathesis() -> std::path::PathBuf {
-    if let Some(path) = std::env::var_os("KLG_SCHEMATHESIS") {
-        return path.into();
-    }
-    let home = std::env::var_os("HOME").expect("HOME");
-    let binary = std::path::PathBuf::from(home).join(".cache/klg/tools/schemathesis/bin/schemathesis");
-    assert!(binary.exists(), "{} is missing: run scripts/test-setup (scripts/test does)", binary.display());
-    binary
+    klg_tests::installed_tool("KLG_SCHEMATHESIS", "schemathesis/bin/schemathesis")
 }
 
 #[actix_rt::test]

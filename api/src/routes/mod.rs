@@ -2,6 +2,7 @@
 //! outcome; they hold no business rules.
 
 pub mod aircraft;
+pub mod audit;
 pub mod health;
 pub mod inbox;
 pub mod integration;
@@ -67,7 +68,8 @@ fn read_routes(cfg: &mut ServiceConfig) {
         .service(metrics::scrape)
         .service(tokens::list)
         .service(tokens::create)
-        .service(tokens::revoke);
+        .service(tokens::revoke)
+        .service(audit::verify);
 }
 
 use actix_web::http::StatusCode;
