@@ -260,6 +260,11 @@ mod tests {
 /// Query-string parameters parsed into `T`; a wrong or unknown parameter is a 422 naming it.
 pub fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
     let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+    // PostgreSQL text cannot hold NUL: refuse it here, naming the parameter, rather than fail
+    // the query later.
+    if let Some((name, _)) = pairs.clone().find(|(_, value)| value.contains('\0')) {
+        return Err(ApiError::invalid(&name, "must not contain NUL characters"));
+    }
     serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map_err(|e| {
         let message = strip_position(&e.inner().to_string());
         let field = match field_of(&e.path().to_string(), &message).as_str() {

@@ -122,6 +122,44 @@ enum AuditCommand {
     /// Recompute every event's hash chain and check every seal signed by the trusted public key.
     /// Prints a JSON report; exits 1 if anything was altered.
     Verify(AuditVerifyArgs),
+    /// The audit log: stored events, oldest first, filtered; a readable table, JSON lines or CSV.
+    Log(AuditLogArgs),
+}
+
+#[derive(clap::Args)]
+struct AuditLogArgs {
+    #[command(flatten)]
+    database: DatabaseSettings,
+    /// Aircraft or InboxItem.
+    #[arg(long)]
+    aggregate_type: Option<String>,
+    #[arg(long)]
+    aggregate_id: Option<String>,
+    /// Every airframe ever registered under this number.
+    #[arg(long)]
+    registration: Option<String>,
+    /// A document's id.
+    #[arg(long)]
+    document: Option<String>,
+    #[arg(long)]
+    event_type: Option<String>,
+    /// The token name recorded as the actor.
+    #[arg(long)]
+    actor: Option<String>,
+    #[arg(long)]
+    correlation_id: Option<String>,
+    /// Recorded at or after (RFC 3339, e.g. 2026-11-01T00:00:00Z).
+    #[arg(long)]
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recorded before (RFC 3339).
+    #[arg(long)]
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    /// table (default), json (one object per line) or csv.
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+    format: String,
+    /// At most this many events (all of them when absent).
+    #[arg(long)]
+    limit: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -318,6 +356,7 @@ async fn token(command: TokenCommand) -> Result<(), String> {
 
 async fn audit(command: AuditCommand) -> Result<(), String> {
     match command {
+        AuditCommand::Log(args) => audit_log(args).await?,
         AuditCommand::Keygen(args) => {
             let (private, public) = klg_audit::generate_key().map_err(|e| e.to_string())?;
             write_private(&args.out, &private).map_err(|e| format!("writing {}: {e}", args.out.display()))?;
@@ -356,6 +395,59 @@ async fn audit(command: AuditCommand) -> Result<(), String> {
             if !report.ok {
                 return Err("the log was altered (see first_broken and seals)".into());
             }
+        }
+    }
+    Ok(())
+}
+
+/// Streams the audit log page by page (constant memory) to standard output.
+async fn audit_log(args: AuditLogArgs) -> Result<(), String> {
+    use klg_audit::log::{csv_line, LogFilter, CSV_HEADER, MAX_LIMIT};
+    let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
+    let filter = LogFilter {
+        aggregate_type: args.aggregate_type,
+        aggregate_id: args.aggregate_id,
+        registration: args.registration,
+        document: args.document,
+        event_type: args.event_type,
+        actor: args.actor,
+        correlation_id: args.correlation_id,
+        from: args.from,
+        to: args.to,
+    };
+    match args.format.as_str() {
+        "csv" => println!("{CSV_HEADER}"),
+        "table" => println!(
+            "{:>10}  {:<27} {:<9} {:<36} {:>5}  {:<30} ACTOR",
+            "POSITION", "RECORDED (UTC)", "TYPE", "ID", "SEQ", "EVENT"
+        ),
+        _ => {}
+    }
+    let (mut after, mut left) = (0i64, args.limit.unwrap_or(u64::MAX));
+    while left > 0 {
+        let page = klg_audit::log::read(&pool, &filter, after, (left.min(MAX_LIMIT as u64)) as i64)
+            .await
+            .map_err(|e| format!("reading the log failed: {e}"))?;
+        for e in &page.items {
+            match args.format.as_str() {
+                "csv" => println!("{}", csv_line(e)),
+                "json" => println!("{}", serde_json::to_string(e).expect("entry serializes")),
+                _ => println!(
+                    "{:>10}  {:<27} {:<9} {:<36} {:>5}  {:<30} {}",
+                    e.global_position,
+                    e.recorded_at.format("%Y-%m-%d %H:%M:%S%.6f"),
+                    e.aggregate_type,
+                    e.aggregate_id,
+                    e.sequence,
+                    e.event_type,
+                    e.actor.as_deref().unwrap_or("-")
+                ),
+            }
+        }
+        left = left.saturating_sub(page.items.len() as u64);
+        match page.next_cursor {
+            Some(next) => after = next,
+            None => break,
         }
     }
     Ok(())

@@ -10,6 +10,8 @@
 //! Not detectable: changes to events appended after the newest seal that keep the chains
 //! consistent (seal often), and anything done by whoever holds the signing key.
 
+pub mod log;
+
 use futures_util::TryStreamExt;
 use ring::signature::{self, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde::Serialize;

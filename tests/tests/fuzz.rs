@@ -33,6 +33,9 @@ async fn generated_requests_get_no_5xx_and_answers_that_conform_to_the_document(
         .args(["--header", &format!("Authorization: Bearer {ADMIN_TOKEN}")])
         .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection"])
         .args(["--phases", "examples,coverage,fuzzing"])
+        // Revoking tokens would revoke the admin token the run itself uses (it learns token ids
+        // from the listing); revocation has its own tests.
+        .args(["--exclude-path", "/api/v1/admin/tokens/{id}"])
         .args(["--max-examples", "40", "--seed", "20261126", "--workers", "2", "--request-timeout", "10"])
         .args(["--generation-deterministic", "--no-color", "--report", "junit"])
         .arg("--report-dir")

@@ -69,7 +69,8 @@ fn read_routes(cfg: &mut ServiceConfig) {
         .service(tokens::list)
         .service(tokens::create)
         .service(tokens::revoke)
-        .service(audit::verify);
+        .service(audit::verify)
+        .service(audit::events);
 }
 
 use actix_web::http::StatusCode;

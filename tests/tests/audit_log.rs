@@ -1,0 +1,109 @@
+//! The audit log over HTTP and the CLI: the stored events filtered by stream, registration
+//! (every airframe that carried it), document, event type, actor, correlation id and time; cursor
+//! pages; CSV for spreadsheets; auditors only.
+
+use awc::http::StatusCode;
+use klg_tests::{client_with_token, read, spawn_app, Part, TestApp};
+use serde_json::{json, Value};
+
+async fn issue(app: &TestApp, name: &str, role: &str) -> awc::Client {
+    let reply = app.post_json("/api/v1/admin/tokens", &json!({ "name": name, "role": role })).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    client_with_token(reply.body["token"].as_str().unwrap())
+}
+
+async fn log(app: &TestApp, query: &str) -> Vec<Value> {
+    let reply = app.get(&format!("/api/v1/audit/events?{query}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.body);
+    reply.body["items"].as_array().unwrap().clone()
+}
+
+fn field<'a>(items: &'a [Value], name: &str) -> Vec<&'a str> {
+    items.iter().map(|e| e[name].as_str().unwrap_or("")).collect()
+}
+
+#[actix_rt::test]
+async fn auditors_filter_page_and_export_the_log() {
+    let app = spawn_app().await;
+    let engineer = issue(&app, "eng.kuznetsova", "engineer").await;
+    let old = app.certified_aircraft("RA-89701").await;
+    // The first airframe leaves the register; the number goes to another one.
+    assert_eq!(app.delete(&format!("/api/v1/aircraft/{old}?reason=sold")).await.status, StatusCode::OK);
+    let registered = read(
+        engineer
+            .post(app.url("/api/v1/aircraft"))
+            .insert_header(("X-Correlation-Id", "wo-4471"))
+            .send_json(&klg_tests::aircraft_body("RA-89701"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.body);
+    let new = registered.body["id"].as_str().unwrap().to_owned();
+    let upload = app.upload(&[Part::file("SB-32-114.pdf", "application/pdf", b"%PDF-1.7 bulletin")]).await;
+    let document = upload.body["id"].as_str().unwrap().to_owned();
+
+    let all = log(&app, "").await;
+    assert_eq!(all.len() as i64, app.event_count().await);
+    let positions: Vec<i64> = all.iter().map(|e| e["global_position"].as_i64().unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "oldest first");
+    assert!(all.iter().all(|e| e["hash"].as_str().is_some_and(|h| h.len() == 64)));
+
+    let by_number = log(&app, "registration=ra-89701").await;
+    let ids: std::collections::BTreeSet<&str> = field(&by_number, "aggregate_id").into_iter().collect();
+    assert_eq!(
+        ids,
+        [old.as_str(), new.as_str()].into_iter().collect(),
+        "both airframes that carried the number"
+    );
+    assert_eq!(field(&log(&app, &format!("document={document}")).await, "event_type"), ["FileReceived"]);
+    assert_eq!(field(&log(&app, "actor=eng.kuznetsova").await, "aggregate_id"), [new.as_str()]);
+    assert_eq!(field(&log(&app, "correlation_id=wo-4471").await, "actor"), ["eng.kuznetsova"]);
+    assert_eq!(log(&app, "event_type=AircraftDecommissioned&aggregate_type=Aircraft").await.len(), 1);
+    assert!(log(&app, "from=2999-01-01T00:00:00Z").await.is_empty());
+    assert_eq!(log(&app, &format!("aggregate_id={old}&to=2999-01-01T00:00:00Z")).await.len(), 3);
+
+    // Cursor pages cover the log once.
+    let first = app.get("/api/v1/audit/events?limit=2").await;
+    let cursor = first.body["next_cursor"].as_i64().expect("more pages");
+    let rest = log(&app, &format!("cursor={cursor}&limit=200")).await;
+    assert_eq!(first.body["items"].as_array().unwrap().len() + rest.len(), all.len());
+    assert_eq!(rest[0]["global_position"], all[2]["global_position"]);
+
+    let csv = app
+        .client
+        .get(app.url("/api/v1/audit/events?aggregate_type=Aircraft"))
+        .insert_header(("Accept", "text/csv"))
+        .send()
+        .await;
+    let mut csv = csv.unwrap();
+    assert_eq!(csv.headers().get("content-type").unwrap(), "text/csv; charset=utf-8");
+    let text = String::from_utf8(csv.body().await.unwrap().to_vec()).unwrap();
+    let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
+    assert!(lines[0].starts_with("global_position,recorded_at,aggregate_type"));
+    assert_eq!(lines.len() - 1, log(&app, "aggregate_type=Aircraft").await.len());
+
+    assert_eq!(app.get("/api/v1/audit/events?limit=0").await.problem_fields(), ["limit"]);
+    assert_eq!(
+        app.get("/api/v1/audit/events?aggregate_type=Plane").await.problem_fields(),
+        ["aggregate_type"]
+    );
+    let viewer = issue(&app, "viewer.ops", "viewer").await;
+    assert_eq!(
+        read(viewer.get(app.url("/api/v1/audit/events")).send().await.unwrap()).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let url = format!("{}/{}", klg_tests::postgres_server_url(), current_database(&app).await);
+    let output = std::process::Command::new(klg_tests::process::klg_binary())
+        .args(["audit", "log", "--registration", "RA-89701", "--format", "csv"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8(output.stdout).unwrap().lines().count(), 1 + by_number.len());
+}
+
+async fn current_database(app: &TestApp) -> String {
+    sqlx::query_scalar("SELECT current_database()").fetch_one(&app.pool).await.unwrap()
+}
