@@ -124,6 +124,17 @@ enum AuditCommand {
     Verify(AuditVerifyArgs),
     /// The audit log: stored events, oldest first, filtered; a readable table, JSON lines or CSV.
     Log(AuditLogArgs),
+    /// The timeline of one record — an aircraft or document id, or a registration number (every
+    /// airframe that carried it): each event with who, when and what changed.
+    Show(AuditShowArgs),
+}
+
+#[derive(clap::Args)]
+struct AuditShowArgs {
+    #[command(flatten)]
+    database: DatabaseSettings,
+    /// An aircraft or document id, or a registration number.
+    record: String,
 }
 
 #[derive(clap::Args)]
@@ -357,6 +368,7 @@ async fn token(command: TokenCommand) -> Result<(), String> {
 async fn audit(command: AuditCommand) -> Result<(), String> {
     match command {
         AuditCommand::Log(args) => audit_log(args).await?,
+        AuditCommand::Show(args) => audit_show(args).await?,
         AuditCommand::Keygen(args) => {
             let (private, public) = klg_audit::generate_key().map_err(|e| e.to_string())?;
             write_private(&args.out, &private).map_err(|e| format!("writing {}: {e}", args.out.display()))?;
@@ -398,6 +410,56 @@ async fn audit(command: AuditCommand) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Prints the timelines the argument names.
+async fn audit_show(args: AuditShowArgs) -> Result<(), String> {
+    use klg_audit::timeline::timeline;
+    use klg_domain::{aircraft::Aircraft, inbox::InboxItem};
+    let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
+    let failed = |e: klg_audit::timeline::TimelineError| e.to_string();
+    let mut shown = 0;
+    let aircraft_ids: Vec<String> = match uuid::Uuid::parse_str(&args.record) {
+        Ok(id) => vec![id.to_string()],
+        Err(_) => sqlx::query_scalar(
+            "SELECT aggregate_id FROM events WHERE aggregate_type = 'Aircraft' AND event_type = 'AircraftRegistered' \
+             AND upper(payload->'AircraftRegistered'->>'registration_number') = upper($1) ORDER BY global_position",
+        )
+        .bind(&args.record)
+        .fetch_all(&pool)
+        .await
+        .map_err(|e| e.to_string())?,
+    };
+    for id in &aircraft_ids {
+        let entries = timeline::<Aircraft>(&pool, id).await.map_err(failed)?;
+        shown += print_timeline("aircraft", id, &entries);
+    }
+    if shown == 0 && uuid::Uuid::parse_str(&args.record).is_ok() {
+        let entries = timeline::<InboxItem>(&pool, &args.record).await.map_err(failed)?;
+        shown += print_timeline("document", &args.record, &entries);
+    }
+    if shown == 0 {
+        return Err(format!("no aircraft, document or registration number {}", args.record));
+    }
+    Ok(())
+}
+
+fn print_timeline(what: &str, id: &str, entries: &[klg_audit::timeline::TimelineEntry]) -> usize {
+    if entries.is_empty() {
+        return 0;
+    }
+    println!("{what} {id}");
+    for e in entries {
+        println!(
+            "  #{:<4} {}  {:<30} by {:<24} {}",
+            e.sequence,
+            e.recorded_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            e.event_type,
+            e.actor.as_deref().unwrap_or("-"),
+            e.summary
+        );
+    }
+    entries.len()
 }
 
 /// Streams the audit log page by page (constant memory) to standard output.

@@ -11,6 +11,7 @@
 //! consistent (seal often), and anything done by whoever holds the signing key.
 
 pub mod log;
+pub mod timeline;
 
 use futures_util::TryStreamExt;
 use ring::signature::{self, Ed25519KeyPair, KeyPair, UnparsedPublicKey};

@@ -107,3 +107,83 @@ async fn auditors_filter_page_and_export_the_log() {
 async fn current_database(app: &TestApp) -> String {
     sqlx::query_scalar("SELECT current_database()").fetch_one(&app.pool).await.unwrap()
 }
+
+#[actix_rt::test]
+async fn a_records_timeline_says_who_changed_what_from_what_to_what() {
+    let app = spawn_app().await;
+    let engineer = issue(&app, "eng.morozov", "engineer").await;
+    let aircraft = app.certified_aircraft("RA-89702").await;
+    let status = json!({"status": "in_maintenance", "reason": "C-check"});
+    let changed = read(
+        engineer
+            .post(app.url(&format!("/api/v1/aircraft/{aircraft}/status")))
+            .insert_header(("X-Correlation-Id", "wo-5520"))
+            .send_json(&status)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    let flight = json!({"flight_date": "2024-05-01", "block_hours": 1.5, "cycles": 1});
+    assert_eq!(
+        app.post_json(&format!("/api/v1/aircraft/{aircraft}/flights"), &flight).await.status,
+        StatusCode::OK
+    );
+
+    let reply = app.get(&format!("/api/v1/aircraft/{aircraft}/timeline")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let items = reply.body["items"].as_array().unwrap();
+    assert_eq!(
+        field(items, "event_type"),
+        ["AircraftRegistered", "AirworthinessCertificateIssued", "AircraftStatusChanged", "FlightLogged"]
+    );
+    let change = &items[2];
+    assert_eq!(
+        (change["actor"].as_str(), change["correlation_id"].as_str()),
+        (Some("eng.morozov"), Some("wo-5520"))
+    );
+    assert!(change["summary"].as_str().unwrap().contains("status: active → in_maintenance"), "{change}");
+    let flown = items[3]["changes"].as_array().unwrap();
+    assert!(flown.contains(&json!({"field": "total_block_minutes", "old": 0, "new": 90})), "{flown:?}");
+    assert!(flown.contains(&json!({"field": "total_cycles", "old": 0, "new": 1})), "{flown:?}");
+    assert!(
+        items[0]["summary"].as_str().unwrap().contains("registration_number: – → RA-89702"),
+        "{}",
+        items[0]
+    );
+
+    let upload = app.upload(&[Part::file("AD-2026-11.pdf", "application/pdf", b"%PDF-1.7 directive")]).await;
+    let document = upload.body["id"].as_str().unwrap().to_owned();
+    let classified = app
+        .post_json(
+            &format!("/api/inbox/files/{document}/classify"),
+            &json!({"document_type": "airworthiness_directive"}),
+        )
+        .await;
+    assert_eq!(classified.status, StatusCode::OK, "{}", classified.body);
+    let doc = app.get(&format!("/api/inbox/files/{document}/timeline")).await;
+    let summary = doc.body["items"][1]["summary"].as_str().unwrap().to_owned();
+    assert!(summary.contains("airworthiness_directive"), "{summary}");
+
+    app.get(&format!("/api/v1/aircraft/{}/timeline", uuid::Uuid::new_v4())).await.assert_problem(404);
+    let viewer = issue(&app, "viewer.line", "viewer").await;
+    let refused =
+        read(viewer.get(app.url(&format!("/api/v1/aircraft/{aircraft}/timeline"))).send().await.unwrap())
+            .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let url = format!("{}/{}", klg_tests::postgres_server_url(), current_database(&app).await);
+    let output = std::process::Command::new(klg_tests::process::klg_binary())
+        .args(["audit", "show", "ra-89702"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        printed.contains(&aircraft)
+            && printed.contains("by eng.morozov")
+            && printed.contains("status: active → in_maintenance"),
+        "{printed}"
+    );
+}

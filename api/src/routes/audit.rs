@@ -8,7 +8,7 @@ use klg_audit::VerifyReport;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::openapi::{Denied, Failures};
+use super::openapi::{Denied, Failures, Missing};
 use crate::extract::query;
 use crate::problem::ApiError;
 use crate::startup::AppState;
@@ -99,6 +99,60 @@ pub async fn events(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
         response.insert_header(("X-Next-Cursor", next.to_string()));
     }
     Ok(response.body(body))
+}
+
+/// An aircraft's timeline: each event with who, when, the request ids and what changed (field:
+/// old → new), oldest first.
+#[utoipa::path(
+    security(("bearer" = ["auditor", "admin"])),
+    params(("id" = uuid::Uuid, Path)),
+    responses(Denied, (status = 200, body = TimelineSchema), Missing, Failures)
+)]
+#[get("/api/v1/aircraft/{id}/timeline")]
+pub async fn aircraft_timeline(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    timeline::<klg_domain::aircraft::Aircraft>(&state, &path, "aircraft").await
+}
+
+/// A document's timeline (as for aircraft).
+#[utoipa::path(
+    security(("bearer" = ["auditor", "admin"])),
+    params(("id" = uuid::Uuid, Path)),
+    responses(Denied, (status = 200, body = TimelineSchema), Missing, Failures)
+)]
+#[get("/api/inbox/files/{id}/timeline")]
+pub async fn document_timeline(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    timeline::<klg_domain::inbox::InboxItem>(&state, &path, "document").await
+}
+
+async fn timeline<A>(state: &AppState, id: &str, what: &str) -> Result<HttpResponse, ApiError>
+where
+    A: cqrs_es::Aggregate + serde::Serialize,
+{
+    let id = crate::extract::parse_id(id, what)?;
+    let entries =
+        klg_audit::timeline::timeline::<A>(&state.pool, &id.to_string()).await.map_err(|e| match e {
+            klg_audit::timeline::TimelineError::Database(e) => ApiError::from(e),
+            other => ApiError::Internal(other.to_string()),
+        })?;
+    if entries.is_empty() {
+        return Err(ApiError::NotFound(format!("no {what} {id}")));
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": entries })))
+}
+
+/// A timeline, for the document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TimelineSchema {
+    /// sequence, global_position, recorded_at, event_type, actor, request_id, correlation_id,
+    /// causation_id, summary (`field: old → new; …`), changes [{field, old, new}], payload.
+    items: Vec<serde_json::Value>,
 }
 
 /// A page of the audit log, for the document.

@@ -70,7 +70,9 @@ fn read_routes(cfg: &mut ServiceConfig) {
         .service(tokens::create)
         .service(tokens::revoke)
         .service(audit::verify)
-        .service(audit::events);
+        .service(audit::events)
+        .service(audit::aircraft_timeline)
+        .service(audit::document_timeline);
 }
 
 use actix_web::http::StatusCode;
