@@ -219,7 +219,7 @@ enum Command {
     /// Manage API tokens (who may call KLG, with which role).
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Tamper evidence: seal the log, verify its hash chains and seals.
+    /// Audit: the audit log, a record's timeline, and tamper evidence (seal, verify).
     #[command(subcommand)]
     Audit(AuditCommand),
 }
