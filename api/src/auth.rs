@@ -117,7 +117,9 @@ async fn admit(req: &ServiceRequest) -> Result<Option<Caller>, ApiError> {
     let auth = req
         .app_data::<actix_web::web::Data<Auth>>()
         .ok_or_else(|| ApiError::Internal("authentication is not configured".into()))?;
-    let requirement = match req.match_pattern() {
+    let known = req.extensions().get::<crate::middleware::MatchedRoute>().map(|r| r.0.clone());
+    let pattern: Option<String> = known.unwrap_or_else(|| req.match_pattern());
+    let requirement = match pattern {
         // Unknown path (404): nothing to protect.
         None => Requirement::Public,
         Some(p) => match auth.table.requirement(req.method().as_str(), &p) {

@@ -31,6 +31,10 @@ where
     let request_id =
         id_header(req.headers(), REQUEST_ID).ok().flatten().unwrap_or_else(|| Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
+    // The route's pattern, found once (a regex walk over every resource): authentication and
+    // the metrics read it from here.
+    let route = MatchedRoute(req.match_pattern());
+    req.extensions_mut().insert(route.clone());
     let header = |name| id_header(req.headers(), name).ok().flatten().unwrap_or_else(|| request_id.clone());
     let span = tracing::info_span!(
         "request",
@@ -49,7 +53,7 @@ where
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(HeaderName::from_static(REQUEST_ID), value);
         }
-        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        let route = route.0.unwrap_or_else(|| "unmatched".to_owned());
         if let Some(state) = response.request().app_data::<actix_web::web::Data<crate::startup::AppState>>() {
             let method = response.request().method().as_str().to_owned();
             state.metrics.observe_request(&method, &route, response.status().as_u16(), started.elapsed());
@@ -66,6 +70,10 @@ where
     };
     tracing::Instrument::instrument(future, span)
 }
+
+/// The pattern of the route a request matched (`None`: no route), set by [`request_context`].
+#[derive(Debug, Clone)]
+pub struct MatchedRoute(pub Option<String>);
 
 /// Unknown routes get a 404 problem; a known path asked with a method none of its handlers
 /// takes, a 405 (each handler is a resource guarded by its method, so such a request falls
