@@ -31,38 +31,46 @@ pub enum Requirement {
 /// Paths outside the API document that need no token: probes and the document itself.
 const PUBLIC_PATHS: [&str; 3] = ["/health/live", "/health/ready", "/api-docs/openapi.json"];
 
-/// `(method, route pattern)` → requirement, read from the OpenAPI document.
+/// Route pattern → method → requirement, read from the OpenAPI document. Looked up by `&str` on
+/// every request, without allocating.
 #[derive(Debug, Clone, Default)]
 pub struct AccessTable {
-    operations: HashMap<(String, String), Requirement>,
+    operations: HashMap<String, HashMap<String, Requirement>>,
     metrics_public: bool,
 }
 
+static PUBLIC: Requirement = Requirement::Public;
+/// What a route the document does not describe requires.
+const ADMIN_ONLY: &[Role] = &[Role::Admin];
+
 impl AccessTable {
     pub fn from_openapi(document: &Value, metrics_public: bool) -> Self {
-        let mut operations = HashMap::new();
-        for (path, item) in document["paths"].as_object().into_iter().flatten() {
-            for (method, operation) in item.as_object().into_iter().flatten() {
-                let requirement = requirement_of(operation, document);
-                operations.insert((method.to_ascii_uppercase(), path.clone()), requirement);
-            }
-        }
+        let operations = document["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(path, item)| {
+                let methods = item.as_object().into_iter().flatten();
+                let by_method = methods.map(|(m, op)| (m.to_ascii_uppercase(), requirement_of(op, document)));
+                (path.clone(), by_method.collect())
+            })
+            .collect();
         Self { operations, metrics_public }
     }
 
     /// What calling `method` on the route `pattern` requires; `None` for a route the document
     /// does not know (refused to all but admins).
-    pub fn requirement(&self, method: &str, pattern: &str) -> Option<Requirement> {
+    pub fn requirement(&self, method: &str, pattern: &str) -> Option<&Requirement> {
         if PUBLIC_PATHS.contains(&pattern) || (pattern == "/metrics" && self.metrics_public) {
-            return Some(Requirement::Public);
+            return Some(&PUBLIC);
         }
-        self.operations.get(&(method.to_owned(), pattern.to_owned())).cloned()
+        self.operations.get(pattern)?.get(method)
     }
 
     /// Whether the document describes `pattern` under some method (a wrong method is then a 405,
     /// not an authorisation question).
     pub fn knows_path(&self, pattern: &str) -> bool {
-        PUBLIC_PATHS.contains(&pattern) || self.operations.keys().any(|(_, p)| p == pattern)
+        PUBLIC_PATHS.contains(&pattern) || self.operations.contains_key(pattern)
     }
 }
 
@@ -119,18 +127,14 @@ async fn admit(req: &ServiceRequest) -> Result<Option<Caller>, ApiError> {
         .ok_or_else(|| ApiError::Internal("authentication is not configured".into()))?;
     let known = req.extensions().get::<crate::middleware::MatchedRoute>().map(|r| r.0.clone());
     let pattern: Option<String> = known.unwrap_or_else(|| req.match_pattern());
-    let requirement = match pattern {
-        // Unknown path (404): nothing to protect.
-        None => Requirement::Public,
-        Some(p) => match auth.table.requirement(req.method().as_str(), &p) {
-            Some(r) => r,
-            // A documented path with a method it does not have: actix answers 405.
-            None if auth.table.knows_path(&p) => Requirement::Public,
-            None => Requirement::AnyOf(vec![Role::Admin]),
-        },
-    };
-    let Requirement::AnyOf(roles) = requirement else {
-        return Ok(None);
+    // Unknown path (404): nothing to protect.
+    let Some(pattern) = pattern else { return Ok(None) };
+    let roles: &[Role] = match auth.table.requirement(req.method().as_str(), &pattern) {
+        Some(Requirement::Public) => return Ok(None),
+        Some(Requirement::AnyOf(roles)) => roles,
+        // A documented path with a method it does not have: actix answers 405.
+        None if auth.table.knows_path(&pattern) => return Ok(None),
+        None => ADMIN_ONLY,
     };
     let token = bearer_token(req).map_err(|why| ApiError::Unauthorized(why.into()))?;
     let caller = match auth.tokens.verify(&token).await {

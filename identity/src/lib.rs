@@ -216,7 +216,7 @@ impl TokenStore {
         .fetch_optional(&self.pool)
         .await?;
         let info = info.ok_or_else(|| TokenError::NotFound(id_or_name.to_owned()))?;
-        self.cache.write().expect("token cache").remove(&info.id);
+        self.cache_mut().remove(&info.id);
         Ok(info)
     }
 
@@ -241,11 +241,18 @@ impl TokenStore {
         Ok(Ok(Caller { token_id: stored.id, name: stored.name, role }))
     }
 
+    /// The cache, for writing; a panic elsewhere while it was held leaves entries that are still
+    /// whole rows, so a poisoned lock is used as it is.
+    fn cache_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, (StoredToken, Instant)>> {
+        self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The token row, from the cache when fresh.
     async fn stored(&self, id: &str) -> Result<Option<StoredToken>, sqlx::Error> {
-        if let Some((token, at)) = self.cache.read().expect("token cache").get(id) {
+        let cached = self.cache.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(id).cloned();
+        if let Some((token, at)) = cached {
             if at.elapsed() < CACHE_TTL {
-                return Ok(Some(token.clone()));
+                return Ok(Some(token));
             }
         }
         let stored: Option<StoredToken> = sqlx::query_as(
@@ -255,7 +262,7 @@ impl TokenStore {
         .fetch_optional(&self.pool)
         .await?;
         if let Some(token) = &stored {
-            self.cache.write().expect("token cache").insert(id.to_owned(), (token.clone(), Instant::now()));
+            self.cache_mut().insert(id.to_owned(), (token.clone(), Instant::now()));
         }
         Ok(stored)
     }
