@@ -28,8 +28,17 @@ pub enum Requirement {
     AnyOf(Vec<Role>),
 }
 
-/// Paths outside the API document that need no token: probes and the document itself.
-const PUBLIC_PATHS: [&str; 3] = ["/health/live", "/health/ready", "/api-docs/openapi.json"];
+/// Paths outside the API document that need no token: probes, the document itself, and the web
+/// console's page and files (a program with no data in it: it asks for a token in the browser
+/// and sends it with every API call; see `routes::console`). Exact route patterns, not
+/// prefixes: nothing else under `/` or `/console/` is let through by this list.
+const PUBLIC_PATHS: [&str; 5] = [
+    "/health/live",
+    "/health/ready",
+    "/api-docs/openapi.json",
+    crate::routes::console::INDEX,
+    crate::routes::console::ASSETS,
+];
 
 /// Route pattern → method → requirement, read from the OpenAPI document. Looked up by `&str` on
 /// every request, without allocating.

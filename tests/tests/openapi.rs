@@ -10,7 +10,7 @@ use actix_web::dev::Service;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{call_and_read_body_json, call_service, init_service, TestRequest};
 use actix_web::{web, App, HttpResponse};
-use klg_api::routes::openapi;
+use klg_api::routes::{console, openapi};
 use klg_domain::values::DocumentType;
 use klg_projections::queries::MAX_PAGE_SIZE;
 use klg_tests::spawn_app;
@@ -74,9 +74,13 @@ async fn the_served_document_is_openapi_3_1_and_its_references_resolve() {
 }
 
 /// Routes that are registered but deliberately not operations of the document.
-const UNDOCUMENTED: [(&str, &str); 1] = [
+const UNDOCUMENTED: [(&str, &str); 3] = [
     // The document itself: it does not describe where it is found.
     ("get", openapi::PATH),
+    // The web console's page and files: a program served to browsers, not API operations (public,
+    // see `klg_api::routes::console`).
+    ("get", console::INDEX),
+    ("get", console::ASSETS),
 ];
 
 /// What actix registered, read from the app's resource map (actix lists its routes nowhere

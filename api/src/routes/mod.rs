@@ -3,6 +3,7 @@
 
 pub mod aircraft;
 pub mod audit;
+pub mod console;
 pub mod health;
 pub mod inbox;
 pub mod integration;
@@ -28,7 +29,9 @@ where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
     let (app, document) = register(app);
-    app.configure(openapi::serve(document)).default_service(web::to(crate::middleware::not_found))
+    app.configure(openapi::serve(document))
+        .configure(console::serve)
+        .default_service(web::to(crate::middleware::not_found))
 }
 
 /// The OpenAPI document, as [`app`] serves it (`klg openapi` prints it).
@@ -69,6 +72,7 @@ fn read_routes(cfg: &mut ServiceConfig) {
         .service(tokens::list)
         .service(tokens::create)
         .service(tokens::revoke)
+        .service(tokens::me)
         .service(audit::verify)
         .service(audit::events)
         .service(audit::aircraft_timeline)

@@ -125,6 +125,32 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
     Ok(HttpResponse::Ok().json(TokenList { items: tokens.into_iter().map(Into::into).collect() }))
 }
 
+/// Who the caller is, as `GET /api/v1/me` answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// The token's name (recorded as the actor of its events).
+    pub name: String,
+    /// viewer, engineer, auditor, integration or admin.
+    pub role: String,
+    pub token_id: String,
+}
+
+/// The calling token's name and role (what the web console shows and offers)
+#[utoipa::path(
+    security(("bearer" = ["viewer", "engineer", "auditor", "integration", "admin"])),
+    responses((status = 200, body = Me), Denied, Failures)
+)]
+#[get("/api/v1/me")]
+pub async fn me(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let caller = crate::auth::caller_of(&req)
+        .ok_or_else(|| ApiError::Internal("GET /api/v1/me ran without an authenticated caller".into()))?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(Me {
+        name: caller.name,
+        role: caller.role.as_str().to_owned(),
+        token_id: caller.token_id,
+    }))
+}
+
 /// Revoke a token (by id or name)
 #[utoipa::path(
     security(("bearer" = ["admin"])),

@@ -1,0 +1,58 @@
+// What the aircraft and document pages share: the "as of" picker (the record as it was at an
+// instant, `?as_of=` on the read) and the timeline of a record's events (who, when, what
+// changed: field old → new).
+
+import { t, eventLabel, fieldLabel } from './i18n.js';
+import { h, time, localInputValue, note, go } from './ui.js';
+
+/**
+ * The "as of" bar. `asOf` is the instant shown (RFC 3339) or null for now; `path` is the
+ * page's route, which carries the instant as `?as_of=`.
+ */
+export function asOfBar(path, asOf) {
+  const input = h('input', { type: 'datetime-local', step: 1, id: 'as-of', value: asOf ? localInputValue(asOf) : '' });
+  const show = (e) => {
+    e.preventDefault();
+    if (!input.value) return go(path);
+    const instant = new Date(input.value);
+    if (Number.isNaN(instant.getTime())) return;
+    go(path, { as_of: instant.toISOString() });
+  };
+  return h('form', { class: `as-of${asOf ? ' active' : ''}`, onsubmit: show },
+    h('label', { for: 'as-of' }, t('asof.label')),
+    input,
+    h('button', { type: 'submit' }, t('asof.show')),
+    asOf ? h('button', { type: 'button', id: 'as-of-now', onclick: () => go(path) }, t('asof.now')) : null,
+    asOf ? h('p', { class: 'as-of-banner', role: 'status' }, t('asof.banner'), ' ', time(asOf)) : null);
+}
+
+function value(v) {
+  if (v === null || v === undefined || v === '') return h('span', { class: 'muted' }, '∅');
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/**
+ * The timeline, newest first. `entries` come oldest first from the API. Entries after `asOf`
+ * are dimmed; each offers to show the record as it was right after it.
+ */
+export function timelineList(entries, { path, asOf }) {
+  if (!entries.length) return note('info', t('empty'));
+  const limit = asOf ? new Date(asOf).getTime() : Infinity;
+  return h('ol', { class: 'timeline', reversed: true },
+    [...entries].reverse().map((e) => {
+      const later = new Date(e.recorded_at).getTime() > limit;
+      return h('li', { class: `event${later ? ' later' : ''}`, dataset: { type: e.event_type, sequence: e.sequence } },
+        h('div', { class: 'event-head' },
+          h('strong', { class: 'event-type' }, eventLabel(e.event_type)),
+          ' ', time(e.recorded_at),
+          ' · ', h('span', { class: 'actor', title: t('field.actor') }, e.actor || t('unknown')),
+          h('button', { type: 'button', class: 'link as-of-this', title: t('asof.this.title'), onclick: () => go(path, { as_of: e.recorded_at }) }, t('asof.this'))),
+        e.changes?.length
+          ? h('ul', { class: 'changes' }, e.changes.map((c) => h('li', {},
+            h('span', { class: 'field-name' }, fieldLabel(c.field)), ': ',
+            h('span', { class: 'old' }, value(c.old)), ' → ', h('span', { class: 'new' }, value(c.new)))))
+          : h('p', { class: 'muted small' }, e.summary || t('timeline.nochange')),
+        h('p', { class: 'muted small ids' }, e.request_id ? h('span', { title: t('field.correlation_id') + ': ' + (e.correlation_id || '—') }, `${t('field.request_id')}: ${e.request_id}`) : null));
+    }));
+}
