@@ -7,6 +7,10 @@ use klg_api::settings::{DatabaseSettings, Settings};
 use klg_api::startup::{prepare_database, Application};
 use klg_projections::{Projector, Subscription, PROJECTIONS};
 
+mod cli;
+
+use cli::audit::{audit, AuditCommand};
+
 /// KLG — airworthiness control (КЛГ): an event-sourced record of an operator's fleet and the
 /// documents that arrive about it. Every change is an event in PostgreSQL; every read is
 /// derived from those events.
@@ -113,92 +117,6 @@ struct TokenRevokeArgs {
 }
 
 #[derive(Subcommand)]
-enum AuditCommand {
-    /// Create an Ed25519 signing key for seals: written as PKCS#8 to --out (mode 0600; keep it
-    /// off the database host), its public key printed as hex on standard output.
-    Keygen(KeygenArgs),
-    /// Seal the log as it stands: sign the digest of every stream's head with the key.
-    Seal(SealArgs),
-    /// Recompute every event's hash chain and check every seal signed by the trusted public key.
-    /// Prints a JSON report; exits 1 if anything was altered.
-    Verify(AuditVerifyArgs),
-    /// The audit log: stored events, oldest first, filtered; a readable table, JSON lines or CSV.
-    Log(AuditLogArgs),
-    /// The timeline of one record — an aircraft or document id, or a registration number (every
-    /// airframe that carried it): each event with who, when and what changed.
-    Show(AuditShowArgs),
-}
-
-#[derive(clap::Args)]
-struct AuditShowArgs {
-    #[command(flatten)]
-    database: DatabaseSettings,
-    /// An aircraft or document id, or a registration number.
-    record: String,
-}
-
-#[derive(clap::Args)]
-struct AuditLogArgs {
-    #[command(flatten)]
-    database: DatabaseSettings,
-    /// Aircraft or InboxItem.
-    #[arg(long)]
-    aggregate_type: Option<String>,
-    #[arg(long)]
-    aggregate_id: Option<String>,
-    /// Every airframe ever registered under this number.
-    #[arg(long)]
-    registration: Option<String>,
-    /// A document's id.
-    #[arg(long)]
-    document: Option<String>,
-    #[arg(long)]
-    event_type: Option<String>,
-    /// The token name recorded as the actor.
-    #[arg(long)]
-    actor: Option<String>,
-    #[arg(long)]
-    correlation_id: Option<String>,
-    /// Recorded at or after (RFC 3339, e.g. 2026-11-01T00:00:00Z).
-    #[arg(long)]
-    from: Option<chrono::DateTime<chrono::Utc>>,
-    /// Recorded before (RFC 3339).
-    #[arg(long)]
-    to: Option<chrono::DateTime<chrono::Utc>>,
-    /// table (default), json (one object per line) or csv.
-    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
-    format: String,
-    /// At most this many events (all of them when absent).
-    #[arg(long)]
-    limit: Option<u64>,
-}
-
-#[derive(clap::Args)]
-struct KeygenArgs {
-    /// Where to write the private key.
-    #[arg(long)]
-    out: std::path::PathBuf,
-}
-
-#[derive(clap::Args)]
-struct SealArgs {
-    #[command(flatten)]
-    database: DatabaseSettings,
-    /// The PKCS#8 signing key `klg audit keygen` wrote.
-    #[arg(long, env = "KLG_AUDIT_SIGNING_KEY_FILE")]
-    key: std::path::PathBuf,
-}
-
-#[derive(clap::Args)]
-struct AuditVerifyArgs {
-    #[command(flatten)]
-    database: DatabaseSettings,
-    /// The trusted public key (64 hex characters); without it seals are not checked.
-    #[arg(long, env = "KLG_AUDIT_PUBLIC_KEY")]
-    public_key: Option<String>,
-}
-
-#[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API. Creates the database if missing and applies migrations first.
     /// With no settings: PostgreSQL at 127.0.0.1:5432, listening on 127.0.0.1:8080.
@@ -222,6 +140,16 @@ enum Command {
     /// Audit: the audit log, a record's timeline, and tamper evidence (seal, verify).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Replay tooling: rebuild projections without downtime.
+    #[command(subcommand)]
+    Replay(cli::replay::ReplayCommand),
+    /// Export the event log — all of it, or the events the filters select — as JSON lines or
+    /// CSV, in position order, with each event's hash; constant memory. Holds every event
+    /// committed when it starts. `klg import` restores it.
+    Export(cli::transfer::ExportArgs),
+    /// Import an export into an empty event store, all or nothing: same positions, ids, times
+    /// and hashes (each checked against the export). Projections and mirror then catch up.
+    Import(cli::transfer::ImportArgs),
 }
 
 #[tokio::main]
@@ -242,6 +170,9 @@ async fn main() -> ExitCode {
         }
         Command::Token(command) => token(command).await,
         Command::Audit(command) => audit(command).await,
+        Command::Replay(command) => cli::replay::replay(command).await,
+        Command::Export(args) => cli::transfer::export(args).await,
+        Command::Import(args) => cli::transfer::import(args).await,
         Command::Openapi => klg_api::routes::document()
             .to_pretty_json()
             .map(|document| println!("{document}"))
@@ -278,30 +209,17 @@ async fn project(args: ProjectArgs) -> Result<(), String> {
     let behind = klg_projections::subscription::lag(subscription.pool(), PROJECTIONS).await;
     let start = behind.ok().flatten().map_or(total, |l| l.lag_events);
     let started = std::time::Instant::now();
+    let mut bar = cli::progress::Progress::new("projections", "events", start.max(0) as u64);
     let handled = subscription
-        .catch_up_reporting(|done| progress_bar(done, start.max(done as i64) as u64, started))
+        .catch_up_reporting(|done| bar.set(done))
         .await
         .map_err(|e| format!("projecting failed: {e}"))?;
-    eprintln!();
+    bar.finish(handled);
     tracing::info!(handled, seconds = started.elapsed().as_secs_f64(), "projections caught up");
     if !args.once {
         subscription.run().await;
     }
     Ok(())
-}
-
-/// `projections [#########-----------] 45% 4500/10000 events, 2300 ev/s` on one line of stderr.
-fn progress_bar(done: u64, total: u64, started: std::time::Instant) {
-    const WIDTH: u64 = 30;
-    let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
-    let filled = ((fraction * WIDTH as f64) as u64).min(WIDTH);
-    let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
-    eprint!(
-        "\rprojections [{}{}] {:>3.0}% {done}/{total} events, {rate:.0} ev/s",
-        "#".repeat(filled as usize),
-        "-".repeat((WIDTH - filled) as usize),
-        fraction * 100.0
-    );
 }
 
 async fn token(command: TokenCommand) -> Result<(), String> {
@@ -363,165 +281,6 @@ async fn token(command: TokenCommand) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-async fn audit(command: AuditCommand) -> Result<(), String> {
-    match command {
-        AuditCommand::Log(args) => audit_log(args).await?,
-        AuditCommand::Show(args) => audit_show(args).await?,
-        AuditCommand::Keygen(args) => {
-            let (private, public) = klg_audit::generate_key().map_err(|e| e.to_string())?;
-            write_private(&args.out, &private).map_err(|e| format!("writing {}: {e}", args.out.display()))?;
-            eprintln!(
-                "signing key written to {}; its public key (give it to verifiers):",
-                args.out.display()
-            );
-            println!("{}", hex::encode(public));
-        }
-        AuditCommand::Seal(args) => {
-            let key = std::fs::read(&args.key).map_err(|e| format!("reading {}: {e}", args.key.display()))?;
-            let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
-            let seal = klg_audit::seal(&pool, &key).await.map_err(|e| e.to_string())?;
-            println!("{}", serde_json::to_string_pretty(&seal).expect("seal serializes"));
-        }
-        AuditCommand::Verify(args) => {
-            let trusted = args
-                .public_key
-                .as_deref()
-                .map(klg_audit::parse_public_key)
-                .transpose()
-                .map_err(|e| e.to_string())?;
-            let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
-            let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let report = klg_audit::verify(&pool, trusted.as_deref(), |n| {
-                if interactive {
-                    eprint!("\rverified {n} events");
-                }
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-            if interactive {
-                eprintln!();
-            }
-            println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
-            if !report.ok {
-                return Err("the log was altered (see first_broken and seals)".into());
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Prints the timelines the argument names.
-async fn audit_show(args: AuditShowArgs) -> Result<(), String> {
-    use klg_audit::timeline::timeline;
-    use klg_domain::{aircraft::Aircraft, inbox::InboxItem};
-    let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
-    let failed = |e: klg_audit::timeline::TimelineError| e.to_string();
-    let mut shown = 0;
-    let aircraft_ids: Vec<String> = match uuid::Uuid::parse_str(&args.record) {
-        Ok(id) => vec![id.to_string()],
-        Err(_) => sqlx::query_scalar(
-            "SELECT aggregate_id FROM events WHERE aggregate_type = 'Aircraft' AND event_type = 'AircraftRegistered' \
-             AND upper(payload->'AircraftRegistered'->>'registration_number') = upper($1) ORDER BY global_position",
-        )
-        .bind(&args.record)
-        .fetch_all(&pool)
-        .await
-        .map_err(|e| e.to_string())?,
-    };
-    for id in &aircraft_ids {
-        let entries = timeline::<Aircraft>(&pool, id).await.map_err(failed)?;
-        shown += print_timeline("aircraft", id, &entries);
-    }
-    if shown == 0 && uuid::Uuid::parse_str(&args.record).is_ok() {
-        let entries = timeline::<InboxItem>(&pool, &args.record).await.map_err(failed)?;
-        shown += print_timeline("document", &args.record, &entries);
-    }
-    if shown == 0 {
-        return Err(format!("no aircraft, document or registration number {}", args.record));
-    }
-    Ok(())
-}
-
-fn print_timeline(what: &str, id: &str, entries: &[klg_audit::timeline::TimelineEntry]) -> usize {
-    if entries.is_empty() {
-        return 0;
-    }
-    println!("{what} {id}");
-    for e in entries {
-        println!(
-            "  #{:<4} {}  {:<30} by {:<24} {}",
-            e.sequence,
-            e.recorded_at.format("%Y-%m-%d %H:%M:%S UTC"),
-            e.event_type,
-            e.actor.as_deref().unwrap_or("-"),
-            e.summary
-        );
-    }
-    entries.len()
-}
-
-/// Streams the audit log page by page (constant memory) to standard output.
-async fn audit_log(args: AuditLogArgs) -> Result<(), String> {
-    use klg_audit::log::{csv_line, LogFilter, CSV_HEADER, MAX_LIMIT};
-    let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
-    let filter = LogFilter {
-        aggregate_type: args.aggregate_type,
-        aggregate_id: args.aggregate_id,
-        registration: args.registration,
-        document: args.document,
-        event_type: args.event_type,
-        actor: args.actor,
-        correlation_id: args.correlation_id,
-        from: args.from,
-        to: args.to,
-    };
-    match args.format.as_str() {
-        "csv" => println!("{CSV_HEADER}"),
-        "table" => println!(
-            "{:>10}  {:<27} {:<9} {:<36} {:>5}  {:<30} ACTOR",
-            "POSITION", "RECORDED (UTC)", "TYPE", "ID", "SEQ", "EVENT"
-        ),
-        _ => {}
-    }
-    let (mut after, mut left) = (0i64, args.limit.unwrap_or(u64::MAX));
-    while left > 0 {
-        let page = klg_audit::log::read(&pool, &filter, after, (left.min(MAX_LIMIT as u64)) as i64)
-            .await
-            .map_err(|e| format!("reading the log failed: {e}"))?;
-        for e in &page.items {
-            match args.format.as_str() {
-                "csv" => println!("{}", csv_line(e)),
-                "json" => println!("{}", serde_json::to_string(e).expect("entry serializes")),
-                _ => println!(
-                    "{:>10}  {:<27} {:<9} {:<36} {:>5}  {:<30} {}",
-                    e.global_position,
-                    e.recorded_at.format("%Y-%m-%d %H:%M:%S%.6f"),
-                    e.aggregate_type,
-                    e.aggregate_id,
-                    e.sequence,
-                    e.event_type,
-                    e.actor.as_deref().unwrap_or("-")
-                ),
-            }
-        }
-        left = left.saturating_sub(page.items.len() as u64);
-        match page.next_cursor {
-            Some(next) => after = next,
-            None => break,
-        }
-    }
-    Ok(())
-}
-
-/// Writes a private key readable by its owner only.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 async fn verify_mirror(args: VerifyArgs) -> Result<(), String> {

@@ -207,6 +207,16 @@ impl From<klg_projections::queries::QueryError> for ApiError {
     }
 }
 
+impl From<klg_projections::SubscriberError> for ApiError {
+    fn from(e: klg_projections::SubscriberError) -> Self {
+        match e {
+            klg_projections::SubscriberError::Database(e) => e.into(),
+            // The log could not be folded: a stored event the projector refuses.
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         if klg_commands::db::is_unavailable(&e) {

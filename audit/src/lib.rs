@@ -12,6 +12,7 @@
 
 pub mod log;
 pub mod timeline;
+pub mod transfer;
 
 use futures_util::TryStreamExt;
 use ring::signature::{self, Ed25519KeyPair, KeyPair, UnparsedPublicKey};

@@ -55,43 +55,55 @@ pub struct LogPage {
     pub next_cursor: Option<i64>,
 }
 
+/// The filters of [`LogFilter`] as SQL over `events`, parameters `$2` to `$10` (bound by
+/// [`LogFilter::bind`]).
+pub(crate) const FILTER: &str = "($2::text IS NULL OR aggregate_type = $2) \
+    AND ($3::text IS NULL OR aggregate_id = $3) \
+    AND ($4::text IS NULL OR (aggregate_type = 'Aircraft' AND aggregate_id IN ( \
+          SELECT r.aggregate_id FROM events r WHERE r.aggregate_type = 'Aircraft' \
+            AND r.event_type = 'AircraftRegistered' \
+            AND upper(r.payload->'AircraftRegistered'->>'registration_number') = upper($4)))) \
+    AND ($5::text IS NULL OR (aggregate_type = 'InboxItem' AND aggregate_id = $5)) \
+    AND ($6::text IS NULL OR event_type = $6) \
+    AND ($7::text IS NULL OR metadata->>'actor' = $7) \
+    AND ($8::text IS NULL OR metadata->>'correlation_id' = $8) \
+    AND ($9::timestamptz IS NULL OR recorded_at >= $9) \
+    AND ($10::timestamptz IS NULL OR recorded_at < $10)";
+
+impl LogFilter {
+    /// Binds the filter's parameters (`$2`..`$10`) after the query's first.
+    pub(crate) fn bind<'q, O>(
+        &'q self,
+        query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+        query
+            .bind(&self.aggregate_type)
+            .bind(&self.aggregate_id)
+            .bind(&self.registration)
+            .bind(&self.document)
+            .bind(&self.event_type)
+            .bind(&self.actor)
+            .bind(&self.correlation_id)
+            .bind(self.from)
+            .bind(self.to)
+    }
+}
+
 /// Entries after position `after` (exclusive) matching `filter`, at most `limit` (1..=MAX_LIMIT).
 pub async fn read(pool: &PgPool, filter: &LogFilter, after: i64, limit: i64) -> Result<LogPage, sqlx::Error> {
     let limit = limit.clamp(1, MAX_LIMIT);
-    let items: Vec<LogEntry> = sqlx::query_as(
+    let sql = format!(
         "SELECT global_position, recorded_at, aggregate_type, aggregate_id, sequence, event_type, event_version, \
                 metadata->>'actor' AS actor, metadata->>'actor_id' AS actor_id, metadata->>'request_id' AS request_id, \
                 metadata->>'correlation_id' AS correlation_id, metadata->>'causation_id' AS causation_id, \
                 payload::jsonb AS payload, encode(hash, 'hex') AS hash \
          FROM events \
          WHERE global_position > $1 \
-           AND ($2::text IS NULL OR aggregate_type = $2) \
-           AND ($3::text IS NULL OR aggregate_id = $3) \
-           AND ($4::text IS NULL OR (aggregate_type = 'Aircraft' AND aggregate_id IN ( \
-                 SELECT r.aggregate_id FROM events r WHERE r.aggregate_type = 'Aircraft' \
-                   AND r.event_type = 'AircraftRegistered' \
-                   AND upper(r.payload->'AircraftRegistered'->>'registration_number') = upper($4)))) \
-           AND ($5::text IS NULL OR (aggregate_type = 'InboxItem' AND aggregate_id = $5)) \
-           AND ($6::text IS NULL OR event_type = $6) \
-           AND ($7::text IS NULL OR metadata->>'actor' = $7) \
-           AND ($8::text IS NULL OR metadata->>'correlation_id' = $8) \
-           AND ($9::timestamptz IS NULL OR recorded_at >= $9) \
-           AND ($10::timestamptz IS NULL OR recorded_at < $10) \
-         ORDER BY global_position LIMIT $11",
-    )
-    .bind(after)
-    .bind(&filter.aggregate_type)
-    .bind(&filter.aggregate_id)
-    .bind(&filter.registration)
-    .bind(&filter.document)
-    .bind(&filter.event_type)
-    .bind(&filter.actor)
-    .bind(&filter.correlation_id)
-    .bind(filter.from)
-    .bind(filter.to)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+           AND {FILTER} \
+         ORDER BY global_position LIMIT $11"
+    );
+    let items: Vec<LogEntry> =
+        filter.bind(sqlx::query_as(&sql).bind(after)).bind(limit).fetch_all(pool).await?;
     let next_cursor =
         (items.len() as i64 == limit).then(|| items.last().map(|e| e.global_position)).flatten();
     Ok(LogPage { items, next_cursor })

@@ -1,9 +1,11 @@
 //! KLG read side: the global event log (gap-free, in commit order), durable named subscriptions
 //! over it, the PostgreSQL projections they maintain, and the queries the read endpoints run.
 
+pub mod as_of;
 pub mod log;
 pub mod projector;
 pub mod queries;
+pub mod replay;
 pub mod risingwave;
 pub mod subscription;
 

@@ -57,7 +57,7 @@ impl StoredEvent {
         self.metadata.get(key).and_then(Value::as_str)
     }
 
-    fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+    pub(crate) fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             position: LogPosition {
                 transaction_id: row.try_get("transaction_id")?,
@@ -76,7 +76,7 @@ impl StoredEvent {
     }
 }
 
-const EVENT_COLUMNS: &str =
+pub(crate) const EVENT_COLUMNS: &str =
     "transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload, metadata, event_id, recorded_at";
 

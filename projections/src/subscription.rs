@@ -418,12 +418,12 @@ impl<S: Subscriber> Subscription<S> {
 }
 
 /// The subscription's checkpoint, locked for this transaction (created at the log's start).
-async fn lock_checkpoint(tx: &mut PgConnection, name: &str) -> Result<LogPosition, sqlx::Error> {
+pub(crate) async fn lock_checkpoint(tx: &mut PgConnection, name: &str) -> Result<LogPosition, sqlx::Error> {
     checkpoint(tx, name, " FOR UPDATE").await
 }
 
 /// The subscription's checkpoint, unlocked.
-async fn read_checkpoint(db: &mut PgConnection, name: &str) -> Result<LogPosition, sqlx::Error> {
+pub(crate) async fn read_checkpoint(db: &mut PgConnection, name: &str) -> Result<LogPosition, sqlx::Error> {
     checkpoint(db, name, "").await
 }
 

@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use futures_util::StreamExt;
 use klg_commands::blobs::BlobBytes;
-use klg_domain::aircraft::AircraftStatus;
-use klg_domain::inbox::InboxStatus;
+use klg_domain::aircraft::{Aircraft, AircraftStatus};
+use klg_domain::inbox::{InboxItem, InboxStatus};
 use klg_domain::values::DocumentType;
+use klg_projections::as_of::{AsOf, Scope};
 use klg_projections::queries::aircraft::{AircraftView, HistoryEntry};
 use klg_projections::queries::inbox::InboxFileView;
 use klg_projections::queries::{aircraft, inbox, insights, search, Page};
@@ -136,6 +138,8 @@ pub struct AircraftListQuery {
     pub limit: Option<i64>,
     pub cursor: Option<String>,
     pub min_position: Option<i64>,
+    /// The fleet as it stood at this instant (RFC 3339), folded from the log.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 /// List aircraft
@@ -153,8 +157,16 @@ pub async fn list_aircraft(state: web::Data<AppState>, req: HttpRequest) -> Resu
         q: params.q,
     };
     let sort = params.sort.as_deref().unwrap_or("registration_number");
-    let page =
-        aircraft::list(&state.read.pool, &filter, sort, params.limit, params.cursor.as_deref()).await?;
+    let (limit, cursor) = (params.limit, params.cursor.as_deref());
+    let page = match past_instant(params.as_of)? {
+        None => aircraft::list(&state.read.pool, &filter, sort, limit, cursor, aircraft::today()).await?,
+        Some(instant) => {
+            let mut past = AsOf::fold(&state.pool, instant, Scope::AggregateType(Aircraft::TYPE)).await?;
+            let page = aircraft::list(past.conn(), &filter, sort, limit, cursor, instant.date_naive()).await;
+            past.close().await;
+            page?
+        }
+    };
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -165,10 +177,29 @@ pub struct ItemQuery {
     pub min_position: Option<i64>,
 }
 
+/// One record, now or as it stood at an instant.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StateQuery {
+    pub min_position: Option<i64>,
+    /// The record as it stood at this instant (RFC 3339), folded from the log: every event
+    /// recorded at or before it. Not after now.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// `as_of`, refused when it lies in the future (a future state is not yet a fact).
+fn past_instant(as_of: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match as_of {
+        Some(instant) if instant > Utc::now() => Err(ApiError::invalid("as_of", "must not be in the future")),
+        other => Ok(other),
+    }
+}
+
 /// One aircraft (`ETag` = version)
 #[utoipa::path(
     security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
-    params(("id" = Uuid, Path), ItemQuery), responses(Denied, (status = 200, body = AircraftView), Missing, Failures))]
+    params(("id" = Uuid, Path), StateQuery), responses(Denied, (status = 200, body = AircraftView), Missing, Failures))]
 #[get("/api/v1/aircraft/{id}")]
 pub async fn get_aircraft(
     state: web::Data<AppState>,
@@ -176,9 +207,19 @@ pub async fn get_aircraft(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "aircraft")?;
-    let params: ItemQuery = query(&req)?;
+    let params: StateQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
-    let view = aircraft::get(&state.read.pool, id).await?.ok_or_else(|| not_found("aircraft", id))?;
+    let view = match past_instant(params.as_of)? {
+        None => aircraft::get(&state.read.pool, id, aircraft::today()).await?,
+        Some(instant) => {
+            let stream = id.to_string();
+            let mut past = AsOf::fold(&state.pool, instant, Scope::Stream(Aircraft::TYPE, &stream)).await?;
+            let view = aircraft::get(past.conn(), id, instant.date_naive()).await;
+            past.close().await;
+            view?
+        }
+    };
+    let view = view.ok_or_else(|| not_found("aircraft", id))?;
     Ok(with_etag(&req, view.version, &view))
 }
 
@@ -224,7 +265,7 @@ pub async fn aircraft_history(
     let id = parse_id(&path, "aircraft")?;
     let params: PageQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
-    if aircraft::get(&state.read.pool, id).await?.is_none() {
+    if aircraft::get(&state.read.pool, id, aircraft::today()).await?.is_none() {
         return Err(not_found("aircraft", id));
     }
     let page = aircraft::history(&state.read.pool, id, params.limit, params.cursor.as_deref()).await?;
@@ -267,7 +308,7 @@ pub async fn list_files(state: web::Data<AppState>, req: HttpRequest) -> Result<
 /// One document (`ETag` = version)
 #[utoipa::path(
     security(("bearer" = ["viewer", "engineer", "auditor", "admin"])),
-    params(("id" = Uuid, Path), ItemQuery), responses(Denied, (status = 200, body = InboxFileView), Missing, Failures))]
+    params(("id" = Uuid, Path), StateQuery), responses(Denied, (status = 200, body = InboxFileView), Missing, Failures))]
 #[get("/api/inbox/files/{id}")]
 pub async fn get_file(
     state: web::Data<AppState>,
@@ -275,9 +316,19 @@ pub async fn get_file(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "document")?;
-    let params: ItemQuery = query(&req)?;
+    let params: StateQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
-    let view = inbox::get(&state.read.pool, id).await?.ok_or_else(|| not_found("document", id))?;
+    let view = match past_instant(params.as_of)? {
+        None => inbox::get(&state.read.pool, id).await?,
+        Some(instant) => {
+            let stream = id.to_string();
+            let mut past = AsOf::fold(&state.pool, instant, Scope::Stream(InboxItem::TYPE, &stream)).await?;
+            let view = inbox::get(past.conn(), id).await;
+            past.close().await;
+            view?
+        }
+    };
+    let view = view.ok_or_else(|| not_found("document", id))?;
     Ok(with_etag(&req, view.version, &view))
 }
 

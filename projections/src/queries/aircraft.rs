@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::page::{page_size, paginate};
@@ -67,7 +67,8 @@ impl AircraftView {
     }
 }
 
-fn today() -> NaiveDate {
+/// Today (UTC): the date live answers derive certificate status against.
+pub fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
@@ -137,13 +138,14 @@ impl AircraftSort {
     }
 }
 
-/// A page of aircraft matching `filter`, in `sort` order.
+/// A page of aircraft matching `filter`, in `sort` order; certificate status as of `today`.
 pub async fn list(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     filter: &AircraftFilter,
     sort: &str,
     limit: Option<i64>,
     cursor: Option<&str>,
+    today: NaiveDate,
 ) -> Result<Page<AircraftView>, QueryError> {
     let (order, descending) = AircraftSort::parse(sort)?;
     let limit = page_size(limit, 50)?;
@@ -179,8 +181,8 @@ pub async fn list(
     query
         .push(format!(" ORDER BY {column} {direction}, id {direction}"))
         .push(super::limit_clause(limit + 1));
-    let rows: Vec<AircraftView> = query.build_query_as().fetch_all(pool).await.map_err(cast_error)?;
-    let rows = rows.into_iter().map(|r| r.derive(today())).collect();
+    let rows: Vec<AircraftView> = query.build_query_as().fetch_all(db).await.map_err(cast_error)?;
+    let rows = rows.into_iter().map(|r| r.derive(today)).collect();
     Ok(paginate(rows, limit, |row| Cursor {
         sort: sort.to_owned(),
         key: order.key_of(row),
@@ -198,13 +200,18 @@ fn cast_error(e: sqlx::Error) -> QueryError {
     }
 }
 
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<AircraftView>, sqlx::Error> {
+/// One aircraft; certificate status as of `today`.
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    today: NaiveDate,
+) -> Result<Option<AircraftView>, sqlx::Error> {
     let row: Option<AircraftView> =
         sqlx::query_as(&format!("SELECT {AIRCRAFT_COLUMNS} FROM aircraft WHERE id = $1"))
             .bind(id.to_string())
-            .fetch_optional(pool)
+            .fetch_optional(db)
             .await?;
-    Ok(row.map(|r| r.derive(today())))
+    Ok(row.map(|r| r.derive(today)))
 }
 
 /// One event in an aircraft's history.

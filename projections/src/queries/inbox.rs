@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::page::{page_size, paginate};
@@ -55,7 +55,7 @@ const SORT: &str = "-created_at";
 
 /// Documents matching `filter`, newest first.
 pub async fn list(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     filter: &InboxFilter,
     limit: Option<i64>,
     cursor: Option<&str>,
@@ -84,7 +84,7 @@ pub async fn list(
             .push(")");
     }
     query.push(" ORDER BY created_at DESC, id DESC").push(super::limit_clause(limit + 1));
-    let rows: Vec<InboxFileView> = query.build_query_as().fetch_all(pool).await?;
+    let rows: Vec<InboxFileView> = query.build_query_as().fetch_all(db).await?;
     Ok(paginate(rows, limit, |row| Cursor {
         sort: SORT.into(),
         key: row.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
@@ -92,9 +92,9 @@ pub async fn list(
     }))
 }
 
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<InboxFileView>, sqlx::Error> {
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<InboxFileView>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {FILE_COLUMNS} FROM inbox_files WHERE id = $1"))
         .bind(id.to_string())
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await
 }

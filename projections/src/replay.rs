@@ -1,0 +1,294 @@
+//! Rebuilding projections without downtime: `klg replay projections`.
+//!
+//! The projector folds the whole log into **fresh tables** in a schema of their own
+//! (`klg_rebuild`), on a connection whose search path puts that schema first, while the live
+//! projector and the API keep using the live tables. The rebuild follows the live projector's
+//! checkpoint and never passes it. When it has caught up, one transaction locks the live
+//! checkpoint (the live projector's next batch waits), applies the last events up to it, and
+//! swaps the tables: the live ones are dropped, the fresh ones move into `public` under the same
+//! names, with the same indexes and constraints, and the views over them are recreated. Readers
+//! see the old tables or the new ones, never a half-built one: the swap's locks make them wait a
+//! moment at most. The live projector then goes on from the same checkpoint, on the new tables.
+//!
+//! A rebuild that dies leaves the live tables untouched; the next one starts afresh. One rebuild
+//! runs at a time (an advisory lock).
+//!
+//! Secondary indexes are built after the bulk of the log is folded (faster than maintaining
+//! them row by row); primary keys and unique constraints exist from the start, since the
+//! projector's guarded updates look rows up by them.
+
+use sqlx::{Connection, PgConnection, PgPool};
+
+use crate::log::{self, LogPosition, StoredEvent};
+use crate::projector::{Projector, PROJECTIONS};
+use crate::subscription::{lock_checkpoint, read_checkpoint, Subscriber, SubscriberError};
+
+/// The schema fresh tables are built in.
+const SCHEMA: &str = "klg_rebuild";
+/// Events per batch while rebuilding.
+const BATCH: i64 = 8_000;
+/// Advisory lock held while a rebuild runs ("KLG" and "replay").
+const LOCK: (i32, i32) = (0x4b4c47, 0x7265706c);
+
+/// A projection that can be rebuilt on its own: the tables it owns and the events it folds.
+#[derive(Debug, Clone, Copy)]
+pub struct ProjectionSet {
+    pub name: &'static str,
+    pub aggregate_type: &'static str,
+    pub tables: &'static [&'static str],
+}
+
+/// Every projection the projector maintains (together, its `PROJECTION_TABLES`).
+pub const PROJECTION_SETS: [ProjectionSet; 2] = [
+    ProjectionSet {
+        name: "aircraft",
+        aggregate_type: "Aircraft",
+        tables: &["aircraft", "aircraft_history", "aircraft_stats"],
+    },
+    ProjectionSet { name: "inbox", aggregate_type: "InboxItem", tables: &["inbox_files", "inbox_history"] },
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("no projection named {0:?} (known: aircraft, inbox)")]
+    UnknownProjection(String),
+    #[error("another replay is running")]
+    Busy,
+    #[error(transparent)]
+    Projecting(#[from] SubscriberError),
+}
+
+impl From<sqlx::Error> for ReplayError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Projecting(e.into())
+    }
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReplayReport {
+    pub projections: Vec<&'static str>,
+    pub tables: Vec<&'static str>,
+    /// Events read from the log.
+    pub events_read: u64,
+    /// Events folded into the fresh tables (those of the projections' aggregate types).
+    pub events: u64,
+    /// The live checkpoint the fresh tables were swapped in at.
+    pub swapped_at: LogPosition,
+    pub seconds: f64,
+}
+
+/// The projections `only` names (all of them when `None`).
+pub fn select(only: Option<&str>) -> Result<Vec<ProjectionSet>, ReplayError> {
+    match only {
+        None => Ok(PROJECTION_SETS.to_vec()),
+        Some(name) => PROJECTION_SETS
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| vec![*s])
+            .ok_or_else(|| ReplayError::UnknownProjection(name.to_owned())),
+    }
+}
+
+/// Rebuilds `sets` from the log into fresh tables and swaps them in; `progress(done, total)`
+/// after each batch (total: the events up to the live checkpoint when it started).
+pub async fn replay(
+    pool: &PgPool,
+    sets: &[ProjectionSet],
+    mut progress: impl FnMut(u64, u64),
+) -> Result<ReplayReport, ReplayError> {
+    let started = std::time::Instant::now();
+    let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+        .bind(LOCK.0)
+        .bind(LOCK.1)
+        .fetch_one(&mut conn)
+        .await?;
+    if !locked {
+        return Err(ReplayError::Busy);
+    }
+    let tables: Vec<&'static str> = sets.iter().flat_map(|s| s.tables.iter().copied()).collect();
+    let kinds: Vec<&'static str> = sets.iter().map(|s| s.aggregate_type).collect();
+    let deferred_indexes = create_fresh_tables(&mut conn, &tables).await?;
+    sqlx::raw_sql(&format!("SET search_path = {SCHEMA}, public")).execute(&mut conn).await?;
+
+    sqlx::query("INSERT INTO subscription_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+        .bind(PROJECTIONS)
+        .execute(pool)
+        .await?;
+    let total = events_up_to(pool, read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?).await?;
+    let mut fold = Fold { kinds, position: LogPosition::default(), events: 0, read: 0 };
+    fold.catch_up(pool, &mut conn, &mut |read| progress(read, total)).await?;
+    for index in &deferred_indexes {
+        sqlx::raw_sql(index).execute(&mut conn).await?;
+    }
+    fold.catch_up(pool, &mut conn, &mut |read| progress(read, total.max(read))).await?;
+    let swapped_at = swap(pool, &mut conn, &mut fold, &tables).await?;
+    progress(fold.read, total.max(fold.read));
+    // Closing the session releases the advisory lock.
+    conn.close().await?;
+    Ok(ReplayReport {
+        projections: sets.iter().map(|s| s.name).collect(),
+        tables,
+        events_read: fold.read,
+        events: fold.events,
+        swapped_at,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Events in the log up to `checkpoint` (for the progress bar).
+async fn events_up_to(pool: &PgPool, checkpoint: LogPosition) -> Result<u64, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE (transaction_id, global_position) <= ($1::text::xid8, $2)",
+    )
+    .bind(checkpoint.transaction_id.to_string())
+    .bind(checkpoint.global_position)
+    .fetch_one(pool)
+    .await?;
+    Ok(n as u64)
+}
+
+/// Creates `SCHEMA` with an empty copy of each table (columns, defaults, generated columns,
+/// checks, primary and unique constraints under their live names); returns the statements
+/// creating the other indexes, under their live names, to run once the bulk is folded.
+async fn create_fresh_tables(conn: &mut PgConnection, tables: &[&str]) -> Result<Vec<String>, sqlx::Error> {
+    // With only pg_catalog on the path, the catalog's functions qualify every name they print.
+    sqlx::raw_sql(&format!(
+        "SET search_path = pg_catalog; DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}"
+    ))
+    .execute(&mut *conn)
+    .await?;
+    let mut deferred = Vec::new();
+    for table in tables {
+        let live = format!("public.{table}");
+        let fresh = format!("{SCHEMA}.{table}");
+        sqlx::raw_sql(&format!("CREATE TABLE {fresh} (LIKE {live} INCLUDING ALL EXCLUDING INDEXES)"))
+            .execute(&mut *conn)
+            .await?;
+        let constraints: Vec<(String, String)> = sqlx::query_as(
+            "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE conrelid = $1::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname",
+        )
+        .bind(&live)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (name, definition) in constraints {
+            sqlx::raw_sql(&format!("ALTER TABLE {fresh} ADD CONSTRAINT {name} {definition}"))
+                .execute(&mut *conn)
+                .await?;
+        }
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = $1::regclass \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) \
+             ORDER BY i.indexrelid",
+        )
+        .bind(&live)
+        .fetch_all(&mut *conn)
+        .await?;
+        let on_live = format!(" ON {live} ");
+        deferred.extend(indexes.into_iter().map(|def| def.replacen(&on_live, &format!(" ON {fresh} "), 1)));
+    }
+    Ok(deferred)
+}
+
+/// The rebuild's progress through the log.
+struct Fold {
+    kinds: Vec<&'static str>,
+    position: LogPosition,
+    /// Events of `kinds` applied.
+    events: u64,
+    /// Events read (all kinds).
+    read: u64,
+}
+
+impl Fold {
+    /// Folds the log up to the live checkpoint as it stands now (a moving target: repeats until
+    /// a batch finds nothing left before it).
+    async fn catch_up(
+        &mut self,
+        pool: &PgPool,
+        conn: &mut PgConnection,
+        progress: &mut impl FnMut(u64),
+    ) -> Result<(), ReplayError> {
+        loop {
+            let target = read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?;
+            let batch = self.read_until(pool, target).await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let mut tx = conn.begin().await?;
+            self.apply(&mut tx, batch).await?;
+            tx.commit().await?;
+            progress(self.read);
+        }
+    }
+
+    /// The next events after the fold's position, up to and including `target`.
+    async fn read_until(&self, pool: &PgPool, target: LogPosition) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        if self.position >= target {
+            return Ok(Vec::new());
+        }
+        let mut events = log::read_after(pool, self.position, BATCH).await?;
+        events.retain(|e| e.position <= target);
+        Ok(events)
+    }
+
+    async fn apply(&mut self, db: &mut PgConnection, batch: Vec<StoredEvent>) -> Result<(), SubscriberError> {
+        let Some(last) = batch.last().map(|e| e.position) else { return Ok(()) };
+        self.read += batch.len() as u64;
+        let mine: Vec<StoredEvent> =
+            batch.into_iter().filter(|e| self.kinds.contains(&e.aggregate_type.as_str())).collect();
+        self.events += mine.len() as u64;
+        if !mine.is_empty() {
+            Projector.apply(db, &mine).await?;
+        }
+        self.position = last;
+        Ok(())
+    }
+}
+
+/// In one transaction: hold the live projector at its checkpoint, fold the rest of the log up
+/// to it, and put the fresh tables in the live ones' place (recreating the views over them).
+async fn swap(
+    pool: &PgPool,
+    conn: &mut PgConnection,
+    fold: &mut Fold,
+    tables: &[&str],
+) -> Result<LogPosition, ReplayError> {
+    let mut tx = conn.begin().await?;
+    // Readers queue behind the swap's locks: give up rather than hold them up for long.
+    sqlx::raw_sql("SET LOCAL lock_timeout = '10s'").execute(&mut *tx).await?;
+    let checkpoint = lock_checkpoint(&mut tx, PROJECTIONS).await?;
+    loop {
+        let batch = fold.read_until(pool, checkpoint).await?;
+        if batch.is_empty() {
+            break;
+        }
+        fold.apply(&mut tx, batch).await?;
+    }
+    sqlx::raw_sql("SET LOCAL search_path = pg_catalog").execute(&mut *tx).await?;
+    let live: Vec<String> = tables.iter().map(|t| format!("public.{t}")).collect();
+    let views: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT v.oid::regclass::text, pg_get_viewdef(v.oid) \
+         FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class \
+         WHERE d.refobjid = ANY($1::regclass[]) AND v.relkind = 'v' AND v.oid <> d.refobjid",
+    )
+    .bind(&live)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (view, _) in &views {
+        sqlx::raw_sql(&format!("DROP VIEW {view}")).execute(&mut *tx).await?;
+    }
+    for table in tables {
+        sqlx::raw_sql(&format!("DROP TABLE public.{table}; ALTER TABLE {SCHEMA}.{table} SET SCHEMA public"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (view, definition) in &views {
+        sqlx::raw_sql(&format!("CREATE VIEW {view} AS {definition}")).execute(&mut *tx).await?;
+    }
+    sqlx::raw_sql(&format!("DROP SCHEMA {SCHEMA}")).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(checkpoint)
+}
