@@ -37,10 +37,11 @@ export async function auditView(root, { params }) {
     input('to', { type: 'datetime-local', step: 1 })),
   h('div', { class: 'actions' },
     h('button', { type: 'submit', class: 'primary' }, t('apply')),
-    h('button', { type: 'button', class: 'link', onclick: () => go('audit') }, t('clear')),
-    h('button', { type: 'button', id: 'export-csv', onclick: () => exportCsv(filters, exportStatus) }, `⤓ ${t('audit.csv')}`),
-    ));
+    h('button', { type: 'button', class: 'link', onclick: () => go('audit') }, t('clear'))));
   const exportStatus = h('div', { class: 'form-status', 'aria-live': 'polite' });
+  const toolbar = h('div', { class: 'toolbar' },
+    h('button', { type: 'button', id: 'export-csv', onclick: () => exportCsv(filters, exportStatus) }, `⤓ ${t('audit.csv')}`),
+    h('span', { class: 'muted small' }, t('audit.csv.hint')));
   const list = h('div', { class: 'list', id: 'audit-log' });
   const verifyBox = h('div', { id: 'verify-result' });
 
@@ -51,6 +52,7 @@ export async function auditView(root, { params }) {
         h('button', { type: 'button', id: 'verify', onclick: () => verify(verifyBox) }, t('audit.verify.run'))),
       verifyBox) : null,
     panel(t('audit.filters'), filterForm, { open: FILTERS.some((k) => filters[k]) }),
+    toolbar,
     exportStatus,
     list);
 

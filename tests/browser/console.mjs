@@ -9,7 +9,7 @@
 // Exits non-zero on the first failed step, or at the end if the browser logged any console
 // error or page error that no step expected.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -18,6 +18,7 @@ const adminToken = need('KLG_ADMIN_TOKEN');
 const viewerToken = need('KLG_VIEWER_TOKEN');
 const shots = need('KLG_SCREENSHOTS');
 mkdirSync(shots, { recursive: true });
+rmSync(join(shots, 'failure.png'), { force: true });
 
 function need(name) {
   const value = process.env[name];
@@ -31,6 +32,8 @@ function need(name) {
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const problems = [];
+/** The page last opened: photographed when a step fails. */
+let lastPage = null;
 /** Console errors a step provokes on purpose (e.g. the 422 of a bad field), as regexes. */
 let expected = [];
 
@@ -76,6 +79,7 @@ async function newPage(browser, { viewport = DESKTOP, locale = 'en-GB', label })
   context.setDefaultTimeout(15000);
   const page = await context.newPage();
   watch(page, label);
+  lastPage = page;
   return page;
 }
 
@@ -106,6 +110,14 @@ async function main() {
   });
   try {
     await flow(browser);
+  } catch (err) {
+    if (lastPage) {
+      const file = join(shots, 'failure.png');
+      await lastPage.screenshot({ path: file, fullPage: true }).catch(() => {});
+      const seen = await lastPage.locator('main').textContent().catch(() => '');
+      console.error(`the page when it failed: ${file}; its text: ${seen.slice(0, 1000)}`);
+    }
+    throw err;
   } finally {
     await browser.close();
   }
@@ -213,7 +225,7 @@ async function flow(browser) {
   check((await text(page, '#total-hours')) === '0.0', `as of ${pickerValue} (browser time) the hours were 0.0`);
   check((await text(page, '#total-cycles')) === '0', 'and the cycles 0');
   check((await page.locator('#log-flight').count()) === 0, 'a past state offers no commands');
-  check((await page.locator('#timeline li.event.later').count()) === 2, 'later events are dimmed on the timeline');
+  check((await page.locator('#timeline li.event.later[data-type=FlightLogged]').count()) === 1, 'the later flight is dimmed on the timeline');
   await shot(page, 'aircraft-as-of');
   await page.locator('#as-of-now').click();
   await page.locator('#log-flight').waitFor();
