@@ -27,11 +27,37 @@ async function rows(view, filters = {}) {
   return all;
 }
 
-/** Sums `value(row)` per window start, oldest first, keeping the last `keep` windows. */
-function series(list, value, keep) {
+const HOUR = 3600 * 1000;
+const DAY = 24 * HOUR;
+
+/**
+ * Sums `value(row)` per window start, oldest first: one point per window of `step` ms (empty
+ * windows as 0) over the last `keep` windows up to now (later windows, such as the days a 7-day
+ * sum still reaches, are left out).
+ */
+function series(list, value, step, keep) {
   const sums = new Map();
-  for (const r of list) sums.set(r.window_start, (sums.get(r.window_start) || 0) + value(r));
-  return [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).slice(-keep).map(([start, v]) => ({ start, value: v }));
+  for (const r of list) {
+    const at = new Date(r.window_start).getTime();
+    sums.set(at, (sums.get(at) || 0) + value(r));
+  }
+  if (!sums.size) return [];
+  const now = Date.now();
+  const starts = [...sums.keys()].filter((at) => at <= now);
+  if (!starts.length) return [];
+  const last = Math.max(...starts);
+  const first = Math.max(Math.min(...starts), last - (keep - 1) * step);
+  const points = [];
+  for (let at = first; at <= last; at += step) {
+    points.push({ start: new Date(at).toISOString(), value: sums.get(at) || 0 });
+  }
+  return points;
+}
+
+/** A round upper bound for an axis: 1, 2 or 5 times a power of ten. */
+function niceMax(value) {
+  const power = 10 ** Math.floor(Math.log10(value));
+  return [1, 2, 5, 10].map((m) => m * power).find((m) => m >= value);
 }
 
 /**
@@ -49,16 +75,17 @@ export function barChart({ id, title, points, unit = '', digits = 0, format }) {
     figure.append(note('info', t('stats.nodata')));
     return figure;
   }
-  const max = Math.max(...points.map((p) => p.value), 1);
+  const max = niceMax(Math.max(...points.map((p) => p.value), 1));
   const plotW = width - left - 8;
   const plotH = height - top - bottom;
   const step = plotW / points.length;
   const barW = Math.max(2, Math.min(36, step * 0.8));
   const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title, class: 'bars' });
-  for (const f of [0, 0.5, 1]) {
+  const ticks = digits === 0 && max % 2 === 1 ? [0, 1] : [0, 0.5, 1];
+  for (const f of ticks) {
     const y = top + plotH * (1 - f);
     chart.append(svg('line', { x1: left, x2: width - 8, y1: y, y2: y, class: 'gridline' }),
-      svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', class: 'axis' }, number(max * f, f === 0 ? 0 : digits)));
+      svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', class: 'axis' }, number(max * f, Number.isInteger(max * f) ? 0 : digits)));
   }
   points.forEach((p, i) => {
     const barH = (p.value / max) * plotH;
@@ -86,7 +113,7 @@ export async function statsView(root, { params }) {
     e.preventDefault();
     go('stats', { registration: new FormData(e.target).get('registration').trim().toUpperCase() });
   } },
-  h('input', { name: 'registration', value: registration, placeholder: t('stats.all'), 'aria-label': t('field.registration_number') }),
+  h('input', { name: 'registration', value: registration, placeholder: t('stats.all'), 'aria-label': t('field.registration_number'), size: 28 }),
   h('button', { type: 'submit' }, t('apply')),
   registration ? h('button', { type: 'button', class: 'link', onclick: () => go('stats') }, t('stats.fleet')) : null);
 
@@ -102,10 +129,10 @@ export async function statsView(root, { params }) {
       rows('inbox_intake_hourly'),
     ]);
     fill(charts,
-      barChart({ id: 'chart-events', title: t('stats.events_hourly'), points: series(hourly, (r) => r.total_events, 48), format: hour }),
-      barChart({ id: 'chart-daily', title: t('stats.daily_hours'), points: series(daily, (r) => r.block_minutes / 60, 30), digits: 1, unit: ' h', format: date }),
-      barChart({ id: 'chart-7d', title: t('stats.rolling_hours'), points: series(daily, (r) => r.rolling_7d_block_minutes / 60, 30), digits: 1, unit: ' h', format: date }),
-      barChart({ id: 'chart-intake', title: t('stats.intake_hourly'), points: series(intake, (r) => r.received, 48), format: hour }));
+      barChart({ id: 'chart-events', title: t('stats.events_hourly'), points: series(hourly, (r) => r.total_events, HOUR, 48), format: hour }),
+      barChart({ id: 'chart-daily', title: t('stats.daily_hours'), points: series(daily, (r) => r.block_minutes / 60, DAY, 30), digits: 1, unit: ' h', format: date }),
+      barChart({ id: 'chart-7d', title: t('stats.rolling_hours'), points: series(daily, (r) => r.rolling_7d_block_minutes / 60, DAY, 30), digits: 1, unit: ' h', format: date }),
+      barChart({ id: 'chart-intake', title: t('stats.intake_hourly'), points: series(intake, (r) => r.received, HOUR, 48), format: hour }));
   } catch (err) {
     fill(charts, note('error', errorText(err)));
   }

@@ -287,10 +287,11 @@ async function flow(browser) {
   const [csv] = await Promise.all([page.waitForEvent('download'), page.locator('#export-csv').click()]);
   check(csv.suggestedFilename().endsWith('.csv'), `the CSV export downloads ${csv.suggestedFilename()}`);
   await page.locator('.panel summary', { hasText: 'Filters' }).click();
+  await page.locator('#audit-registration').fill('RA-89001');
   await page.locator('#audit-event_type').fill('FlightLogged');
   await page.locator('#audit-filters button[type=submit]').click();
   await page.waitForFunction(() => document.querySelectorAll('#audit-log table.grid tbody tr').length === 1);
-  check(true, 'filtering by event type leaves the one flight');
+  check(true, 'filtering by registration and event type leaves its one flight');
   await shot(page, 'audit');
 
   step('statistics: charts and streaming health');

@@ -90,6 +90,81 @@ async fn me_names_the_calling_token_for_every_role_and_refuses_no_token() {
     anonymous(&app, "/api/v1/me", &[]).await.assert_problem(401);
 }
 
+/// A small fleet beside the one the browser registers, so that the pages (and screenshots) show
+/// each status, an expired and a valid certificate, flights on several days and a document.
+async fn seed(app: &TestApp) {
+    let today = chrono::Utc::now().date_naive();
+    let fleet = [
+        (
+            "RA-89002",
+            "SU95",
+            "Sukhoi Superjet 100-95B",
+            "Rossiya",
+            Some(("2019-03-01", "2024-03-01")),
+            Some("grounded"),
+        ),
+        (
+            "RA-73005",
+            "A320",
+            "Airbus A320-214",
+            "S7 Airlines",
+            Some(("2024-06-01", "2030-05-31")),
+            Some("in_maintenance"),
+        ),
+        ("VP-BKR", "B738", "Boeing 737-800", "Utair", Some(("2023-01-15", "2029-01-14")), None),
+        ("RA-64021", "T204", "Tupolev Tu-204-100", "Red Wings", None, Some("stored")),
+    ];
+    for (i, (registration, aircraft_type, model, operator, certificate, status)) in
+        fleet.into_iter().enumerate()
+    {
+        let body = json!({
+            "registration_number": registration, "aircraft_type": aircraft_type, "model": model,
+            "serial_number": format!("MSN-{}", 1000 + i), "operator": operator, "year_of_manufacture": 2012 + i,
+        });
+        let reply = app.post_json("/api/v1/aircraft", &body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let id = reply.body["id"].as_str().expect("id").to_owned();
+        let mut command = |path: &str, body: serde_json::Value| {
+            let path = format!("/api/v1/aircraft/{id}/{path}");
+            async move {
+                let reply = app.post_json(&path, &body).await;
+                assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+            }
+        };
+        if let Some((issued_on, valid_until)) = certificate {
+            let number = format!("CA-{}", 100 + i);
+            command(
+                "certificates",
+                json!({"number": number, "issued_on": issued_on, "valid_until": valid_until}),
+            )
+            .await;
+        }
+        // Flights need a certificate valid on their day.
+        let flies = certificate.is_some_and(|(_, valid_until)| valid_until > "2029");
+        for day in (1..=(i as u64 + 3)).filter(|_| flies) {
+            let flight_date = (today - chrono::Days::new(day)).to_string();
+            let block_hours = 1.5 + (day as f64) * 0.75;
+            command(
+                "flights",
+                json!({"flight_date": flight_date, "block_hours": block_hours, "cycles": 1 + day % 2}),
+            )
+            .await;
+        }
+        if let Some(status) = status {
+            command("status", json!({"status": status, "reason": "Scheduled check"})).await;
+        }
+    }
+    let document = app
+        .upload(&[klg_tests::Part::file("SB-32-0147.pdf", "application/pdf", b"%PDF-1.7 service bulletin")])
+        .await;
+    assert_eq!(document.status, StatusCode::CREATED, "{}", document.body);
+    let id = document.body["id"].as_str().expect("id");
+    let classified = app
+        .post_json(&format!("/api/inbox/files/{id}/classify"), &json!({"document_type": "service_bulletin"}))
+        .await;
+    assert_eq!(classified.status, StatusCode::OK, "{}", classified.body);
+}
+
 /// The repository's root (the tests crate's parent).
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("a parent folder").to_owned()
@@ -114,6 +189,7 @@ async fn the_console_works_in_a_real_browser() {
 
     let app = spawn_app().await;
     let viewer = token(&app, "console-viewer", "viewer").await;
+    seed(&app).await;
     let mut node = Command::new("node");
     node.arg("console.mjs")
         .current_dir(&browser_tests)
