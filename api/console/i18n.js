@@ -110,6 +110,10 @@ const en = {
   'field.total_block_minutes': 'Block minutes',
   'field.total_cycles': 'Cycles',
   'field.certificates': 'Certificates',
+  'field.received': 'Received',
+  'field.aircraft_id': 'Aircraft',
+  'field.processing_note': 'Note',
+  'field.rejection_reason': 'Rejection reason',
   'fleet.search': 'Search registration, model, MSN, operator',
   'fleet.any_status': 'Any status',
   'fleet.sort': 'Order',
@@ -330,6 +334,10 @@ const ru = {
   'field.total_block_minutes': 'Полётное время, мин',
   'field.total_cycles': 'Циклы',
   'field.certificates': 'Сертификаты',
+  'field.received': 'Получен',
+  'field.aircraft_id': 'Воздушное судно',
+  'field.processing_note': 'Примечание',
+  'field.rejection_reason': 'Причина отклонения',
   'fleet.search': 'Поиск: номер, модель, заводской номер, эксплуатант',
   'fleet.any_status': 'Любой статус',
   'fleet.sort': 'Порядок',
@@ -482,6 +490,11 @@ export function t(key, ...args) {
 export function eventLabel(type) {
   const key = `event.${type}`;
   return key in DICTIONARIES[current] ? t(key) : type;
+}
+
+/** Whether a label exists for `key` in the current language. */
+export function known(key) {
+  return key in DICTIONARIES[current];
 }
 
 /** A field name of a timeline change, labelled where the console knows it. */

@@ -2,7 +2,7 @@
 // instant, `?as_of=` on the read) and the timeline of a record's events (who, when, what
 // changed: field old → new).
 
-import { t, eventLabel, fieldLabel } from './i18n.js';
+import { t, eventLabel, fieldLabel, known } from './i18n.js';
 import { h, time, localInputValue, note, go } from './ui.js';
 
 /**
@@ -26,8 +26,14 @@ export function asOfBar(path, asOf) {
     asOf ? h('p', { class: 'as-of-banner', role: 'status' }, t('asof.banner'), ' ', time(asOf)) : null);
 }
 
-function value(v) {
+/** Enumerated values (statuses, document types) get their label; the raw value on hover. */
+const ENUMS = { status: ['status', 'inbox_status'], document_type: ['document_type'] };
+
+function value(v, field) {
   if (v === null || v === undefined || v === '') return h('span', { class: 'muted' }, '∅');
+  const key = (ENUMS[field] || []).map((kind) => `${kind}.${v}`).find(known);
+  if (key) return h('span', { title: String(v) }, t(key));
+  if (typeof v === 'boolean') return t(v ? 'yes' : 'no');
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
@@ -51,7 +57,7 @@ export function timelineList(entries, { path, asOf }) {
         e.changes?.length
           ? h('ul', { class: 'changes' }, e.changes.map((c) => h('li', {},
             h('span', { class: 'field-name' }, fieldLabel(c.field)), ': ',
-            h('span', { class: 'old' }, value(c.old)), ' → ', h('span', { class: 'new' }, value(c.new)))))
+            h('span', { class: 'old' }, value(c.old, c.field)), ' → ', h('span', { class: 'new' }, value(c.new, c.field)))))
           : h('p', { class: 'muted small' }, e.summary || t('timeline.nochange')),
         h('p', { class: 'muted small ids' }, e.request_id ? h('span', { title: t('field.correlation_id') + ': ' + (e.correlation_id || '—') }, `${t('field.request_id')}: ${e.request_id}`) : null));
     }));

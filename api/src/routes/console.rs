@@ -7,15 +7,17 @@
 //! a program, not the API. [`PUBLIC_PATTERNS`] is what authentication lets through without a
 //! token; the route-parity test lists them as deliberately undocumented.
 //!
-//! Caching: every answer carries a strong `ETag` (the file's SHA-256) and `Cache-Control:
-//! no-cache`, so the browser keeps its copy and revalidates it with one conditional request
-//! (304, no body) — a new binary's files are picked up at once. The page is locked down by a
+//! Caching: every answer carries an `ETag` (the file's SHA-256) and `Cache-Control: no-cache`, so
+//! the browser keeps its copy and revalidates it with one conditional request (304, no body) — a
+//! new binary's files are picked up at once. The files are gzipped for clients that accept it, so
+//! the tag is weak (`W/`): the same file in two content codings is not byte-identical. The page is locked down by a
 //! Content-Security-Policy admitting only this origin's scripts, styles and API (no inline
 //! script or style, no framing).
 
 use std::sync::OnceLock;
 
 use actix_web::http::header;
+use actix_web::middleware::Compress;
 use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
@@ -70,13 +72,14 @@ static ASSETS_LIST: [Asset; 14] = [
 fn etags() -> &'static [String] {
     static TAGS: OnceLock<Vec<String>> = OnceLock::new();
     TAGS.get_or_init(|| {
-        ASSETS_LIST.iter().map(|a| format!("\"{}\"", hex::encode(Sha256::digest(a.body)))).collect()
+        ASSETS_LIST.iter().map(|a| format!("W/\"{}\"", hex::encode(Sha256::digest(a.body)))).collect()
     })
 }
 
 /// Registers the console's routes (plain routes: they are not API operations).
 pub fn serve(cfg: &mut web::ServiceConfig) {
-    cfg.route(INDEX, web::get().to(index)).route(ASSETS, web::get().to(asset));
+    cfg.service(web::resource(INDEX).wrap(Compress::default()).route(web::get().to(index)))
+        .service(web::resource(ASSETS).wrap(Compress::default()).route(web::get().to(asset)));
 }
 
 async fn index(req: HttpRequest) -> HttpResponse {
@@ -93,10 +96,11 @@ async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse
 fn respond(req: &HttpRequest, index: usize) -> HttpResponse {
     let asset = &ASSETS_LIST[index];
     let tag = &etags()[index];
-    let unchanged =
-        req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-            v.split(',').any(|t| t.trim().trim_start_matches("W/") == tag || t.trim() == "*")
-        });
+    // If-None-Match compares weakly: `"x"` and `W/"x"` both match.
+    let opaque = tag.trim_start_matches("W/");
+    let unchanged = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',').any(|t| t.trim().trim_start_matches("W/") == opaque || t.trim() == "*")
+    });
     let mut response = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     response
         .insert_header((header::ETAG, tag.as_str()))
