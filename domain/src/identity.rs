@@ -37,6 +37,8 @@ pub enum Access {
     Integrate,
     /// Manage tokens and read operational reports.
     Administer,
+    /// Learn the calling token's own name and role (every role has it).
+    Identify,
 }
 
 impl Role {
@@ -45,6 +47,7 @@ impl Role {
     pub fn allows(self, access: Access) -> bool {
         use Access::*;
         match self {
+            _ if access == Identify => true,
             Role::Admin => true,
             Role::Viewer => access == Read,
             Role::Engineer => matches!(access, Read | Write),
@@ -73,6 +76,7 @@ impl Access {
             Access::Audit => Role::Auditor,
             Access::Integrate => Role::Integration,
             Access::Administer => Role::Admin,
+            Access::Identify => Role::Viewer,
         }
     }
 
@@ -164,16 +168,24 @@ mod tests {
     #[test]
     fn each_role_has_exactly_its_access() {
         let granted = |role: Role| {
-            [Access::Read, Access::Write, Access::Audit, Access::Integrate, Access::Administer]
-                .into_iter()
-                .filter(|a| role.allows(*a))
-                .collect::<Vec<_>>()
+            [
+                Access::Read,
+                Access::Write,
+                Access::Audit,
+                Access::Integrate,
+                Access::Administer,
+                Access::Identify,
+            ]
+            .into_iter()
+            .filter(|a| role.allows(*a))
+            .collect::<Vec<_>>()
         };
-        assert_eq!(granted(Role::Viewer), [Access::Read]);
-        assert_eq!(granted(Role::Engineer), [Access::Read, Access::Write]);
-        assert_eq!(granted(Role::Auditor), [Access::Read, Access::Audit]);
-        assert_eq!(granted(Role::Integration), [Access::Integrate]);
-        assert_eq!(granted(Role::Admin).len(), 5);
+        assert_eq!(granted(Role::Viewer), [Access::Read, Access::Identify]);
+        assert_eq!(granted(Role::Engineer), [Access::Read, Access::Write, Access::Identify]);
+        assert_eq!(granted(Role::Auditor), [Access::Read, Access::Audit, Access::Identify]);
+        assert_eq!(granted(Role::Integration), [Access::Integrate, Access::Identify]);
+        assert_eq!(granted(Role::Admin).len(), 6);
+        assert_eq!(Access::Identify.roles(), Role::ALL);
         assert_eq!(Access::Write.roles(), [Role::Engineer, Role::Admin]);
     }
 

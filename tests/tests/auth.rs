@@ -317,6 +317,7 @@ async fn the_document_declares_the_bearer_scheme_and_the_roles_of_every_operatio
         klg_domain::identity::Access::Audit,
         klg_domain::identity::Access::Integrate,
         klg_domain::identity::Access::Administer,
+        klg_domain::identity::Access::Identify,
     ]
     .into_iter()
     .map(|a| a.roles().into_iter().map(|r| r.to_string()).collect())
