@@ -10,7 +10,8 @@ import { h, time, localInputValue, note, go } from './ui.js';
  * page's route, which carries the instant as `?as_of=`.
  */
 export function asOfBar(path, asOf) {
-  const input = h('input', { type: 'datetime-local', step: 1, id: 'as-of', value: asOf ? localInputValue(asOf) : '' });
+  // Not after now: a future state is not yet a fact (the API refuses it too).
+  const input = h('input', { type: 'datetime-local', step: 1, id: 'as-of', value: asOf ? localInputValue(asOf) : '', max: localInputValue(new Date().toISOString()) });
   const show = (e) => {
     e.preventDefault();
     if (!input.value) return go(path);

@@ -76,7 +76,7 @@ function watch(page, label) {
 
 async function newPage(browser, { viewport = DESKTOP, locale = 'en-GB', label }) {
   const context = await browser.newContext({ viewport, locale, timezoneId: 'Europe/Moscow', acceptDownloads: true });
-  context.setDefaultTimeout(15000);
+  context.setDefaultTimeout(30000);
   const page = await context.newPage();
   watch(page, label);
   lastPage = page;
