@@ -4,6 +4,8 @@
 //   KLG_URL               the server's base URL
 //   KLG_ADMIN_TOKEN       an admin token (the whole flow)
 //   KLG_VIEWER_TOKEN      a viewer token (must see no write forms)
+//   KLG_ENGINEER_TOKEN    an engineer token (forms, but no timeline or audit log)
+//   KLG_AUDITOR_TOKEN     an auditor token (timeline and audit log, but no forms)
 //   KLG_SCREENSHOTS       folder for the screenshots (each page at 1280×800 and 390×844)
 //   KLG_CHROMIUM          the browser (default /usr/bin/chromium)
 // Exits non-zero on the first failed step, or at the end if the browser logged any console
@@ -16,6 +18,8 @@ import { chromium } from 'playwright-core';
 const base = need('KLG_URL');
 const adminToken = need('KLG_ADMIN_TOKEN');
 const viewerToken = need('KLG_VIEWER_TOKEN');
+const engineerToken = need('KLG_ENGINEER_TOKEN');
+const auditorToken = need('KLG_AUDITOR_TOKEN');
 const shots = need('KLG_SCREENSHOTS');
 mkdirSync(shots, { recursive: true });
 rmSync(join(shots, 'failure.png'), { force: true });
@@ -351,6 +355,24 @@ async function flow(browser) {
   check((await viewer.locator('form#classify, form#link, form#process, form#reject, form#archive').count()) === 0, 'document: no command forms');
   check((await viewer.locator('button.download').count()) === 1, 'document: download offered');
   check((await viewer.locator('form').count()) === 1, 'the only form left is the "as of" picker');
+
+  step('an engineer gets the forms but not the audit; an auditor the audit but not the forms');
+  const engineer = await newPage(browser, { label: 'engineer' });
+  await signIn(engineer, engineerToken);
+  check(!(await engineer.locator('#nav a').allTextContents()).includes('Audit'), 'the engineer is not offered the audit log');
+  await engineer.goto(`${base}/#/aircraft/${aircraftId}`);
+  await engineer.locator('form#log-flight').waitFor();
+  check((await engineer.locator('form#change-status, form#add-certificate').count()) === 2, 'the engineer has the command forms');
+  check((await engineer.locator('#timeline').count()) === 0, 'but no timeline');
+  const auditor = await newPage(browser, { label: 'auditor' });
+  await signIn(auditor, auditorToken);
+  check((await auditor.locator('#nav a').allTextContents()).includes('Audit'), 'the auditor is offered the audit log');
+  await auditor.goto(`${base}/#/aircraft/${aircraftId}`);
+  await auditor.locator('#timeline li.event').first().waitFor();
+  check((await auditor.locator('.commands, form#log-flight').count()) === 0, 'the auditor reads the timeline and has no command forms');
+  await auditor.goto(`${base}/#/inbox`);
+  await auditor.locator('table.grid').waitFor();
+  check((await auditor.locator('#upload').count()) === 0, 'and no upload form');
 
   step('Russian by default for a Russian browser, and the language switch');
   const ru = await newPage(browser, { locale: 'ru-RU', label: 'ru' });

@@ -189,6 +189,8 @@ async fn the_console_works_in_a_real_browser() {
 
     let app = spawn_app().await;
     let viewer = token(&app, "console-viewer", "viewer").await;
+    let engineer = token(&app, "console-engineer", "engineer").await;
+    let auditor = token(&app, "console-auditor", "auditor").await;
     seed(&app).await;
     let mut node = Command::new("node");
     node.arg("console.mjs")
@@ -196,6 +198,8 @@ async fn the_console_works_in_a_real_browser() {
         .env("KLG_URL", &app.address)
         .env("KLG_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("KLG_VIEWER_TOKEN", &viewer)
+        .env("KLG_ENGINEER_TOKEN", &engineer)
+        .env("KLG_AUDITOR_TOKEN", &auditor)
         .env("KLG_SCREENSHOTS", &screenshots)
         .env("KLG_CHROMIUM", &chromium);
     // The server runs on this test's runtime: wait for the browser off it.
