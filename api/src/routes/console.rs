@@ -32,7 +32,7 @@ pub const PUBLIC_PATTERNS: [&str; 2] = [INDEX, ASSETS];
 
 /// What the console's pages may load: only this origin's scripts, styles, images and API.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' blob:; connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; \
+     img-src 'self'; connect-src 'self'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
 /// One embedded file.
