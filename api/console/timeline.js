@@ -35,7 +35,14 @@ function value(v, field) {
   const key = (ENUMS[field] || []).map((kind) => `${kind}.${v}`).find(known);
   if (key) return h('span', { title: String(v) }, t(key));
   if (typeof v === 'boolean') return t(v ? 'yes' : 'no');
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return v.length ? v.map((item) => plain(item)).join('; ') : h('span', { class: 'muted' }, '∅');
+  if (typeof v === 'object') return plain(v);
+  return String(v);
+}
+
+/** An object as `key value, …` (certificates and the like), anything else as text. */
+function plain(v) {
+  if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => `${fieldLabel(k)} ${x}`).join(', ');
   return String(v);
 }
 
