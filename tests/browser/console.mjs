@@ -38,8 +38,8 @@ const PHONE = { width: 390, height: 844 };
 const problems = [];
 /** The page last opened: photographed when a step fails. */
 let lastPage = null;
-/** Console errors a step provokes on purpose (e.g. the 422 of a bad field), as regexes. */
-let expected = [];
+/** Console errors steps provoke on purpose (e.g. the 422 of a bad field), as regexes, each excusing one. */
+const expected = [];
 
 function check(condition, what) {
   if (!condition) throw new Error(`check failed: ${what}`);
@@ -50,20 +50,22 @@ function step(name) {
   console.log(`• ${name}`);
 }
 
-/** Runs `fn` while the console errors matching `patterns` are expected. */
+/**
+ * Runs `fn`, which provokes one console error matching each of `patterns` (e.g. the network
+ * line of a deliberate 422). Each pattern excuses one such error, also one reported a little
+ * after the step (the browser's console events arrive asynchronously).
+ */
 async function expecting(patterns, fn) {
-  expected = patterns;
-  try {
-    return await fn();
-  } finally {
-    expected = [];
-  }
+  expected.push(...patterns);
+  return fn();
 }
 
 function watch(page, label) {
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
-    if (expected.some((p) => p.test(m.text()))) {
+    const excuse = expected.findIndex((p) => p.test(m.text()));
+    if (excuse >= 0) {
+      expected.splice(excuse, 1);
       console.log(`  (expected console error: ${m.text()})`);
       return;
     }

@@ -207,8 +207,11 @@ async fn the_console_works_in_a_real_browser() {
         .await
         .expect("the browser run was not cancelled")
         .expect("node runs (Debian's nodejs)");
-    println!("{}", String::from_utf8_lossy(&output.stdout));
-    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    // Kept beside the screenshots, for a look after the run.
+    let _ = std::fs::write(screenshots.join("browser-test.log"), format!("{stdout}\n{stderr}"));
     assert!(output.status.success(), "the browser test failed ({}): see its output above", output.status);
     for page in ["signin", "fleet", "aircraft", "inbox", "document", "audit", "stats"] {
         for size in ["1280x800", "390x844"] {
