@@ -56,6 +56,10 @@ pub struct FlightCompleted {
     pub flight_date: NaiveDate,
     pub block_hours: f64,
     pub cycles: u32,
+    /// Departure aerodrome (ICAO); with `arrival`, or neither.
+    pub departure: Option<String>,
+    /// Arrival aerodrome (ICAO).
+    pub arrival: Option<String>,
 }
 
 /// `aircraft.status.changed`: e.g. a maintenance system sending an aircraft into a check.
@@ -120,6 +124,8 @@ pub async fn receive(
                 flight_date: data.flight_date,
                 block_hours: data.block_hours,
                 cycles: data.cycles,
+                departure: data.departure,
+                arrival: data.arrival,
             };
             let command = flight.to_command().map_err(in_data)?;
             run_aircraft(&state, aircraft, command, &meta).await

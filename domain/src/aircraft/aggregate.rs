@@ -75,9 +75,9 @@ impl Aggregate for Aircraft {
             AircraftCommand::IssueCertificate { number, issued_on, valid_until } => {
                 self.issue_certificate(number, issued_on, valid_until)?
             }
-            AircraftCommand::LogFlight { flight_date, block_time, cycles } => {
+            AircraftCommand::LogFlight { flight_date, block_time, cycles, route } => {
                 self.check_may_fly(flight_date)?;
-                AircraftEvent::FlightLogged { flight_date, block_minutes: block_time, cycles }
+                AircraftEvent::FlightLogged { flight_date, block_minutes: block_time, cycles, route }
             }
             AircraftCommand::Decommission { reason } => AircraftEvent::AircraftDecommissioned {
                 registration_number: self.registration_number.clone().expect("checked above"),

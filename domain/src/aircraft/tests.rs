@@ -76,6 +76,7 @@ fn flight(on: &str) -> Guarded<AircraftCommand> {
         flight_date: date(on),
         block_time: BlockMinutes::from_hours(2.5).unwrap(),
         cycles: 1,
+        route: None,
     })
 }
 
@@ -232,7 +233,38 @@ async fn logs_a_flight_covered_by_a_certificate() {
             flight_date: date("2024-06-01"),
             block_minutes: BlockMinutes::from_minutes(150),
             cycles: 1,
+            route: None,
         }]);
+}
+
+#[tokio::test]
+async fn a_flight_records_its_route() {
+    let route = Route::from_ends(AirportCode::parse("uuee").ok(), AirportCode::parse("URSS").ok()).unwrap();
+    framework()
+        .given(vec![registered(), certified()])
+        .when_async(cmd(AircraftCommand::LogFlight {
+            flight_date: date("2024-06-01"),
+            block_time: BlockMinutes::from_minutes(95),
+            cycles: 1,
+            route: route.clone(),
+        }))
+        .await
+        .then_expect_events(vec![AircraftEvent::FlightLogged {
+            flight_date: date("2024-06-01"),
+            block_minutes: BlockMinutes::from_minutes(95),
+            cycles: 1,
+            route,
+        }]);
+}
+
+#[test]
+fn a_route_has_both_ends_or_none() {
+    let code = |c: &str| AirportCode::parse(c).ok();
+    assert_eq!(Route::from_ends(None, None), Ok(None));
+    assert_eq!(Route::from_ends(code("UUEE"), None).unwrap_err().0, "arrival");
+    assert_eq!(Route::from_ends(None, code("UUEE")).unwrap_err().0, "departure");
+    let circuit = Route::from_ends(code("UUEE"), code("UUEE")).unwrap().unwrap();
+    assert_eq!(circuit.departure, circuit.arrival, "a local flight returns where it started");
 }
 
 #[tokio::test]
@@ -268,6 +300,7 @@ async fn keeps_flight_totals() {
                 flight_date: date("2024-06-01"),
                 block_minutes: BlockMinutes::from_minutes(90),
                 cycles,
+                route: None,
             },
         );
     }
