@@ -254,15 +254,6 @@ impl BlockMinutes {
     }
 }
 
-/// Landing cycles of one flight: at least one.
-pub fn parse_cycles(cycles: u32) -> Result<u32, String> {
-    if cycles >= 1 {
-        Ok(cycles)
-    } else {
-        Err("must be at least 1".into())
-    }
-}
-
 string_newtype!(
     /// Original filename of a received document, neutralised: no directories, no control or
     /// bidi-override characters, no leading dots, at most 255 bytes. It is metadata only; blob
