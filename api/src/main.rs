@@ -10,6 +10,7 @@ use klg_projections::{Projector, Subscription, PROJECTIONS};
 mod cli;
 
 use cli::audit::{audit, AuditCommand};
+use cli::mirror::{verify_mirror, MirrorCommand};
 
 /// KLG — airworthiness control (КЛГ): an event-sourced record of an operator's fleet and the
 /// documents that arrive about it. Every change is an event in PostgreSQL; every read is
@@ -35,27 +36,6 @@ struct ProjectArgs {
     /// Catch up with the log, then exit instead of following it.
     #[arg(long)]
     once: bool,
-}
-
-#[derive(Subcommand)]
-enum MirrorCommand {
-    /// Consume the mirror topics from the beginning and compare them with the event store:
-    /// reports events missing from the topics, extra ones (after dropping duplicates by event
-    /// id) and aggregates whose events are out of order. Exits 1 if any.
-    Verify(VerifyArgs),
-    /// Print the JSON Schema of the message envelope.
-    Schema,
-}
-
-#[derive(clap::Args)]
-struct VerifyArgs {
-    #[command(flatten)]
-    database: DatabaseSettings,
-    #[command(flatten)]
-    mirror: klg_api::settings::MirrorSettings,
-    /// Stop consuming after this many seconds without a new message.
-    #[arg(long, default_value_t = 5)]
-    idle_seconds: u64,
 }
 
 #[derive(Subcommand)]
@@ -281,33 +261,6 @@ async fn token(command: TokenCommand) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-async fn verify_mirror(args: VerifyArgs) -> Result<(), String> {
-    let config =
-        args.mirror.config().ok_or("set REDPANDA_BROKERS (or --redpanda-brokers) to verify the mirror")?;
-    let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
-    let idle = std::time::Duration::from_secs(args.idle_seconds);
-    let report =
-        klg_mirror::verify::verify(&pool, &config, idle, |n| eprint!("\rconsumed {n} messages")).await;
-    eprintln!();
-    let report = report.map_err(|e| format!("verifying the mirror failed: {e}"))?;
-    println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
-    if report.is_clean() {
-        eprintln!(
-            "mirror verified: {} events expected, all present and in order ({} duplicates dropped)",
-            report.expected, report.duplicates
-        );
-        Ok(())
-    } else {
-        Err(format!(
-            "mirror differs from the store: {} missing, {} extra, {} aggregates out of order, {} undecodable",
-            report.missing.len(),
-            report.extra.len(),
-            report.out_of_order.len(),
-            report.undecodable
-        ))
-    }
 }
 
 async fn apply_risingwave(args: RisingwaveApplyArgs) -> Result<(), String> {

@@ -22,6 +22,10 @@ pub struct TimelineEntry {
     pub global_position: i64,
     pub recorded_at: DateTime<Utc>,
     pub event_type: String,
+    /// The version the payload is shown in (current: older events are upcast).
+    pub event_version: String,
+    /// The version the event was stored with.
+    pub stored_version: String,
     pub actor: Option<String>,
     pub request_id: Option<String>,
     pub correlation_id: Option<String>,
@@ -29,7 +33,7 @@ pub struct TimelineEntry {
     /// `field: old → new; …`
     pub summary: String,
     pub changes: Vec<Change>,
-    /// The event as stored.
+    /// The event, in its current version.
     pub payload: Value,
 }
 
@@ -41,7 +45,7 @@ pub enum TimelineError {
     Undecodable { id: String, sequence: i64, reason: String },
 }
 
-type Row = (i64, i64, DateTime<Utc>, String, sqlx::types::Json<Value>, sqlx::types::Json<Value>);
+type Row = (i64, i64, DateTime<Utc>, String, String, sqlx::types::Json<Value>, sqlx::types::Json<Value>);
 
 /// The timeline of aggregate `id` of type `A`, oldest first; empty if it has no events.
 pub async fn timeline<A>(pool: &PgPool, id: &str) -> Result<Vec<TimelineEntry>, TimelineError>
@@ -49,7 +53,8 @@ where
     A: Aggregate + Serialize,
 {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT sequence, global_position, recorded_at, event_type, payload::jsonb, metadata::jsonb FROM events \
+        "SELECT sequence, global_position, recorded_at, event_type, event_version, payload::jsonb, metadata::jsonb \
+         FROM events \
          WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
     )
     .bind(A::TYPE)
@@ -59,8 +64,10 @@ where
     let mut state = A::default();
     let mut before = state_fields(&state);
     let mut entries = Vec::with_capacity(rows.len());
-    for (sequence, global_position, recorded_at, event_type, payload, metadata) in rows {
-        let event: A::Event = serde_json::from_value(payload.0.clone())
+    for (sequence, global_position, recorded_at, event_type, stored_version, payload, metadata) in rows {
+        let (event_version, payload) =
+            klg_domain::upcast::upcast_payload(&event_type, &stored_version, payload.0);
+        let event: A::Event = serde_json::from_value(payload.clone())
             .map_err(|e| TimelineError::Undecodable { id: id.to_owned(), sequence, reason: e.to_string() })?;
         state.apply(event);
         let after = state_fields(&state);
@@ -71,13 +78,15 @@ where
             global_position,
             recorded_at,
             event_type,
+            event_version,
+            stored_version,
             actor: text("actor"),
             request_id: text("request_id"),
             correlation_id: text("correlation_id"),
             causation_id: text("causation_id"),
             summary: summary(&changes),
             changes,
-            payload: payload.0,
+            payload,
         });
         before = after;
     }

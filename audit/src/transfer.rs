@@ -76,6 +76,37 @@ struct Row {
     metadata: String,
     /// The event's link in its stream's chain (hex).
     hash: String,
+    /// For an event stored in an older version: its current version, and the payload upcast to
+    /// it (JSON), for consumers of the export; empty when the stored version is current. Import
+    /// stores the event as it was stored and ignores these.
+    #[sqlx(skip)]
+    #[serde(default)]
+    current_version: String,
+    #[sqlx(skip)]
+    #[serde(default)]
+    current_payload: String,
+}
+
+impl Row {
+    /// Fills `current_*` when the stored version is not the current one.
+    fn with_current(mut self) -> Self {
+        if self.event_version != klg_domain::upcast::current_version(&self.event_type) {
+            if let Ok(stored) = serde_json::from_str(&self.payload) {
+                let (version, payload) =
+                    klg_domain::upcast::upcast_payload(&self.event_type, &self.event_version, stored);
+                self.current_version = version;
+                self.current_payload = payload.to_string();
+            }
+        }
+        self
+    }
+}
+
+/// The current form of an event stored in an older version.
+#[derive(Serialize, Deserialize)]
+struct Current {
+    event_version: String,
+    payload: serde_json::Value,
 }
 
 /// A JSON line: payload and metadata embedded as JSON, byte for byte.
@@ -94,6 +125,8 @@ struct Line<'a> {
     #[serde(borrow)]
     metadata: &'a RawValue,
     hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    current: Option<Current>,
 }
 
 /// How many events an export wrote or an import stored.
@@ -131,8 +164,8 @@ pub async fn export(
         let after = summary.last_position.unwrap_or(0);
         let rows: Vec<Row> =
             filter.bind(sqlx::query_as(&sql).bind(after)).bind(&horizon).bind(PAGE).fetch_all(pool).await?;
-        for row in &rows {
-            sink.write(row)?;
+        for row in rows.iter().cloned() {
+            sink.write(&row.with_current())?;
         }
         let Some(last) = rows.last() else { break };
         summary.last_position = Some(last.global_position);
@@ -196,6 +229,10 @@ impl<'a> Line<'a> {
             payload: raw(&row.payload)?,
             metadata: raw(&row.metadata)?,
             hash: row.hash.clone(),
+            current: (!row.current_version.is_empty()).then(|| Current {
+                event_version: row.current_version.clone(),
+                payload: serde_json::from_str(&row.current_payload).unwrap_or_default(),
+            }),
         })
     }
 
@@ -212,6 +249,8 @@ impl<'a> Line<'a> {
             payload: self.payload.get().to_owned(),
             metadata: self.metadata.get().to_owned(),
             hash: self.hash,
+            current_version: String::new(),
+            current_payload: String::new(),
         }
     }
 }

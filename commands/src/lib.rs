@@ -5,7 +5,7 @@ pub mod blobs;
 pub mod db;
 mod error;
 mod locks;
-mod lookups;
+pub mod lookups;
 pub mod metadata;
 mod service;
 mod store;

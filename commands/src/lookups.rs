@@ -45,3 +45,12 @@ impl AircraftDirectory for PgAircraftDirectory {
             .map(|d| if d { AircraftStanding::Decommissioned } else { AircraftStanding::InService }))
     }
 }
+
+/// The system clock, in UTC.
+pub struct UtcClock;
+
+impl klg_domain::aircraft::Clock for UtcClock {
+    fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now().date_naive()
+    }
+}

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::error::CommandError;
 use crate::locks::KeyedLocks;
-use crate::lookups::{PgAircraftDirectory, PgRegistrationRegistry};
+use crate::lookups::{PgAircraftDirectory, PgRegistrationRegistry, UtcClock};
 use crate::metadata::{CommandMetadata, IdempotencyClaim};
 use crate::store::{AggregateStore, Loaded, StoreError};
 
@@ -248,7 +248,7 @@ impl WriteSide {
         let registry = PgRegistrationRegistry { pool: pool.clone() };
         let directory = PgAircraftDirectory { pool: pool.clone() };
         Self {
-            aircraft: CommandService::new(pool.clone(), AircraftServices::new(registry)),
+            aircraft: CommandService::new(pool.clone(), AircraftServices::new(registry, UtcClock)),
             inbox: CommandService::new(pool.clone(), InboxServices::new(directory)),
             pool,
         }

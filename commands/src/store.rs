@@ -90,7 +90,7 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
             }
         }
         for serialized in newer {
-            let envelope = EventEnvelope::<A>::try_from(serialized)
+            let envelope = EventEnvelope::<A>::try_from(klg_domain::upcast::upcast(serialized))
                 .map_err(|e| StoreError::Deserialization(e.to_string()))?;
             loaded.sequence = envelope.sequence;
             loaded.aggregate.apply(envelope.payload);

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod guard;
 pub mod identity;
 pub mod inbox;
+pub mod upcast;
 pub mod values;
 
 pub use errors::{DomainError, ErrorKind, FieldError, ValidationErrors};

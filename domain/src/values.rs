@@ -168,6 +168,29 @@ impl AirportCode {
     }
 }
 
+/// Where a flight went: departure and arrival aerodromes (ICAO). Version 2 of `FlightLogged`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub departure: AirportCode,
+    pub arrival: AirportCode,
+}
+
+impl Route {
+    /// A route needs both ends or neither (`None`: not recorded). The error names the field
+    /// that is missing.
+    pub fn from_ends(
+        departure: Option<AirportCode>,
+        arrival: Option<AirportCode>,
+    ) -> Result<Option<Self>, (&'static str, String)> {
+        match (departure, arrival) {
+            (Some(departure), Some(arrival)) => Ok(Some(Self { departure, arrival })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(("arrival", "required with departure".into())),
+            (None, Some(_)) => Err(("departure", "required with arrival".into())),
+        }
+    }
+}
+
 string_newtype!(
     /// Airworthiness certificate number.
     CertificateNumber
@@ -228,15 +251,6 @@ impl BlockMinutes {
 
     pub fn minutes(self) -> u32 {
         self.0
-    }
-}
-
-/// Landing cycles of one flight: at least one.
-pub fn parse_cycles(cycles: u32) -> Result<u32, String> {
-    if cycles >= 1 {
-        Ok(cycles)
-    } else {
-        Err("must be at least 1".into())
     }
 }
 

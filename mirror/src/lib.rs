@@ -9,6 +9,7 @@
 mod config;
 mod envelope;
 mod relay;
+pub mod replay;
 pub mod verify;
 
 pub use config::{MirrorConfig, Topics};

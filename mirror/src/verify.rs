@@ -9,6 +9,7 @@ use rdkafka::Message;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::replay::Range;
 use crate::{EventEnvelope, MirrorConfig, MIRROR};
 
 /// What the topics hold compared with the store.
@@ -48,14 +49,20 @@ pub enum VerifyError {
 }
 
 /// Reads every mirror topic from the beginning until nothing new arrives for `idle`
-/// (end offsets are not trusted: some Kafka-API brokers report them wrong), then compares.
+/// (end offsets are not trusted: some Kafka-API brokers report them wrong), then compares with
+/// the events the mirror's checkpoint says were delivered — or, for a topic filled by
+/// `klg replay mirror`, with the events of the replayed `range`.
 pub async fn verify(
     pool: &PgPool,
     config: &MirrorConfig,
     idle: Duration,
+    range: Option<&Range>,
     mut progress: impl FnMut(usize),
 ) -> Result<VerifyReport, VerifyError> {
-    let expected = delivered_events(pool).await?;
+    let expected = match range {
+        None => delivered_events(pool).await?,
+        Some(range) => events_in(pool, range).await?,
+    };
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", &config.brokers)
         .set("group.id", format!("klg-mirror-verify-{}", Uuid::new_v4()))
@@ -104,6 +111,21 @@ async fn delivered_events(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
          WHERE (e.transaction_id, e.global_position) <= (c.transaction_id, c.global_position)",
     )
     .bind(MIRROR)
+    .fetch_all(pool)
+    .await
+}
+
+/// Ids of the committed events of `range`.
+async fn events_in(pool: &PgPool, range: &Range) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT event_id FROM events WHERE {} \
+           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
+        Range::SQL
+    ))
+    .bind(range.from_position)
+    .bind(range.to_position)
+    .bind(range.from_time)
+    .bind(range.to_time)
     .fetch_all(pool)
     .await
 }

@@ -26,6 +26,10 @@ use crate::subscription::{Subscriber, SubscriberError};
 /// Events read from the log per projector batch.
 const BATCH: i64 = 2_000;
 
+/// As-of folds running at once in this process: each holds a connection of its own outside the
+/// pool, so a burst of them must not exhaust the server's connection slots; more wait their turn.
+static FOLDS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Which events to fold.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
@@ -39,6 +43,7 @@ pub enum Scope<'a> {
 /// [`AsOf::conn`].
 pub struct AsOf {
     conn: PgConnection,
+    _turn: tokio::sync::SemaphorePermit<'static>,
     pub instant: DateTime<Utc>,
     /// Events folded.
     pub events: u64,
@@ -51,6 +56,7 @@ impl AsOf {
         instant: DateTime<Utc>,
         scope: Scope<'_>,
     ) -> Result<Self, SubscriberError> {
+        let turn = FOLDS.acquire().await.map_err(|e| SubscriberError::Other(e.to_string()))?;
         let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
         for table in PROJECTION_TABLES {
             sqlx::raw_sql(&format!("CREATE TEMP TABLE {table} (LIKE public.{table} INCLUDING ALL)"))
@@ -66,7 +72,7 @@ impl AsOf {
             events += batch.len() as u64;
             Projector.apply(&mut conn, &batch).await?;
         }
-        Ok(Self { conn, instant, events })
+        Ok(Self { conn, _turn: turn, instant, events })
     }
 
     /// The session whose projection tables hold the state as of the instant.

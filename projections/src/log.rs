@@ -57,7 +57,14 @@ impl StoredEvent {
         self.metadata.get(key).and_then(Value::as_str)
     }
 
-    pub(crate) fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+    /// The event of a row, upcast to its current version (see `klg_domain::upcast`): every
+    /// reader of the log sees one shape per event type, whatever version was stored.
+    pub fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+        let (event_version, payload) = klg_domain::upcast::upcast_payload(
+            row.try_get("event_type")?,
+            row.try_get("event_version")?,
+            row.try_get("payload")?,
+        );
         Ok(Self {
             position: LogPosition {
                 transaction_id: row.try_get("transaction_id")?,
@@ -67,8 +74,8 @@ impl StoredEvent {
             aggregate_id: row.try_get("aggregate_id")?,
             sequence: row.try_get("sequence")?,
             event_type: row.try_get("event_type")?,
-            event_version: row.try_get("event_version")?,
-            payload: row.try_get("payload")?,
+            event_version,
+            payload,
             metadata: row.try_get("metadata")?,
             event_id: row.try_get("event_id")?,
             recorded_at: row.try_get("recorded_at")?,
@@ -76,7 +83,7 @@ impl StoredEvent {
     }
 }
 
-pub(crate) const EVENT_COLUMNS: &str =
+pub const EVENT_COLUMNS: &str =
     "transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload, metadata, event_id, recorded_at";
 

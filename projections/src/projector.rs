@@ -249,7 +249,9 @@ pub async fn reset(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
 }
 
 fn decode<E: DeserializeOwned>(event: &StoredEvent) -> Result<E, SubscriberError> {
-    if event.event_version != "1.0" {
+    // Events are upcast when read from the log; a version still unknown here was written by
+    // newer code: stop rather than misread it.
+    if event.event_version != klg_domain::upcast::current_version(&event.event_type) {
         return Err(poison(event, format!("no upcaster for event version {}", event.event_version)));
     }
     E::deserialize(&event.payload).map_err(|e| poison(event, e.to_string()))
@@ -295,7 +297,7 @@ async fn project_aircraft<'e>(
     let stats = batch.stats.entry(id.clone()).or_insert((0, at));
     *stats = (stats.0 + 1, stats.1.max(at));
     batch.aircraft_history.push((e, id.clone(), summarize(&event)));
-    if let AircraftEvent::FlightLogged { flight_date, block_minutes, cycles } = &event {
+    if let AircraftEvent::FlightLogged { flight_date, block_minutes, cycles, .. } = &event {
         match batch.flights.get(&id) {
             Some(run) if run.last.sequence + 1 != e.sequence => return Err(not_at_version(e)),
             _ => {}
@@ -433,7 +435,7 @@ pub fn summarize(event: &AircraftEvent) -> String {
         AircraftEvent::AirworthinessCertificateIssued { number, issued_on, valid_until } => {
             format!("Certificate {number} issued, valid {issued_on} to {valid_until}")
         }
-        AircraftEvent::FlightLogged { flight_date, block_minutes, cycles } => {
+        AircraftEvent::FlightLogged { flight_date, block_minutes, cycles, .. } => {
             let m = block_minutes.minutes();
             format!("Flight on {flight_date}: {}:{:02} block, {cycles} cycle(s)", m / 60, m % 60)
         }

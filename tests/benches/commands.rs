@@ -6,7 +6,8 @@
 //! - cost with history: LogFlight latency on an aircraft with 10 events and on one with 10,000;
 //! - freshness under the 32-client load: command answered → visible in `GET /api/v1/aircraft/{id}`;
 //! - rebuild: the projector replaying the whole log (≥ 100,000 events) into emptied projections,
-//!   against `COPY` of the same events in log order (the events table's read rate).
+//!   against `COPY` of the same events in log order (the events table's read rate); beside it
+//!   the other full readers of the log: audit verify, replay into fresh tables, export.
 //!
 //! Run: `cargo bench -p klg-tests --bench commands` (`KLG_BENCH_SECONDS` per scenario, default 5).
 //! Benchmarks never fail on a slow machine: they print, and the ratios compare within one run.
@@ -157,6 +158,20 @@ async fn grow_history(pool: &PgPool, id: &str, count: i64) {
     .unwrap();
 }
 
+/// A full reader of the log (`events` read since `started`) against the ordered COPY rate.
+fn reader_row(scenario: String, events: u64, started: Instant, copy_rate: f64) -> Row {
+    let elapsed = started.elapsed();
+    let rate = events as f64 / elapsed.as_secs_f64();
+    Row {
+        scenario,
+        throughput: Some(rate),
+        p50: elapsed,
+        p99: elapsed,
+        baseline: format!("ordered COPY {copy_rate:.0}/s"),
+        ratio: rate / copy_rate,
+    }
+}
+
 /// The projections rebuilt from the whole log, and the tamper verification of it, each vs.
 /// reading the log with COPY.
 async fn rebuild(pool: &PgPool, fleet: &[String]) -> Vec<Row> {
@@ -211,31 +226,31 @@ async fn rebuild(pool: &PgPool, fleet: &[String]) -> Vec<Row> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let elapsed = started.elapsed();
-    let rate = events as f64 / elapsed.as_secs_f64();
-    let rebuild = Row {
-        scenario: format!("rebuild, {events} events ({} MB)", bytes / 1_000_000),
-        throughput: Some(rate),
-        p50: elapsed,
-        p99: elapsed,
-        baseline: format!("ordered COPY {copy_rate:.0}/s"),
-        ratio: rate / copy_rate,
-    };
+    let rebuild = reader_row(
+        format!("rebuild, {events} events ({} MB)", bytes / 1_000_000),
+        events as u64,
+        started,
+        copy_rate,
+    );
     // Tamper verification reads the same log, recomputing every chain.
     let started = Instant::now();
     let report = klg_audit::verify(pool, None, |_| {}).await.unwrap();
     assert!(report.ok && report.events_checked == events as u64, "{report:?}");
-    let elapsed = started.elapsed();
-    let verify_rate = events as f64 / elapsed.as_secs_f64();
-    let verify = Row {
-        scenario: format!("audit verify, {events} events"),
-        throughput: Some(verify_rate),
-        p50: elapsed,
-        p99: elapsed,
-        baseline: format!("ordered COPY {copy_rate:.0}/s"),
-        ratio: verify_rate / copy_rate,
-    };
-    vec![rebuild, verify]
+    let verify = reader_row(format!("audit verify, {events} events"), events as u64, started, copy_rate);
+    // Replay into fresh tables swapped in (`klg replay projections`), with the server live.
+    let started = Instant::now();
+    let sets = klg_projections::replay::select(None).unwrap();
+    let report = klg_projections::replay::replay(pool, &sets, |_, _| {}).await.unwrap();
+    let scenario = format!("replay projections (fresh tables + swap), {} events", report.events_read);
+    let replay = reader_row(scenario, report.events_read, started, copy_rate);
+    // Export (`klg export`, JSON lines) to nowhere: the cost of reading and encoding.
+    let started = Instant::now();
+    let filter = klg_audit::log::LogFilter::default();
+    let format = klg_audit::transfer::Format::Jsonl;
+    let summary = klg_audit::transfer::export(pool, &filter, format, std::io::sink(), |_| {}).await.unwrap();
+    let export =
+        reader_row(format!("export jsonl, {} events", summary.events), summary.events, started, copy_rate);
+    vec![rebuild, verify, replay, export]
 }
 
 fn main() {

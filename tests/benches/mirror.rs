@@ -167,6 +167,7 @@ async fn log_flight(write: &WriteSide, meta: &CommandMetadata, id: uuid::Uuid) {
         flight_date: "2024-05-01".parse().unwrap(),
         block_time: BlockMinutes::from_minutes(60),
         cycles: 1,
+        route: None,
     };
     write.aircraft.execute(id, Guarded::new(flight, None), meta).await.unwrap();
 }

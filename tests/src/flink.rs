@@ -153,6 +153,7 @@ pub fn flight(minutes: u32) -> AircraftEvent {
         flight_date: "2026-03-01".parse().unwrap(),
         block_minutes: BlockMinutes::from_minutes(minutes),
         cycles: 1,
+        route: None,
     }
 }
 

@@ -119,6 +119,8 @@ fn aircraft_command(rng: &mut StdRng, roll: u32) -> AircraftCommand {
             flight_date: date(rng),
             block_time: BlockMinutes::from_minutes(rng.gen_range(6..900)),
             cycles: rng.gen_range(1..4),
+            route: Route::from_ends(AirportCode::parse("UUEE").ok(), AirportCode::parse("URSS").ok())
+                .unwrap(),
         },
         _ => AircraftCommand::Decommission { reason: rng.gen_bool(0.5).then_some(reason) },
     }

@@ -98,7 +98,7 @@ async fn every_event_of_thousands_of_commands_reaches_the_topics_in_aggregate_or
     assert_faithful(&consumed, &stored);
     let sample = consumed.iter().find(|m| m.envelope.eventtype == "FlightLogged").unwrap();
     assert_eq!(sample.topic, "klg.aircraft.events");
-    for (header, value) in [("event_type", "FlightLogged"), ("event_version", "1.0")] {
+    for (header, value) in [("event_type", "FlightLogged"), ("event_version", "2.0")] {
         assert!(sample.headers.contains(&(header.to_owned(), value.to_owned())), "{:?}", sample.headers);
     }
     assert!(consumed.iter().any(|m| m.topic == "klg.inbox.events" && m.envelope.eventtype == "FileReceived"));
@@ -400,4 +400,183 @@ async fn flood_with_notes(client: &awc::Client, urls: Vec<String>, per_aircraft:
         }
     }))
     .await;
+}
+
+#[actix_rt::test]
+async fn a_replayed_range_carries_the_same_envelopes_into_a_new_topic_and_verifies_there() {
+    let broker = Broker::start();
+    let app = app_mirroring_to(&broker).await;
+    let aircraft = fleet(&app, 5).await;
+    app.upload_document().await;
+    run_commands(&app, &aircraft, 80).await;
+    wait_for_subscription(&app.pool, MIRROR).await;
+    let url = app_database_url(&app).await;
+    let (low, high): (i64, i64) =
+        sqlx::query_as("SELECT min(global_position), max(global_position) FROM events")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (from, to) = (low + 5, high - 5);
+    let in_range: HashSet<uuid::Uuid> =
+        sqlx::query_scalar("SELECT event_id FROM events WHERE global_position BETWEEN $1 AND $2")
+            .bind(from)
+            .bind(to)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    let klg = |args: &[&str]| {
+        std::process::Command::new(klg_binary())
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("REDPANDA_BROKERS", broker.address())
+            .output()
+            .unwrap()
+    };
+    let (from_arg, to_arg) = (from.to_string(), to.to_string());
+    let range = ["--from-position", from_arg.as_str(), "--to-position", to_arg.as_str()];
+    let topic = "klg.replay.audit";
+    let replayed = klg(&[&["replay", "mirror", "--topic", topic][..], &range[..]].concat());
+    assert!(replayed.status.success(), "{}", String::from_utf8_lossy(&replayed.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&replayed.stdout).unwrap();
+    assert_eq!(summary["events"].as_u64(), Some(in_range.len() as u64), "{summary}");
+
+    // The same envelopes, keys and headers as the live mirror sent, in aggregate order.
+    let original: HashMap<uuid::Uuid, Consumed> =
+        consume_all(&broker.address(), &TOPICS, Duration::from_secs(3))
+            .await
+            .into_iter()
+            .map(|m| (m.envelope.id, m))
+            .collect();
+    let copies = consume_all(&broker.address(), &[topic], Duration::from_secs(3)).await;
+    assert_eq!(copies.iter().map(|m| m.envelope.id).collect::<HashSet<_>>(), in_range);
+    assert_eq!(copies.len(), in_range.len(), "each once");
+    let mut last: HashMap<&str, i64> = HashMap::new();
+    for copy in &copies {
+        let first = &original[&copy.envelope.id];
+        assert_eq!(
+            serde_json::to_value(&copy.envelope).unwrap(),
+            serde_json::to_value(&first.envelope).unwrap()
+        );
+        assert_eq!((&copy.key, &copy.headers), (&first.key, &first.headers));
+        if let Some(previous) = last.insert(&copy.envelope.aggregateid, copy.envelope.sequence) {
+            assert_eq!(copy.envelope.sequence, previous + 1, "{} out of order", copy.envelope.aggregateid);
+        }
+    }
+
+    let idle = ["--idle-seconds", "3", "--topic", topic];
+    let verified = klg(&[&["mirror", "verify"][..], &idle[..], &range[..]].concat());
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+    let low_arg = low.to_string();
+    let wider =
+        klg(&[&["mirror", "verify"][..], &idle[..], &["--from-position", low_arg.as_str()][..]].concat());
+    assert_eq!(wider.status.code(), Some(1), "events before the replayed range are missing there");
+    let report: serde_json::Value = serde_json::from_slice(&wider.stdout).unwrap();
+    assert_eq!(report["missing"].as_array().unwrap().len(), 5, "{report}");
+
+    // Re-published onto the mirror topics themselves: only duplicates, which verify accepts.
+    let again = klg(&["replay", "mirror", "--from-position", from_arg.as_str()]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let verify = run_verify(&url, &broker);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert!(report["duplicates"].as_u64().unwrap() > 0, "{report}");
+    let refused = klg(&["replay", "mirror"]);
+    assert!(!refused.status.success(), "a range is required");
+}
+
+/// A flight stored as version 1.0 — byte for byte what KLG wrote before flights had a route —
+/// is read as version 2.0 with no route by every reader of the log.
+#[actix_rt::test]
+async fn a_version_1_flight_is_seen_upcast_by_every_reader() {
+    let broker = Broker::start();
+    let app = app_mirroring_to(&broker).await;
+    let id = app.certified_aircraft("RA-89901").await;
+    let stored: (i64, String) = sqlx::query_as(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('Aircraft', $1, 3, 'FlightLogged', '1.0', \
+                 '{\"FlightLogged\":{\"flight_date\":\"2024-05-01\",\"block_minutes\":90,\"cycles\":2}}', \
+                 '{\"actor\":\"bootstrap-admin\"}') \
+         RETURNING global_position, event_id::text",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (position, event_id) = stored;
+    // The write side loads it (through cqrs-es's upcaster) and decides on totals that include it.
+    let flight = json!({"flight_date": "2024-05-02", "block_hours": 1.0, "cycles": 1,
+                        "departure": "uuee", "arrival": "URSS"});
+    let logged = app.post_json(&format!("/api/v1/aircraft/{id}/flights"), &flight).await;
+    assert_eq!(logged.status, StatusCode::OK, "{}", logged.body);
+    let both = app.get(&format!("/api/v1/aircraft/{id}?min_position={}", logged.body["position"])).await;
+    assert_eq!(
+        (both.body["flight_count"].as_i64(), both.body["total_cycles"].as_i64()),
+        (Some(2), Some(3)),
+        "{}",
+        both.body
+    );
+    let departure: String = sqlx::query_scalar(
+        "SELECT payload->'FlightLogged'->'route'->>'departure' FROM events WHERE aggregate_id = $1 AND sequence = 4",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(departure, "UUEE");
+
+    // Projections: the history entry is version 2.0 with no route.
+    let history = app.get(&format!("/api/v1/aircraft/{id}/history")).await;
+    let entry = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["global_position"] == position)
+        .unwrap()
+        .clone();
+    assert_eq!(entry["event_version"], "2.0", "{entry}");
+    // The audit timeline folds it like any flight and shows the upcast payload.
+    let timeline = app.get(&format!("/api/v1/aircraft/{id}/timeline")).await;
+    let upcast = &timeline.body["items"][2];
+    assert_eq!(
+        (upcast["event_version"].as_str(), upcast["stored_version"].as_str()),
+        (Some("2.0"), Some("1.0"))
+    );
+    assert_eq!(upcast["payload"]["FlightLogged"]["route"], serde_json::Value::Null);
+    assert!(upcast["summary"].as_str().unwrap().contains("0 → 2"), "{upcast}");
+
+    // The mirror publishes it as 2.0.
+    wait_for_subscription(&app.pool, MIRROR).await;
+    let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
+    let message = consumed.iter().find(|m| m.envelope.id.to_string() == event_id).expect("mirrored");
+    assert_eq!(message.envelope.eventversion, "2.0");
+    assert_eq!(message.envelope.data["route"], serde_json::Value::Null);
+    assert!(message.headers.contains(&("event_version".to_owned(), "2.0".to_owned())));
+
+    // Replay and as-of folds go through the same reader; the export keeps the stored form (its
+    // hash covers it) and adds the current one.
+    let url = app_database_url(&app).await;
+    wait_for_subscription(&app.pool, klg_projections::PROJECTIONS).await;
+    let before = klg_tests::projection_snapshot(&app.pool).await;
+    let klg = |args: &[&str]| {
+        std::process::Command::new(klg_binary()).args(args).env("DATABASE_URL", &url).output().unwrap()
+    };
+    let replayed = klg(&["replay", "projections"]);
+    assert!(replayed.status.success(), "{}", String::from_utf8_lossy(&replayed.stderr));
+    assert_eq!(klg_tests::projection_snapshot(&app.pool).await, before);
+    let exported = klg(&["export", "--aggregate-id", &id]);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let line: serde_json::Value = String::from_utf8(exported.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["global_position"] == position)
+        .unwrap();
+    assert_eq!(line["event_version"], "1.0");
+    assert_eq!(line["payload"]["FlightLogged"].get("route"), None, "stored form");
+    assert_eq!(line["current"]["event_version"], "2.0");
+    assert_eq!(line["current"]["payload"]["FlightLogged"]["route"], serde_json::Value::Null);
+    let report = klg_audit::verify(&app.pool, None, |_| {}).await.unwrap();
+    assert!(report.ok, "{report:?}");
 }

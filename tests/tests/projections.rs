@@ -216,10 +216,11 @@ async fn a_duplicate_or_out_of_order_event_stops_the_projector_instead_of_corrup
         flight_date: "2024-01-01".parse().unwrap(),
         block_minutes: klg_domain::values::BlockMinutes::from_minutes(60),
         cycles: 1,
+        route: None,
     };
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('Aircraft', $1, 4, 'FlightLogged', '1.0', $2, '{}')",
+         VALUES ('Aircraft', $1, 4, 'FlightLogged', '2.0', $2, '{}')",
     )
     .bind(id.to_string())
     .bind(sqlx::types::Json(&flight))

@@ -255,21 +255,33 @@ pub struct LogFlightRequest {
     /// Landing cycles, at least 1.
     #[schema(minimum = 1)]
     pub cycles: u32,
+    /// Departure aerodrome (ICAO, e.g. `UUEE`); with `arrival`, or neither.
+    pub departure: Option<String>,
+    /// Arrival aerodrome (ICAO); with `departure`, or neither.
+    pub arrival: Option<String>,
 }
 
 impl LogFlightRequest {
     pub fn to_command(&self) -> Result<AircraftCommand, ValidationErrors> {
+        // The date and cycle rules are the aggregate's (any caller of the write side meets them).
         let mut errors = ValidationErrors::default();
-        // A day of slack: the caller's calendar day may be ahead of UTC.
-        if self.flight_date > Utc::now().date_naive() + chrono::Days::new(1) {
-            errors.push("flight_date", "must not be in the future");
-        }
         let block_time = errors.check("block_hours", BlockMinutes::from_hours(self.block_hours));
-        let cycles = errors.check("cycles", parse_cycles(self.cycles));
+        let departure =
+            self.departure.as_deref().and_then(|c| errors.check("departure", AirportCode::parse(c)));
+        let arrival = self.arrival.as_deref().and_then(|c| errors.check("arrival", AirportCode::parse(c)));
+        let route = if errors.is_empty() {
+            Route::from_ends(departure, arrival).unwrap_or_else(|(field, message)| {
+                errors.push(field, message);
+                None
+            })
+        } else {
+            None
+        };
         errors.into_result(|| AircraftCommand::LogFlight {
             flight_date: self.flight_date,
             block_time: block_time.expect("checked"),
-            cycles: cycles.expect("checked"),
+            cycles: self.cycles,
+            route,
         })
     }
 }

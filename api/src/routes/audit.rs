@@ -150,8 +150,9 @@ where
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct TimelineSchema {
-    /// sequence, global_position, recorded_at, event_type, actor, request_id, correlation_id,
-    /// causation_id, summary (`field: old → new; …`), changes [{field, old, new}], payload.
+    /// sequence, global_position, recorded_at, event_type, event_version (the payload's, after
+    /// upcasting), stored_version, actor, request_id, correlation_id, causation_id, summary
+    /// (`field: old → new; …`), changes [{field, old, new}], payload.
     items: Vec<serde_json::Value>,
 }
 

@@ -6,7 +6,7 @@
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use klg_commands::IdempotencyClaim;
-use klg_domain::aircraft::AircraftCommand;
+use klg_domain::aircraft::{AircraftCommand, RegistrationRegistry};
 use klg_domain::inbox::{InboxCommand, ReceiveFile};
 use klg_domain::values::{ContentType, FileName, FileSource, Sha256Hex};
 use klg_domain::{Guarded, ValidationErrors};
@@ -56,6 +56,10 @@ pub struct FlightCompleted {
     pub flight_date: NaiveDate,
     pub block_hours: f64,
     pub cycles: u32,
+    /// Departure aerodrome (ICAO); with `arrival`, or neither.
+    pub departure: Option<String>,
+    /// Arrival aerodrome (ICAO).
+    pub arrival: Option<String>,
 }
 
 /// `aircraft.status.changed`: e.g. a maintenance system sending an aircraft into a check.
@@ -120,6 +124,8 @@ pub async fn receive(
                 flight_date: data.flight_date,
                 block_hours: data.block_hours,
                 cycles: data.cycles,
+                departure: data.departure,
+                arrival: data.arrival,
             };
             let command = flight.to_command().map_err(in_data)?;
             run_aircraft(&state, aircraft, command, &meta).await
@@ -205,13 +211,10 @@ async fn resolve(state: &AppState, id: Option<Uuid>, registration: Option<&str>)
         (None, Some(registration)) => {
             let number = klg_domain::values::RegistrationNumber::parse(registration)
                 .map_err(|m| ApiError::invalid("data.registration_number", m))?;
-            let holder: Option<String> = sqlx::query_scalar(
-                "SELECT aircraft_id FROM aircraft_registrations WHERE registration_number = $1",
-            )
-            .bind(number.as_str())
-            .fetch_optional(&state.pool)
-            .await?;
-            holder.and_then(|h| h.parse().ok()).ok_or_else(|| {
+            // The registry the Aircraft aggregate itself consults.
+            let registry = klg_commands::lookups::PgRegistrationRegistry { pool: state.pool.clone() };
+            let holder = registry.holder_of(&number).await.map_err(ApiError::Unavailable)?;
+            holder.ok_or_else(|| {
                 ApiError::invalid(
                     "data.registration_number",
                     format!("no aircraft in service is registered as {number}"),

@@ -75,9 +75,10 @@ impl Aggregate for Aircraft {
             AircraftCommand::IssueCertificate { number, issued_on, valid_until } => {
                 self.issue_certificate(number, issued_on, valid_until)?
             }
-            AircraftCommand::LogFlight { flight_date, block_time, cycles } => {
+            AircraftCommand::LogFlight { flight_date, block_time, cycles, route } => {
+                check_flight(flight_date, cycles, services.clock.today())?;
                 self.check_may_fly(flight_date)?;
-                AircraftEvent::FlightLogged { flight_date, block_minutes: block_time, cycles }
+                AircraftEvent::FlightLogged { flight_date, block_minutes: block_time, cycles, route }
             }
             AircraftCommand::Decommission { reason } => AircraftEvent::AircraftDecommissioned {
                 registration_number: self.registration_number.clone().expect("checked above"),
@@ -242,4 +243,16 @@ impl Aircraft {
         }
         Ok(())
     }
+}
+
+/// Rules of a flight on its own: not dated after tomorrow (a day of slack: the crew's calendar
+/// day may be ahead of UTC), and at least one landing.
+fn check_flight(date: NaiveDate, cycles: u32, today: NaiveDate) -> Result<(), AircraftError> {
+    if date > today + chrono::Days::new(1) {
+        return Err(AircraftError::FlightInFuture(date));
+    }
+    if cycles == 0 {
+        return Err(AircraftError::NoCycles);
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@ use chrono::NaiveDate;
 use super::AircraftStatus;
 use crate::values::{
     AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, Name, Note, Reason, RegistrationNumber,
-    SerialNumber,
+    Route, SerialNumber,
 };
 
 /// Commands on an [`Aircraft`](super::Aircraft). Values are already validated.
@@ -11,10 +11,25 @@ use crate::values::{
 pub enum AircraftCommand {
     Register(RegisterAircraft),
     UpdateDetails(AircraftDetails),
-    ChangeStatus { status: AircraftStatus, reason: Reason },
-    IssueCertificate { number: CertificateNumber, issued_on: NaiveDate, valid_until: NaiveDate },
-    LogFlight { flight_date: NaiveDate, block_time: BlockMinutes, cycles: u32 },
-    Decommission { reason: Option<Reason> },
+    ChangeStatus {
+        status: AircraftStatus,
+        reason: Reason,
+    },
+    IssueCertificate {
+        number: CertificateNumber,
+        issued_on: NaiveDate,
+        valid_until: NaiveDate,
+    },
+    /// `route`: departure and arrival, when recorded.
+    LogFlight {
+        flight_date: NaiveDate,
+        block_time: BlockMinutes,
+        cycles: u32,
+        route: Option<Route>,
+    },
+    Decommission {
+        reason: Option<Reason>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -20,6 +20,10 @@ pub enum AircraftError {
     TransitionNotAllowed { from: AircraftStatus, to: AircraftStatus },
     #[error("flights cannot be logged while the aircraft is {0}")]
     NotFlyable(AircraftStatus),
+    #[error("flight date {0} is in the future")]
+    FlightInFuture(NaiveDate),
+    #[error("a flight has at least one landing cycle")]
+    NoCycles,
     #[error("no airworthiness certificate is valid on {0}")]
     NoValidCertificate(NaiveDate),
     #[error("certificate {0} has already been issued")]
@@ -38,7 +42,7 @@ impl DomainError for AircraftError {
             Self::NotFound => ErrorKind::NotFound,
             Self::VersionMismatch { .. } => ErrorKind::PreconditionFailed,
             Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::InvalidCertificatePeriod => ErrorKind::Invalid,
+            Self::InvalidCertificatePeriod | Self::FlightInFuture(_) | Self::NoCycles => ErrorKind::Invalid,
             _ => ErrorKind::Conflict,
         }
     }
@@ -53,11 +57,22 @@ impl DomainError for AircraftError {
             Self::StatusUnchanged(_) => "status-unchanged",
             Self::TransitionNotAllowed { .. } => "status-transition-not-allowed",
             Self::NotFlyable(_) => "aircraft-not-flyable",
+            Self::FlightInFuture(_) => "flight-in-future",
+            Self::NoCycles => "no-cycles",
             Self::NoValidCertificate(_) => "no-valid-certificate",
             Self::CertificateAlreadyIssued(_) => "certificate-already-issued",
             Self::InvalidCertificatePeriod => "invalid-certificate-period",
             Self::VersionMismatch { .. } => "version-mismatch",
             Self::Unavailable(_) => "service-unavailable",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::FlightInFuture(_) => Some("flight_date"),
+            Self::NoCycles => Some("cycles"),
+            Self::InvalidCertificatePeriod => Some("valid_until"),
+            _ => None,
         }
     }
 }

@@ -5,11 +5,12 @@ use serde::{Deserialize, Serialize};
 use super::AircraftStatus;
 use crate::values::{
     AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, Name, Note, Reason, RegistrationNumber,
-    SerialNumber,
+    Route, SerialNumber,
 };
 
 /// Events of the `Aircraft` aggregate. Stored as `{"<EventType>": {…}}` with `event_version`
-/// "1.0"; a change to a payload's shape gets a new version and an upcaster, never an edit here.
+/// "1.0" — "2.0" for `FlightLogged` since it records the route. A change to a payload's shape
+/// gets a new version and an upcaster (`crate::upcast`), never an edit of what was stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AircraftEvent {
     AircraftRegistered {
@@ -41,10 +42,15 @@ pub enum AircraftEvent {
         issued_on: NaiveDate,
         valid_until: NaiveDate,
     },
+    /// Version 2.0: `route` added (`null`: not recorded). Version-1.0 flights are upcast with
+    /// `route: null`; the key is required, so an event that skipped the upcaster fails to load
+    /// rather than pass for one whose route was not recorded.
     FlightLogged {
         flight_date: NaiveDate,
         block_minutes: BlockMinutes,
         cycles: u32,
+        #[serde(deserialize_with = "required")]
+        route: Option<Route>,
     },
     AircraftDecommissioned {
         registration_number: RegistrationNumber,
@@ -61,6 +67,11 @@ fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// A key that must be present, though it may be `null`.
+fn required<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
+}
+
 impl DomainEvent for AircraftEvent {
     fn event_type(&self) -> String {
         match self {
@@ -75,7 +86,11 @@ impl DomainEvent for AircraftEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_owned()
+        match self {
+            Self::FlightLogged { .. } => crate::upcast::FLIGHT_LOGGED_VERSION,
+            _ => "1.0",
+        }
+        .to_owned()
     }
 }
 

@@ -12,7 +12,7 @@ pub use aggregate::{Aircraft, Certificate};
 pub use commands::{AircraftCommand, AircraftDetails, RegisterAircraft};
 pub use errors::AircraftError;
 pub use events::AircraftEvent;
-pub use services::{AircraftServices, RegistrationRegistry};
+pub use services::{AircraftServices, Clock, RegistrationRegistry};
 
 use serde::{Deserialize, Serialize};
 

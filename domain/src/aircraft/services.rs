@@ -9,13 +9,19 @@ pub trait RegistrationRegistry: Send + Sync {
     async fn holder_of(&self, number: &RegistrationNumber) -> Result<Option<uuid::Uuid>, String>;
 }
 
+/// Today's date where the decision is taken (UTC), for rules about the future.
+pub trait Clock: Send + Sync {
+    fn today(&self) -> chrono::NaiveDate;
+}
+
 /// External services the `Aircraft` aggregate uses.
 pub struct AircraftServices {
     pub registry: Box<dyn RegistrationRegistry>,
+    pub clock: Box<dyn Clock>,
 }
 
 impl AircraftServices {
-    pub fn new(registry: impl RegistrationRegistry + 'static) -> Self {
-        Self { registry: Box::new(registry) }
+    pub fn new(registry: impl RegistrationRegistry + 'static, clock: impl Clock + 'static) -> Self {
+        Self { registry: Box::new(registry), clock: Box::new(clock) }
     }
 }

@@ -17,8 +17,17 @@ impl RegistrationRegistry for Registry {
     }
 }
 
+/// The day the tests decide on.
+struct Today;
+
+impl Clock for Today {
+    fn today(&self) -> NaiveDate {
+        date("2025-06-15")
+    }
+}
+
 fn framework() -> TestFramework<Aircraft> {
-    TestFramework::with(AircraftServices::new(Registry(vec!["RA-89002"])))
+    TestFramework::with(AircraftServices::new(Registry(vec!["RA-89002"]), Today))
 }
 
 fn date(s: &str) -> NaiveDate {
@@ -76,6 +85,7 @@ fn flight(on: &str) -> Guarded<AircraftCommand> {
         flight_date: date(on),
         block_time: BlockMinutes::from_hours(2.5).unwrap(),
         cycles: 1,
+        route: None,
     })
 }
 
@@ -232,7 +242,75 @@ async fn logs_a_flight_covered_by_a_certificate() {
             flight_date: date("2024-06-01"),
             block_minutes: BlockMinutes::from_minutes(150),
             cycles: 1,
+            route: None,
         }]);
+}
+
+#[tokio::test]
+async fn a_flight_records_its_route() {
+    let route = Route::from_ends(AirportCode::parse("uuee").ok(), AirportCode::parse("URSS").ok()).unwrap();
+    framework()
+        .given(vec![registered(), certified()])
+        .when_async(cmd(AircraftCommand::LogFlight {
+            flight_date: date("2024-06-01"),
+            block_time: BlockMinutes::from_minutes(95),
+            cycles: 1,
+            route: route.clone(),
+        }))
+        .await
+        .then_expect_events(vec![AircraftEvent::FlightLogged {
+            flight_date: date("2024-06-01"),
+            block_minutes: BlockMinutes::from_minutes(95),
+            cycles: 1,
+            route,
+        }]);
+}
+
+#[test]
+fn a_route_has_both_ends_or_none() {
+    let code = |c: &str| AirportCode::parse(c).ok();
+    assert_eq!(Route::from_ends(None, None), Ok(None));
+    assert_eq!(Route::from_ends(code("UUEE"), None).unwrap_err().0, "arrival");
+    assert_eq!(Route::from_ends(None, code("UUEE")).unwrap_err().0, "departure");
+    let circuit = Route::from_ends(code("UUEE"), code("UUEE")).unwrap().unwrap();
+    assert_eq!(circuit.departure, circuit.arrival, "a local flight returns where it started");
+}
+
+#[tokio::test]
+async fn refuses_a_flight_dated_after_tomorrow_and_accepts_tomorrows() {
+    let current = AircraftEvent::AirworthinessCertificateIssued {
+        number: CertificateNumber::parse("CA-2025-001").unwrap(),
+        issued_on: date("2025-01-01"),
+        valid_until: date("2026-01-01"),
+    };
+    framework()
+        .given(vec![registered(), current.clone()])
+        .when_async(flight("2025-06-17"))
+        .await
+        .then_expect_error(AircraftError::FlightInFuture(date("2025-06-17")));
+    // The crew's calendar day may be ahead of UTC.
+    framework().given(vec![registered(), current]).when_async(flight("2025-06-16")).await.then_expect_events(
+        vec![AircraftEvent::FlightLogged {
+            flight_date: date("2025-06-16"),
+            block_minutes: BlockMinutes::from_minutes(150),
+            cycles: 1,
+            route: None,
+        }],
+    );
+}
+
+#[tokio::test]
+async fn refuses_a_flight_without_a_landing() {
+    framework()
+        .given(vec![registered(), certified()])
+        .when_async(cmd(AircraftCommand::LogFlight {
+            flight_date: date("2024-06-01"),
+            block_time: BlockMinutes::from_minutes(30),
+            cycles: 0,
+            route: None,
+        }))
+        .await
+        .then_expect_error(AircraftError::NoCycles);
 }
 
 #[tokio::test]
@@ -268,6 +346,7 @@ async fn keeps_flight_totals() {
                 flight_date: date("2024-06-01"),
                 block_minutes: BlockMinutes::from_minutes(90),
                 cycles,
+                route: None,
             },
         );
     }
