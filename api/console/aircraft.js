@@ -81,6 +81,8 @@ function commandForms(a) {
         { name: 'flight_date', label: t('field.flight_date'), type: 'date', value: today(), required: true },
         { name: 'block_hours', label: t('field.block_hours'), type: 'number', step: '0.01', min: 0, max: 24, required: true },
         { name: 'cycles', label: t('field.cycles'), type: 'number', step: 1, min: 1, value: 1, required: true },
+        { name: 'departure', label: t('field.departure'), placeholder: 'UUEE' },
+        { name: 'arrival', label: t('field.arrival'), placeholder: 'ULLI' },
       ],
       submit: t('aircraft.log_flight.submit'),
       onSubmit: async (v) => {

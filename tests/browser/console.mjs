@@ -203,6 +203,8 @@ async function flow(browser) {
   await page.waitForTimeout(1500);
   await page.locator('#log-flight-block_hours').fill('2.5');
   await page.locator('#log-flight-cycles').fill('1');
+  await page.locator('#log-flight-departure').fill('UUEE');
+  await page.locator('#log-flight-arrival').fill('ULLI');
   await page.locator('#log-flight button[type=submit]').click();
   await page.locator('#timeline li.event[data-type=FlightLogged]').waitFor();
   check((await text(page, '#total-hours')) === '2.5', 'the totals show 2.5 hours');
