@@ -46,6 +46,17 @@ function plain(v) {
   return String(v);
 }
 
+/** The route an event's payload records (a flight's departure → arrival), if any. */
+function routeOf(payload) {
+  if (!payload || typeof payload !== 'object') return null;
+  if (payload.route && payload.route.departure) return `${payload.route.departure} → ${payload.route.arrival}`;
+  for (const v of Object.values(payload)) {
+    const found = v && typeof v === 'object' ? routeOf(v) : null;
+    if (found) return found;
+  }
+  return null;
+}
+
 /**
  * The timeline, newest first. `entries` come oldest first from the API. Entries after `asOf`
  * are dimmed; each offers to show the record as it was right after it.
@@ -67,6 +78,7 @@ export function timelineList(entries, { path, asOf }) {
             h('span', { class: 'field-name' }, fieldLabel(c.field)), ': ',
             h('span', { class: 'old' }, value(c.old, c.field)), ' → ', h('span', { class: 'new' }, value(c.new, c.field)))))
           : h('p', { class: 'muted small' }, e.summary || t('timeline.nochange')),
+        routeOf(e.payload) ? h('p', { class: 'route small' }, `${t('field.route')}: ${routeOf(e.payload)}`) : null,
         h('p', { class: 'muted small ids' }, e.request_id ? h('span', { title: t('field.correlation_id') + ': ' + (e.correlation_id || '—') }, `${t('field.request_id')}: ${e.request_id}`) : null));
     }));
 }

@@ -212,6 +212,7 @@ async function flow(browser) {
   const flight = await text(page, '#timeline li.event[data-type=FlightLogged]');
   check(flight.includes('admin') || flight.includes('bootstrap'), `the timeline says who logged it: ${flight.slice(0, 120)}`);
   check(/0\s*→\s*150/.test(flight), 'and what changed (block minutes 0 → 150)');
+  check(flight.includes('UUEE → ULLI'), 'and the route flown');
   check((await page.locator('#timeline li.event').count()) === 3, 'registered, certificate issued, flight logged');
   await shot(page, 'aircraft');
 
