@@ -72,10 +72,9 @@ impl Relay {
             .set("bootstrap.servers", &self.config.brokers)
             .set("client.id", &self.config.client_id)
             .create()?;
-        let topics: Vec<NewTopic> = self
-            .config
-            .topics
-            .all()
+        // One topic may serve several aggregate types (`klg replay mirror --topic`): ask once.
+        let names: std::collections::BTreeSet<&str> = self.config.topics.all().into_iter().collect();
+        let topics: Vec<NewTopic> = names
             .into_iter()
             .map(|name| {
                 NewTopic::new(name, self.config.partitions, TopicReplication::Fixed(self.config.replication))

@@ -76,8 +76,8 @@ pub async fn replay(
     relay.ensure_topics().await.map_err(|e| SubscriberError::Other(format!("creating topics: {e}")))?;
     let horizon: String =
         sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").fetch_one(pool).await?;
-    let mut topics: Vec<String> = relay.config().topics.all().iter().map(|t| t.to_string()).collect();
-    topics.dedup();
+    let topics: std::collections::BTreeSet<&str> = relay.config().topics.all().into_iter().collect();
+    let topics = topics.into_iter().map(str::to_owned).collect();
     let mut summary = ReplaySummary { topics, ..Default::default() };
     let mut after = LogPosition::default();
     loop {

@@ -69,7 +69,8 @@ pub async fn verify(
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .create()?;
-    consumer.subscribe(&config.topics.all())?;
+    let topics: std::collections::BTreeSet<&str> = config.topics.all().into_iter().collect();
+    consumer.subscribe(&topics.into_iter().collect::<Vec<_>>())?;
 
     let mut report = VerifyReport { expected: expected.len(), ..Default::default() };
     let mut seen: HashSet<Uuid> = HashSet::new();

@@ -234,7 +234,9 @@ async function flow(browser) {
   check((await text(page, '#total-hours')) === '0.0', `as of ${pickerValue} (browser time) the hours were 0.0`);
   check((await text(page, '#total-cycles')) === '0', 'and the cycles 0');
   check((await page.locator('#log-flight').count()) === 0, 'a past state offers no commands');
-  check((await page.locator('#timeline li.event.later[data-type=FlightLogged]').count()) === 1, 'the later flight is dimmed on the timeline');
+  // The timeline is fetched after the state: wait for it rather than count a list still loading.
+  const dimmed = await page.locator('#timeline li.event.later[data-type=FlightLogged]').waitFor({ timeout: 10000 }).then(() => true, () => false);
+  check(dimmed && (await page.locator('#timeline li.event.later[data-type=FlightLogged]').count()) === 1, 'the later flight is dimmed on the timeline');
   await shot(page, 'aircraft-as-of');
   await page.locator('#as-of-now').click();
   await page.locator('#log-flight').waitFor();

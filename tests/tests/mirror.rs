@@ -469,8 +469,8 @@ async fn a_replayed_range_carries_the_same_envelopes_into_a_new_topic_and_verifi
     let verified = klg(&[&["mirror", "verify"][..], &idle[..], &range[..]].concat());
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
     let low_arg = low.to_string();
-    let wider =
-        klg(&[&["mirror", "verify"][..], &idle[..], &["--from-position", low_arg.as_str()][..]].concat());
+    let wider_range = ["--from-position", low_arg.as_str(), "--to-position", to_arg.as_str()];
+    let wider = klg(&[&["mirror", "verify"][..], &idle[..], &wider_range[..]].concat());
     assert_eq!(wider.status.code(), Some(1), "events before the replayed range are missing there");
     let report: serde_json::Value = serde_json::from_slice(&wider.stdout).unwrap();
     assert_eq!(report["missing"].as_array().unwrap().len(), 5, "{report}");
