@@ -27,6 +27,11 @@ use crate::subscription::{lock_checkpoint, read_checkpoint, Subscriber, Subscrib
 const SCHEMA: &str = "klg_rebuild";
 /// Events per batch while rebuilding.
 const BATCH: i64 = 8_000;
+/// Tables the projector only appends to (never looks a row up in): their keys and unique
+/// constraints, too, are built once the bulk is folded — a sort instead of a B-tree insert per row
+/// per index. Duplicates would still be refused then, and the replay would fail (the live tables
+/// untouched); the version guard on each record's row already rules out an event applied twice.
+const INSERT_ONLY: [&str; 2] = ["aircraft_history", "inbox_history"];
 /// Advisory lock held while a rebuild runs ("KLG" and "replay").
 const LOCK: (i32, i32) = (0x4b4c47, 0x7265706c);
 
@@ -116,14 +121,27 @@ pub async fn replay(
         .bind(PROJECTIONS)
         .execute(pool)
         .await?;
+    // The fresh tables become durable with the swap's commit (it flushes the log up to itself):
+    // the batches before it need not wait for the disk.
+    sqlx::raw_sql("SET synchronous_commit = off").execute(&mut conn).await?;
     let total = events_up_to(pool, read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?).await?;
     let mut fold = Fold { kinds, position: LogPosition::default(), events: 0, read: 0 };
     fold.catch_up(pool, &mut conn, &mut |read| progress(read, total)).await?;
+    let folded = started.elapsed();
     for index in &deferred_indexes {
         sqlx::raw_sql(index).execute(&mut conn).await?;
     }
+    let indexed = started.elapsed();
     fold.catch_up(pool, &mut conn, &mut |read| progress(read, total.max(read))).await?;
+    sqlx::raw_sql("SET synchronous_commit = on").execute(&mut conn).await?;
     let swapped_at = swap(pool, &mut conn, &mut fold, &tables).await?;
+    tracing::info!(
+        events = fold.read,
+        fold_seconds = folded.as_secs_f64(),
+        index_seconds = (indexed - folded).as_secs_f64(),
+        swap_seconds = (started.elapsed() - indexed).as_secs_f64(),
+        "projections replayed and swapped in"
+    );
     progress(fold.read, total.max(fold.read));
     // Closing the session releases the advisory lock.
     conn.close().await?;
@@ -151,7 +169,8 @@ async fn events_up_to(pool: &PgPool, checkpoint: LogPosition) -> Result<u64, sql
 
 /// Creates `SCHEMA` with an empty copy of each table (columns, defaults, generated columns,
 /// checks, primary and unique constraints under their live names); returns the statements
-/// creating the other indexes, under their live names, to run once the bulk is folded.
+/// creating the other indexes (and the constraints of insert-only tables), under their live
+/// names, to run once the bulk is folded.
 async fn create_fresh_tables(conn: &mut PgConnection, tables: &[&str]) -> Result<Vec<String>, sqlx::Error> {
     // With only pg_catalog on the path, the catalog's functions qualify every name they print.
     sqlx::raw_sql(&format!(
@@ -174,9 +193,12 @@ async fn create_fresh_tables(conn: &mut PgConnection, tables: &[&str]) -> Result
         .fetch_all(&mut *conn)
         .await?;
         for (name, definition) in constraints {
-            sqlx::raw_sql(&format!("ALTER TABLE {fresh} ADD CONSTRAINT {name} {definition}"))
-                .execute(&mut *conn)
-                .await?;
+            let statement = format!("ALTER TABLE {fresh} ADD CONSTRAINT {name} {definition}");
+            if INSERT_ONLY.contains(table) {
+                deferred.push(statement);
+            } else {
+                sqlx::raw_sql(&statement).execute(&mut *conn).await?;
+            }
         }
         let indexes: Vec<String> = sqlx::query_scalar(
             "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = $1::regclass \
@@ -211,25 +233,39 @@ impl Fold {
         conn: &mut PgConnection,
         progress: &mut impl FnMut(u64),
     ) -> Result<(), ReplayError> {
-        loop {
-            let target = read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?;
-            let batch = self.read_until(pool, target).await?;
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let mut tx = conn.begin().await?;
-            self.apply(&mut tx, batch).await?;
-            tx.commit().await?;
+        let target = read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?;
+        let mut batch = Self::read_between(pool, self.position, target).await?;
+        while let Some(last) = batch.last().map(|e| e.position) {
+            // The next batch is read while this one is written (events below the horizon never
+            // change, so what is read after `last` now is what a later read would return).
+            let write = async {
+                let mut tx = conn.begin().await?;
+                self.apply(&mut tx, batch).await?;
+                tx.commit().await?;
+                Ok::<(), ReplayError>(())
+            };
+            let read = async {
+                let target = read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?;
+                Ok::<_, ReplayError>(Self::read_between(pool, last, target).await?)
+            };
+            let (written, read) = tokio::join!(write, read);
+            written?;
+            batch = read?;
             progress(self.read);
         }
+        Ok(())
     }
 
-    /// The next events after the fold's position, up to and including `target`.
-    async fn read_until(&self, pool: &PgPool, target: LogPosition) -> Result<Vec<StoredEvent>, sqlx::Error> {
-        if self.position >= target {
+    /// The next events after `after`, up to and including `target`.
+    async fn read_between(
+        pool: &PgPool,
+        after: LogPosition,
+        target: LogPosition,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        if after >= target {
             return Ok(Vec::new());
         }
-        let mut events = log::read_after(pool, self.position, BATCH).await?;
+        let mut events = log::read_after(pool, after, BATCH).await?;
         events.retain(|e| e.position <= target);
         Ok(events)
     }
@@ -261,7 +297,7 @@ async fn swap(
     sqlx::raw_sql("SET LOCAL lock_timeout = '10s'").execute(&mut *tx).await?;
     let checkpoint = lock_checkpoint(&mut tx, PROJECTIONS).await?;
     loop {
-        let batch = fold.read_until(pool, checkpoint).await?;
+        let batch = Fold::read_between(pool, fold.position, checkpoint).await?;
         if batch.is_empty() {
             break;
         }
