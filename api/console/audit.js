@@ -66,13 +66,7 @@ export async function auditView(root, { params }) {
       { label: t('field.request_id'), cell: (e) => h('code', { class: 'id', title: `${t('field.correlation_id')}: ${e.correlation_id || '—'}\n${t('field.causation_id')}: ${e.causation_id || '—'}` }, short(e.request_id)) },
       { label: t('field.payload'), cell: (e) => h('details', { class: 'payload' }, h('summary', {}, t('audit.show')), h('pre', {}, JSON.stringify(e.payload, null, 2))) },
     ], page.items, { empty: t('audit.empty') }),
-    pager({
-      hasPrevious: cursors.length > 0,
-      hasNext: page.next_cursor !== null && page.next_cursor !== undefined,
-      onPrevious: () => apply({ cursors: cursors.slice(0, -1).join(',') }),
-      onNext: () => apply({ cursors: [...cursors, page.next_cursor].join(',') }),
-      label: t('page.n', cursors.length + 1),
-    }),
+    pager(page, cursors, apply),
   ]);
 }
 

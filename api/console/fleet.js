@@ -56,13 +56,7 @@ export async function fleetView(root, { params }) {
       { label: t('field.hours'), class: 'num', cell: (a) => number(a.total_block_hours, 1) },
       { label: t('field.cycles'), class: 'num', cell: (a) => number(a.total_cycles) },
     ], page.items, { empty: t('fleet.empty'), rowClass: (a) => `row-cert-${a.certificate_status}` }),
-    pager({
-      hasPrevious: cursors.length > 0,
-      hasNext: Boolean(page.next_cursor),
-      onPrevious: () => apply({ cursors: cursors.slice(0, -1).join(',') }),
-      onNext: () => apply({ cursors: [...cursors, page.next_cursor].join(',') }),
-      label: t('page.n', cursors.length + 1),
-    }),
+    pager(page, cursors, apply),
   ]);
 }
 

@@ -57,13 +57,7 @@ export async function inboxView(root, { params }) {
         { label: t('field.size'), class: 'num', cell: (d) => bytes(d.size_bytes) },
         { label: '', cell: (d) => downloadButton(d) },
       ], page.items, { empty: t('inbox.empty') }),
-      pager({
-        hasPrevious: cursors.length > 0,
-        hasNext: Boolean(page.next_cursor),
-        onPrevious: () => apply({ cursors: cursors.slice(0, -1).join(',') }),
-        onNext: () => apply({ cursors: [...cursors, page.next_cursor].join(',') }),
-        label: t('page.n', cursors.length + 1),
-      }),
+      pager(page, cursors, apply),
     ]);
   }
 }

@@ -192,12 +192,16 @@ export function table(columns, rows, { empty = t('empty'), rowClass } = {}) {
         h('tr', { class: rowClass?.(r) }, columns.map((c) => h('td', { 'data-label': c.label, class: c.class }, c.cell(r))))))));
 }
 
-/** Previous / next buttons over cursor pages. */
-export function pager({ hasPrevious, hasNext, onPrevious, onNext, label }) {
+/**
+ * Previous / next buttons over cursor pages. `cursors` are the cursors of the pages before this
+ * one (kept in the address, comma-separated); `apply` changes the address's parameters.
+ */
+export function pager(page, cursors, apply) {
+  const hasNext = page.next_cursor !== null && page.next_cursor !== undefined;
   return h('nav', { class: 'pager', 'aria-label': t('pager') },
-    h('button', { type: 'button', disabled: !hasPrevious, onclick: onPrevious }, `← ${t('previous')}`),
-    label ? h('span', { class: 'muted' }, label) : null,
-    h('button', { type: 'button', disabled: !hasNext, onclick: onNext }, `${t('next')} →`));
+    h('button', { type: 'button', disabled: cursors.length === 0, onclick: () => apply({ cursors: cursors.slice(0, -1).join(',') }) }, `← ${t('previous')}`),
+    h('span', { class: 'muted' }, t('page.n', cursors.length + 1)),
+    h('button', { type: 'button', disabled: !hasNext, onclick: () => apply({ cursors: [...cursors, page.next_cursor].join(',') }) }, `${t('next')} →`));
 }
 
 /** A definition list from [label, value] pairs. */

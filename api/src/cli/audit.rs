@@ -145,7 +145,7 @@ pub async fn audit(command: AuditCommand) -> Result<(), String> {
             let key = std::fs::read(&args.key).map_err(|e| format!("reading {}: {e}", args.key.display()))?;
             let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
             let seal = klg_audit::seal(&pool, &key).await.map_err(|e| e.to_string())?;
-            println!("{}", serde_json::to_string_pretty(&seal).expect("seal serializes"));
+            println!("{}", serde_json::to_string_pretty(&seal).map_err(|e| e.to_string())?);
         }
         AuditCommand::Verify(args) => {
             let trusted = args
@@ -166,7 +166,7 @@ pub async fn audit(command: AuditCommand) -> Result<(), String> {
             if interactive {
                 eprintln!();
             }
-            println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"));
+            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
             if !report.ok {
                 return Err("the log was altered (see first_broken and seals)".into());
             }
@@ -290,7 +290,7 @@ async fn audit_log(args: AuditLogArgs) -> Result<(), String> {
         for e in &page.items {
             match args.format.as_str() {
                 "csv" => println!("{}", csv_line(e)),
-                "json" => println!("{}", serde_json::to_string(e).expect("entry serializes")),
+                "json" => println!("{}", serde_json::to_string(e).map_err(|e| e.to_string())?),
                 _ => println!(
                     "{:>10}  {:<27} {:<9} {:<36} {:>5}  {:<30} {}",
                     e.global_position,
