@@ -179,14 +179,14 @@ pub async fn export(
 /// Where exported rows go, in their format.
 enum Sink<W: Write> {
     Jsonl(std::io::BufWriter<W>),
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
 }
 
 impl<W: Write> Sink<W> {
     fn new(format: Format, out: W) -> Self {
         match format {
             Format::Jsonl => Self::Jsonl(std::io::BufWriter::new(out)),
-            Format::Csv => Self::Csv(csv::Writer::from_writer(out)),
+            Format::Csv => Self::Csv(Box::new(csv::Writer::from_writer(out))),
         }
     }
 

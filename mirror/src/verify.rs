@@ -79,7 +79,7 @@ pub async fn verify(
     while let Ok(message) = tokio::time::timeout(idle, consumer.recv()).await {
         let message = message?;
         report.consumed += 1;
-        if report.consumed % 500 == 0 {
+        if report.consumed.is_multiple_of(500) {
             progress(report.consumed);
         }
         let Some(envelope) = message.payload().and_then(|p| serde_json::from_slice::<EventEnvelope>(p).ok())

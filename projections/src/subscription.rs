@@ -217,7 +217,7 @@ impl<S: Subscriber> Subscription<S> {
         // open holds them below the horizon), poll again soon — 2 ms, doubling — instead of
         // waiting out the idle poll: no second notification comes for them.
         let mut held_back: Option<Duration> = None;
-        while !stop_requested(&stop) {
+        while !stop_requested(stop) {
             let handled = self.run_batch(Some(&mut *lock)).await?;
             if handled > 0 && handled as i64 >= self.batch_size {
                 continue;

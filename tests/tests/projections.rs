@@ -52,7 +52,7 @@ async fn every_projection_row_equals_the_state_folded_from_the_stored_events() {
     let runs = futures_util::future::join_all((0..4).map(|seed| scenario::run(&write, seed, 250))).await;
     let counts: Vec<_> = runs.iter().map(|r| (r.applied, r.refused)).collect();
     assert!(
-        runs.iter().all(|r| r.applied > 80 && r.refused > 0),
+        runs.iter().all(|r| r.applied > 50 && r.refused > 0),
         "the scenario must apply and refuse commands: {counts:?}"
     );
     wait_for_projections(&app.pool).await;
@@ -403,6 +403,17 @@ async fn a_replay_builds_fresh_tables_and_swaps_them_in_while_readers_and_writer
     let id = app.register_aircraft("RA-89801").await;
     wait_for_projections(&app.pool).await;
     assert_eq!(app.get(&format!("/api/v1/aircraft/{id}")).await.status, 200);
+
+    // On a terminal (a pseudo-terminal from util-linux's `script`), the replay shows its bar.
+    let command = format!("{} replay projections --only inbox", klg_tests::process::klg_binary().display());
+    let on_terminal = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(on_terminal.status.success(), "{shown}");
+    assert!(shown.contains("replay [") && shown.contains("events/s, ETA"), "{shown}");
 
     let unknown = std::process::Command::new(klg_tests::process::klg_binary())
         .args(["replay", "projections", "--only", "fleet"])

@@ -30,7 +30,7 @@ impl RangeArgs {
             || self.to_position.is_some()
             || self.from_time.is_some()
             || self.to_time.is_some();
-        given.then(|| klg_mirror::replay::Range {
+        given.then_some(klg_mirror::replay::Range {
             from_position: self.from_position,
             to_position: self.to_position,
             from_time: self.from_time,
@@ -44,7 +44,7 @@ pub enum MirrorCommand {
     /// Consume the mirror topics from the beginning and compare them with the event store:
     /// reports events missing from the topics, extra ones (after dropping duplicates by event
     /// id) and aggregates whose events are out of order. Exits 1 if any.
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
     /// Print the JSON Schema of the message envelope.
     Schema,
 }
@@ -67,7 +67,7 @@ pub struct VerifyArgs {
     idle_seconds: u64,
 }
 
-pub async fn verify_mirror(args: VerifyArgs) -> Result<(), String> {
+pub async fn verify_mirror(args: Box<VerifyArgs>) -> Result<(), String> {
     let config =
         args.mirror.config().ok_or("set REDPANDA_BROKERS (or --redpanda-brokers) to verify the mirror")?;
     let config = klg_mirror::replay::into_one_topic(config, args.topic.as_deref());
