@@ -202,17 +202,8 @@ impl From<klg_projections::queries::QueryError> for ApiError {
                 Self::invalid(&field, message)
             }
             klg_projections::queries::QueryError::NotAvailable(reason) => Self::NotReady(reason),
+            klg_projections::queries::QueryError::Unfoldable(reason) => Self::Internal(reason),
             klg_projections::queries::QueryError::Database(e) => e.into(),
-        }
-    }
-}
-
-impl From<klg_projections::SubscriberError> for ApiError {
-    fn from(e: klg_projections::SubscriberError) -> Self {
-        match e {
-            klg_projections::SubscriberError::Database(e) => e.into(),
-            // The log could not be folded: a stored event the projector refuses.
-            other => Self::Internal(other.to_string()),
         }
     }
 }

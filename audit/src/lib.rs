@@ -99,7 +99,7 @@ fn event_hash(prev: &[u8], e: &StoredEvent) -> [u8; 32] {
 pub async fn verify(
     pool: &PgPool,
     trusted: Option<&[u8]>,
-    progress: impl Fn(u64),
+    mut progress: impl FnMut(u64),
 ) -> Result<VerifyReport, AuditError> {
     let mut rows = sqlx::query_as::<_, StoredEvent>(
         "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload::text AS payload, \

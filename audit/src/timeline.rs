@@ -66,7 +66,7 @@ where
     let mut entries = Vec::with_capacity(rows.len());
     for (sequence, global_position, recorded_at, event_type, stored_version, payload, metadata) in rows {
         let (event_version, payload) =
-            klg_domain::upcast::upcast_payload(&event_type, &stored_version, payload.0);
+            klg_domain::upcast::upcast_payload(&event_type, stored_version.clone(), payload.0);
         let event: A::Event = serde_json::from_value(payload.clone())
             .map_err(|e| TimelineError::Undecodable { id: id.to_owned(), sequence, reason: e.to_string() })?;
         state.apply(event);

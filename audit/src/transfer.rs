@@ -93,7 +93,7 @@ impl Row {
         if self.event_version != klg_domain::upcast::current_version(&self.event_type) {
             if let Ok(stored) = serde_json::from_str(&self.payload) {
                 let (version, payload) =
-                    klg_domain::upcast::upcast_payload(&self.event_type, &self.event_version, stored);
+                    klg_domain::upcast::upcast_payload(&self.event_type, self.event_version.clone(), stored);
                 self.current_version = version;
                 self.current_payload = payload.to_string();
             }
@@ -164,12 +164,12 @@ pub async fn export(
         let after = summary.last_position.unwrap_or(0);
         let rows: Vec<Row> =
             filter.bind(sqlx::query_as(&sql).bind(after)).bind(&horizon).bind(PAGE).fetch_all(pool).await?;
-        for row in rows.iter().cloned() {
+        let Some(last) = rows.last().map(|r| r.global_position) else { break };
+        summary.last_position = Some(last);
+        summary.events += rows.len() as u64;
+        for row in rows {
             sink.write(&row.with_current())?;
         }
-        let Some(last) = rows.last() else { break };
-        summary.last_position = Some(last.global_position);
-        summary.events += rows.len() as u64;
         progress(summary.events);
     }
     sink.flush()?;

@@ -125,6 +125,13 @@ impl Subscriber for Relay {
     /// Enqueues the whole batch in log order, then waits for every delivery report. Any failure
     /// fails the batch: the checkpoint stays, and the batch is sent again.
     async fn apply(&self, _db: &mut PgConnection, events: &[StoredEvent]) -> Result<(), SubscriberError> {
+        self.publish(events).await
+    }
+}
+
+impl Relay {
+    /// Publishes `events` in order and waits until the broker has taken every one.
+    pub async fn publish(&self, events: &[StoredEvent]) -> Result<(), SubscriberError> {
         let producer = self.producer();
         let sent = self.send(&producer, events).await;
         if sent.is_err() {
@@ -132,9 +139,7 @@ impl Subscriber for Relay {
         }
         sent
     }
-}
 
-impl Relay {
     async fn send(&self, producer: &FutureProducer, events: &[StoredEvent]) -> Result<(), SubscriberError> {
         let mut deliveries = Vec::with_capacity(events.len());
         for event in events {

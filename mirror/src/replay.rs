@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use klg_projections::subscription::SubscriberError;
-use klg_projections::{LogPosition, StoredEvent, Subscriber};
+use klg_projections::{LogPosition, StoredEvent};
 use sqlx::PgPool;
 
 use crate::{MirrorConfig, Relay, Topics};
@@ -58,7 +58,7 @@ pub async fn count(pool: &PgPool, range: &Range) -> Result<i64, sqlx::Error> {
         .await
 }
 
-fn bind<'q, O>(
+pub(crate) fn bind<'q, O>(
     query: sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
     range: &Range,
 ) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
@@ -86,8 +86,7 @@ pub async fn replay(
         after = last.position;
         summary.first_position.get_or_insert(batch[0].position.global_position);
         summary.last_position = Some(last.position.global_position);
-        let mut unused = pool.acquire().await?;
-        relay.apply(&mut unused, &batch).await?;
+        relay.publish(&batch).await?;
         summary.events += batch.len() as u64;
         progress(summary.events);
     }

@@ -118,17 +118,11 @@ async fn delivered_events(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
 
 /// Ids of the committed events of `range`.
 async fn events_in(pool: &PgPool, range: &Range) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(&format!(
-        "SELECT event_id FROM events WHERE {} \
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
+    let sql = format!(
+        "SELECT event_id FROM events WHERE {} AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())",
         Range::SQL
-    ))
-    .bind(range.from_position)
-    .bind(range.to_position)
-    .bind(range.from_time)
-    .bind(range.to_time)
-    .fetch_all(pool)
-    .await
+    );
+    crate::replay::bind(sqlx::query_scalar(&sql), range).fetch_all(pool).await
 }
 
 async fn all_event_ids(pool: &PgPool) -> Result<HashSet<Uuid>, sqlx::Error> {

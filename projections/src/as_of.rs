@@ -19,8 +19,16 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection, PgPool};
 
+use cqrs_es::Aggregate;
+use klg_domain::aircraft::Aircraft;
+use klg_domain::inbox::InboxItem;
+use uuid::Uuid;
+
 use crate::log::{StoredEvent, EVENT_COLUMNS};
 use crate::projector::{Projector, PROJECTION_TABLES};
+use crate::queries::aircraft::{AircraftFilter, AircraftView};
+use crate::queries::inbox::InboxFileView;
+use crate::queries::{self, Page, QueryError};
 use crate::subscription::{Subscriber, SubscriberError};
 
 /// Events read from the log per projector batch.
@@ -32,30 +40,23 @@ static FOLDS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
 /// Which events to fold.
 #[derive(Debug, Clone, Copy)]
-pub enum Scope<'a> {
+enum Scope<'a> {
     /// One stream: aggregate type and id.
     Stream(&'a str, &'a str),
     /// Every stream of one aggregate type.
     AggregateType(&'a str),
 }
 
-/// A session holding the read models as of [`AsOf::instant`]; run the usual queries on
-/// [`AsOf::conn`].
-pub struct AsOf {
+/// A session holding the read models as of an instant; the readers below run the usual queries
+/// on its connection.
+struct AsOf {
     conn: PgConnection,
     _turn: tokio::sync::SemaphorePermit<'static>,
-    pub instant: DateTime<Utc>,
-    /// Events folded.
-    pub events: u64,
 }
 
 impl AsOf {
     /// Folds the events of `scope` recorded at or before `instant`.
-    pub async fn fold(
-        pool: &PgPool,
-        instant: DateTime<Utc>,
-        scope: Scope<'_>,
-    ) -> Result<Self, SubscriberError> {
+    async fn fold(pool: &PgPool, instant: DateTime<Utc>, scope: Scope<'_>) -> Result<Self, SubscriberError> {
         let turn = FOLDS.acquire().await.map_err(|e| SubscriberError::Other(e.to_string()))?;
         let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
         for table in PROJECTION_TABLES {
@@ -63,28 +64,63 @@ impl AsOf {
                 .execute(&mut conn)
                 .await?;
         }
-        let mut events = 0;
         let mut after = 0_i64;
         loop {
             let batch = read_batch(pool, instant, scope, after).await?;
             let Some(last) = batch.last() else { break };
             after = last.position.global_position;
-            events += batch.len() as u64;
             Projector.apply(&mut conn, &batch).await?;
         }
-        Ok(Self { conn, _turn: turn, instant, events })
-    }
-
-    /// The session whose projection tables hold the state as of the instant.
-    pub fn conn(&mut self) -> &mut PgConnection {
-        &mut self.conn
+        Ok(Self { conn, _turn: turn })
     }
 
     /// Closes the session (its temporary tables go with it).
-    pub async fn close(self) {
+    async fn close(self) {
         // A failed close only means the server already dropped the session.
         let _ = self.conn.close().await;
     }
+}
+
+/// One aircraft as it stood at `instant` (certificate status judged on that date).
+pub async fn aircraft(
+    pool: &PgPool,
+    instant: DateTime<Utc>,
+    id: Uuid,
+) -> Result<Option<AircraftView>, QueryError> {
+    let stream = id.to_string();
+    let mut past = AsOf::fold(pool, instant, Scope::Stream(Aircraft::TYPE, &stream)).await?;
+    let view = queries::aircraft::get(&mut past.conn, id, instant.date_naive()).await;
+    past.close().await;
+    Ok(view?)
+}
+
+/// A page of the fleet list as it stood at `instant`.
+pub async fn aircraft_list(
+    pool: &PgPool,
+    instant: DateTime<Utc>,
+    filter: &AircraftFilter,
+    sort: &str,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> Result<Page<AircraftView>, QueryError> {
+    let mut past = AsOf::fold(pool, instant, Scope::AggregateType(Aircraft::TYPE)).await?;
+    let page =
+        queries::aircraft::list(&mut past.conn, filter, sort, limit, cursor, instant.date_naive()).await;
+    past.close().await;
+    page
+}
+
+/// One document as it stood at `instant`.
+pub async fn document(
+    pool: &PgPool,
+    instant: DateTime<Utc>,
+    id: Uuid,
+) -> Result<Option<InboxFileView>, QueryError> {
+    let stream = id.to_string();
+    let mut past = AsOf::fold(pool, instant, Scope::Stream(InboxItem::TYPE, &stream)).await?;
+    let view = queries::inbox::get(&mut past.conn, id).await;
+    past.close().await;
+    Ok(view?)
 }
 
 /// The next events of `scope` after position `after`, recorded by `instant`, in log-position

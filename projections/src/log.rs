@@ -60,8 +60,9 @@ impl StoredEvent {
     /// The event of a row, upcast to its current version (see `klg_domain::upcast`): every
     /// reader of the log sees one shape per event type, whatever version was stored.
     pub fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+        let event_type: String = row.try_get("event_type")?;
         let (event_version, payload) = klg_domain::upcast::upcast_payload(
-            row.try_get("event_type")?,
+            &event_type,
             row.try_get("event_version")?,
             row.try_get("payload")?,
         );
@@ -73,7 +74,7 @@ impl StoredEvent {
             aggregate_type: row.try_get("aggregate_type")?,
             aggregate_id: row.try_get("aggregate_id")?,
             sequence: row.try_get("sequence")?,
-            event_type: row.try_get("event_type")?,
+            event_type,
             event_version,
             payload,
             metadata: row.try_get("metadata")?,

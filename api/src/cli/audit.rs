@@ -155,17 +155,11 @@ pub async fn audit(command: AuditCommand) -> Result<(), String> {
                 .transpose()
                 .map_err(|e| e.to_string())?;
             let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
-            let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let report = klg_audit::verify(&pool, trusted.as_deref(), |n| {
-                if interactive {
-                    eprint!("\rverified {n} events");
-                }
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-            if interactive {
-                eprintln!();
-            }
+            let mut bar = super::progress::Progress::new("verified", "events", 0);
+            let report = klg_audit::verify(&pool, trusted.as_deref(), |n| bar.set(n))
+                .await
+                .map_err(|e| e.to_string())?;
+            bar.finish(report.events_checked);
             println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
             if !report.ok {
                 return Err("the log was altered (see first_broken and seals)".into());
@@ -192,30 +186,18 @@ async fn aircraft_ids(pool: &sqlx::PgPool, record: &str) -> Result<Vec<String>, 
 
 /// Prints, as JSON, each record the argument names as it stood at the instant.
 async fn audit_state(args: AuditStateArgs) -> Result<(), String> {
-    use klg_projections::as_of::{AsOf, Scope};
-    use klg_projections::queries::{aircraft, inbox};
+    use klg_projections::as_of;
     let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
     let mut shown = 0;
     for id in aircraft_ids(&pool, &args.record).await? {
-        let uuid = uuid::Uuid::parse_str(&id).map_err(|e| e.to_string())?;
-        let mut past =
-            AsOf::fold(&pool, args.as_of, Scope::Stream("Aircraft", &id)).await.map_err(|e| e.to_string())?;
-        let view =
-            aircraft::get(past.conn(), uuid, args.as_of.date_naive()).await.map_err(|e| e.to_string())?;
-        past.close().await;
-        if let Some(view) = view {
+        let id = uuid::Uuid::parse_str(&id).map_err(|e| e.to_string())?;
+        if let Some(view) = as_of::aircraft(&pool, args.as_of, id).await.map_err(|e| e.to_string())? {
             println!("{}", serde_json::to_string_pretty(&view).map_err(|e| e.to_string())?);
             shown += 1;
         }
     }
-    if let (0, Ok(uuid)) = (shown, uuid::Uuid::parse_str(&args.record)) {
-        let id = uuid.to_string();
-        let mut past = AsOf::fold(&pool, args.as_of, Scope::Stream("InboxItem", &id))
-            .await
-            .map_err(|e| e.to_string())?;
-        let view = inbox::get(past.conn(), uuid).await.map_err(|e| e.to_string())?;
-        past.close().await;
-        if let Some(view) = view {
+    if let (0, Ok(id)) = (shown, uuid::Uuid::parse_str(&args.record)) {
+        if let Some(view) = as_of::document(&pool, args.as_of, id).await.map_err(|e| e.to_string())? {
             println!("{}", serde_json::to_string_pretty(&view).map_err(|e| e.to_string())?);
             shown += 1;
         }

@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate;
 use futures_util::StreamExt;
 use klg_commands::blobs::BlobBytes;
-use klg_domain::aircraft::{Aircraft, AircraftStatus};
-use klg_domain::inbox::{InboxItem, InboxStatus};
+use klg_domain::aircraft::AircraftStatus;
+use klg_domain::inbox::InboxStatus;
 use klg_domain::values::DocumentType;
-use klg_projections::as_of::{AsOf, Scope};
+use klg_projections::as_of;
 use klg_projections::queries::aircraft::{AircraftView, HistoryEntry};
 use klg_projections::queries::inbox::InboxFileView;
 use klg_projections::queries::{aircraft, inbox, insights, search, Page};
@@ -160,12 +159,7 @@ pub async fn list_aircraft(state: web::Data<AppState>, req: HttpRequest) -> Resu
     let (limit, cursor) = (params.limit, params.cursor.as_deref());
     let page = match past_instant(params.as_of)? {
         None => aircraft::list(&state.read.pool, &filter, sort, limit, cursor, aircraft::today()).await?,
-        Some(instant) => {
-            let mut past = AsOf::fold(&state.pool, instant, Scope::AggregateType(Aircraft::TYPE)).await?;
-            let page = aircraft::list(past.conn(), &filter, sort, limit, cursor, instant.date_naive()).await;
-            past.close().await;
-            page?
-        }
+        Some(instant) => as_of::aircraft_list(&state.pool, instant, &filter, sort, limit, cursor).await?,
     };
     Ok(HttpResponse::Ok().json(page))
 }
@@ -211,13 +205,7 @@ pub async fn get_aircraft(
     await_position(&state, &req, params.min_position).await?;
     let view = match past_instant(params.as_of)? {
         None => aircraft::get(&state.read.pool, id, aircraft::today()).await?,
-        Some(instant) => {
-            let stream = id.to_string();
-            let mut past = AsOf::fold(&state.pool, instant, Scope::Stream(Aircraft::TYPE, &stream)).await?;
-            let view = aircraft::get(past.conn(), id, instant.date_naive()).await;
-            past.close().await;
-            view?
-        }
+        Some(instant) => as_of::aircraft(&state.pool, instant, id).await?,
     };
     let view = view.ok_or_else(|| not_found("aircraft", id))?;
     Ok(with_etag(&req, view.version, &view))
@@ -320,13 +308,7 @@ pub async fn get_file(
     await_position(&state, &req, params.min_position).await?;
     let view = match past_instant(params.as_of)? {
         None => inbox::get(&state.read.pool, id).await?,
-        Some(instant) => {
-            let stream = id.to_string();
-            let mut past = AsOf::fold(&state.pool, instant, Scope::Stream(InboxItem::TYPE, &stream)).await?;
-            let view = inbox::get(past.conn(), id).await;
-            past.close().await;
-            view?
-        }
+        Some(instant) => as_of::document(&state.pool, instant, id).await?,
     };
     let view = view.ok_or_else(|| not_found("document", id))?;
     Ok(with_etag(&req, view.version, &view))

@@ -20,8 +20,20 @@ pub enum QueryError {
     /// The read store does not have the relation (yet).
     #[error("{0}")]
     NotAvailable(String),
+    /// The log could not be folded for an as-of answer (a stored event the projector refuses).
+    #[error("{0}")]
+    Unfoldable(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl From<crate::SubscriberError> for QueryError {
+    fn from(e: crate::SubscriberError) -> Self {
+        match e {
+            crate::SubscriberError::Database(e) => Self::Database(e),
+            other => Self::Unfoldable(other.to_string()),
+        }
+    }
 }
 
 impl QueryError {
