@@ -60,13 +60,15 @@ const UPKEEP: Duration = Duration::from_secs(5);
 /// (`POST /api/v1/streaming/events` turns integration events into commands, `POST
 /// /api/v1/log-error` stores telemetry, `/api/v1/admin/tokens` manages tokens) are counted by the
 /// HTTP metrics only.
-pub const COMMAND_ROUTES: [(&str, &str, &str); 12] = [
+pub const COMMAND_ROUTES: [(&str, &str, &str); 14] = [
     ("POST", "/api/v1/aircraft", "RegisterAircraft"),
     ("PUT", "/api/v1/aircraft/{id}", "UpdateAircraftDetails"),
     ("POST", "/api/v1/aircraft/{id}/status", "ChangeStatus"),
     ("POST", "/api/v1/aircraft/{id}/certificates", "IssueAirworthinessCertificate"),
     ("POST", "/api/v1/aircraft/{id}/flights", "LogFlight"),
     ("DELETE", "/api/v1/aircraft/{id}", "Decommission"),
+    ("POST", "/api/v1/aircraft/{id}/directives", "RecordDirectiveApplicability"),
+    ("POST", "/api/v1/aircraft/{id}/directives/compliance", "RecordDirectiveCompliance"),
     ("POST", "/api/inbox/files", "ReceiveFile"),
     ("POST", "/api/inbox/files/{id}/classify", "Classify"),
     ("POST", "/api/inbox/files/{id}/link", "LinkToAircraft"),

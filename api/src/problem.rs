@@ -17,8 +17,9 @@ pub enum ApiError {
     Invalid(ValidationErrors),
     #[error("{0}")]
     NotFound(String),
+    /// A domain rule refused the command; `field`: the request field the rule is about, if any.
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: &'static str, detail: String, field: Option<&'static str> },
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
@@ -61,7 +62,7 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Offending request fields (validation errors only).
+    /// Offending request fields (validation errors; a refusal by a rule about one field).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(required = false)]
     pub errors: Vec<FieldErrorBody>,
@@ -108,6 +109,9 @@ impl ApiError {
                 .iter()
                 .map(|e| FieldErrorBody { field: e.field.clone(), message: e.message.clone() })
                 .collect(),
+            Self::Conflict { detail, field: Some(field), .. } => {
+                vec![FieldErrorBody { field: (*field).to_owned(), message: detail.clone() }]
+            }
             _ => vec![],
         };
         Problem {
@@ -178,9 +182,11 @@ impl From<CommandError> for ApiError {
                 ErrorKind::PreconditionFailed => Self::PreconditionFailed(message),
                 ErrorKind::Invalid => Self::invalid(field.unwrap_or("body"), message),
                 ErrorKind::Unavailable => Self::Unavailable(message),
-                ErrorKind::Conflict => Self::Conflict { code, detail: message },
+                ErrorKind::Conflict => Self::Conflict { code, detail: message, field },
             },
-            CommandError::Contended => Self::Conflict { code: "contended", detail: e.to_string() },
+            CommandError::Contended => {
+                Self::Conflict { code: "contended", detail: e.to_string(), field: None }
+            }
             CommandError::IdempotencyKeyReused => Self::invalid("Idempotency-Key", e.to_string()),
             CommandError::Unavailable(cause) => Self::Unavailable(cause),
             CommandError::Busy { .. } => Self::NotReady(e.to_string()),

@@ -7,14 +7,14 @@ use cqrs_es::persist::PersistenceError;
 use cqrs_es::Aggregate;
 use klg_domain::aircraft::{Aircraft, AircraftServices};
 use klg_domain::inbox::{InboxItem, InboxServices};
-use klg_domain::{DomainError, NamedCommand};
+use klg_domain::{Addressed, DomainError, NamedCommand};
 use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::CommandError;
 use crate::locks::KeyedLocks;
-use crate::lookups::{PgAircraftDirectory, PgRegistrationRegistry, UtcClock};
+use crate::lookups::{PgAircraftDirectory, PgDocumentDirectory, PgRegistrationRegistry, UtcClock};
 use crate::metadata::{CommandMetadata, IdempotencyClaim};
 use crate::store::{AggregateStore, Loaded, StoreError};
 
@@ -56,7 +56,7 @@ pub struct CommandService<A: Aggregate> {
 impl<A> CommandService<A>
 where
     A: Aggregate + Clone,
-    A::Command: NamedCommand,
+    A::Command: NamedCommand + Addressed,
     A::Error: DomainError,
 {
     pub fn new(pool: PgPool, services: A::Services) -> Self {
@@ -82,9 +82,10 @@ where
     pub async fn execute(
         &self,
         id: Uuid,
-        command: A::Command,
+        mut command: A::Command,
         meta: &CommandMetadata,
     ) -> Result<CommandOutcome, CommandError> {
+        command.address(id);
         let aggregate_id = id.to_string();
         let _turn = tokio::time::timeout(self.lock_wait, self.locks.lock(&aggregate_id))
             .await
@@ -247,8 +248,9 @@ impl WriteSide {
     pub fn new(pool: PgPool) -> Self {
         let registry = PgRegistrationRegistry { pool: pool.clone() };
         let directory = PgAircraftDirectory { pool: pool.clone() };
+        let documents = PgDocumentDirectory { pool: pool.clone() };
         Self {
-            aircraft: CommandService::new(pool.clone(), AircraftServices::new(registry, UtcClock)),
+            aircraft: CommandService::new(pool.clone(), AircraftServices::new(registry, UtcClock, documents)),
             inbox: CommandService::new(pool.clone(), InboxServices::new(directory)),
             pool,
         }

@@ -10,17 +10,32 @@
 pub struct Guarded<C> {
     pub expected_version: Option<u64>,
     pub command: C,
+    /// The aggregate the command is addressed to, set by the service that routes it there
+    /// ([`Addressed`]): cqrs-es gives an aggregate its events, never its id, and some rules
+    /// need it (a document must be linked to *this* aircraft).
+    pub aggregate_id: Option<uuid::Uuid>,
 }
 
 impl<C> Guarded<C> {
     pub fn new(command: C, expected_version: Option<u64>) -> Self {
-        Self { expected_version, command }
+        Self { expected_version, command, aggregate_id: None }
     }
 }
 
 impl<C> From<C> for Guarded<C> {
     fn from(command: C) -> Self {
-        Self { expected_version: None, command }
+        Self::new(command, None)
+    }
+}
+
+/// A command that can be told which aggregate it is addressed to.
+pub trait Addressed {
+    fn address(&mut self, id: uuid::Uuid);
+}
+
+impl<C> Addressed for Guarded<C> {
+    fn address(&mut self, id: uuid::Uuid) {
+        self.aggregate_id = Some(id);
     }
 }
 

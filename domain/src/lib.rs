@@ -12,4 +12,4 @@ pub mod upcast;
 pub mod values;
 
 pub use errors::{DomainError, ErrorKind, FieldError, ValidationErrors};
-pub use guard::{Guarded, NamedCommand};
+pub use guard::{Addressed, Guarded, NamedCommand};

@@ -338,6 +338,40 @@ pub enum DocumentType {
     Other,
 }
 
+string_newtype!(
+    /// Number of an airworthiness directive as its authority writes it (`2024-0123`,
+    /// `FAA 2023-12-05`, `ДЛГ 2023-01-05R1`): one line, at most 64 characters.
+    DirectiveNumber
+);
+
+impl DirectiveNumber {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        parse_text(input, 64, false).map(Self)
+    }
+}
+
+string_newtype!(
+    /// Revision of a directive (`R1`, `2`, `Amendment 39-22345`).
+    DirectiveRevision
+);
+
+impl DirectiveRevision {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        parse_text(input, 64, false).map(Self)
+    }
+}
+
+string_newtype!(
+    /// Reference of the work order under which maintenance was done (`WO-2025-0142`).
+    WorkOrderRef
+);
+
+impl WorkOrderRef {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        parse_text(input, 64, false).map(Self)
+    }
+}
+
 /// Channel a document arrived through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,5 +1,6 @@
 //! The projector: the subscription that keeps KLG's PostgreSQL projections (`aircraft`,
-//! `aircraft_history`, `aircraft_stats`, `inbox_files`, `inbox_history`) in step with the log.
+//! `aircraft_history`, `aircraft_stats`, `aircraft_directives`, `inbox_files`, `inbox_history`)
+//! in step with the log.
 //!
 //! Each row carries the version (sequence) of the last event applied to it, and every update
 //! requires the previous version: an event applied twice or out of order fails loudly instead
@@ -16,6 +17,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
+use klg_domain::aircraft::directives::{DueLimits, Interval};
 use klg_domain::aircraft::{Aircraft, AircraftEvent};
 use klg_domain::inbox::{InboxEvent, InboxItem};
 use serde::de::DeserializeOwned;
@@ -29,8 +31,8 @@ use crate::subscription::{Subscriber, SubscriberError};
 pub const PROJECTIONS: &str = "projections";
 
 /// Tables the projector owns, emptied by a rebuild.
-pub const PROJECTION_TABLES: [&str; 5] =
-    ["aircraft", "aircraft_history", "aircraft_stats", "inbox_files", "inbox_history"];
+pub const PROJECTION_TABLES: [&str; 6] =
+    ["aircraft", "aircraft_history", "aircraft_stats", "aircraft_directives", "inbox_files", "inbox_history"];
 
 pub struct Projector;
 
@@ -372,13 +374,120 @@ async fn project_aircraft<'e>(
             let set = "status = 'decommissioned', status_reason = $5, status_changed_at = $4, decommissioned_at = $4";
             update_row(tx, "aircraft", e, &id, set, |q| q.bind(reason.as_ref().map(|r| r.to_string()))).await?
         }
+        AircraftEvent::DirectiveApplicabilityRecorded { .. } | AircraftEvent::DirectiveComplied { .. } => {
+            // The aircraft row's version guards the event; the directive row follows it.
+            expect_one(e, update_row(tx, "aircraft", e, &id, "", |q| q).await?)?;
+            project_directive(tx, e, &id, &event).await?
+        }
     };
     expect_one(e, result)
 }
 
+/// Writes the directive row an assessment or a compliance changes. An assessment replaces the
+/// row (compliance starts afresh); a compliance fills in its columns and the next due.
+async fn project_directive(
+    tx: &mut PgConnection,
+    e: &StoredEvent,
+    id: &str,
+    event: &AircraftEvent,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    let days = |i: &Option<Interval>| i.and_then(|i| i.days).map(i64::from);
+    let hours = |i: &Option<Interval>| i.and_then(|i| i.hours).map(i64::from);
+    let cycles = |i: &Option<Interval>| i.and_then(|i| i.cycles).map(i64::from);
+    let due_on = |d: &Option<DueLimits>| d.and_then(|d| d.on);
+    let due_minutes = |d: &Option<DueLimits>| d.and_then(|d| d.block_minutes).map(|v| v as i64);
+    let due_cycles = |d: &Option<DueLimits>| d.and_then(|d| d.cycles).map(|v| v as i64);
+    match event {
+        AircraftEvent::DirectiveApplicabilityRecorded {
+            number,
+            revision,
+            document_id,
+            applicable,
+            reason,
+            comply_within,
+            next_due,
+        } => {
+            sqlx::query(
+                "INSERT INTO aircraft_directives (aircraft_id, number, revision, document_id, applicable, \
+                 not_applicable_reason, comply_within_days, comply_within_hours, comply_within_cycles, assessed_at, \
+                 status, next_due_on, next_due_block_minutes, next_due_cycles, version, last_position) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                         CASE WHEN $5 THEN 'open' ELSE 'not_applicable' END, $11, $12, $13, $14, $15) \
+                 ON CONFLICT (aircraft_id, number) DO UPDATE SET revision = EXCLUDED.revision, \
+                 document_id = EXCLUDED.document_id, applicable = EXCLUDED.applicable, \
+                 not_applicable_reason = EXCLUDED.not_applicable_reason, \
+                 comply_within_days = EXCLUDED.comply_within_days, comply_within_hours = EXCLUDED.comply_within_hours, \
+                 comply_within_cycles = EXCLUDED.comply_within_cycles, assessed_at = EXCLUDED.assessed_at, \
+                 status = EXCLUDED.status, method = NULL, done_on = NULL, block_minutes_at = NULL, cycles_at = NULL, \
+                 performed_by = NULL, work_order = NULL, interval_days = NULL, interval_hours = NULL, \
+                 interval_cycles = NULL, complied_at = NULL, next_due_on = EXCLUDED.next_due_on, \
+                 next_due_block_minutes = EXCLUDED.next_due_block_minutes, next_due_cycles = EXCLUDED.next_due_cycles, \
+                 version = EXCLUDED.version, last_position = EXCLUDED.last_position",
+            )
+            .bind(id)
+            .bind(number.as_str())
+            .bind(revision.as_ref().map(|r| r.as_str()))
+            .bind(document_id.to_string())
+            .bind(applicable)
+            .bind(reason.as_ref().map(|r| r.as_str()))
+            .bind(days(comply_within))
+            .bind(hours(comply_within))
+            .bind(cycles(comply_within))
+            .bind(e.recorded_at)
+            .bind(due_on(next_due))
+            .bind(due_minutes(next_due))
+            .bind(due_cycles(next_due))
+            .bind(e.sequence)
+            .bind(e.position.global_position)
+            .execute(&mut *tx)
+            .await
+        }
+        AircraftEvent::DirectiveComplied {
+            number,
+            method,
+            done_on,
+            block_minutes_at,
+            cycles_at,
+            performed_by,
+            work_order,
+            interval,
+            next_due,
+        } => {
+            sqlx::query(
+                "UPDATE aircraft_directives SET status = CASE WHEN $13::date IS NULL AND $14::bigint IS NULL \
+                 AND $15::bigint IS NULL THEN 'complied' ELSE 'recurring' END, method = $3, done_on = $4, \
+                 block_minutes_at = $5, cycles_at = $6, performed_by = $7, work_order = $8, interval_days = $9, \
+                 interval_hours = $10, interval_cycles = $11, complied_at = $12, next_due_on = $13, \
+                 next_due_block_minutes = $14, next_due_cycles = $15, version = $16, last_position = $17 \
+                 WHERE aircraft_id = $1 AND number = $2",
+            )
+            .bind(id)
+            .bind(number.as_str())
+            .bind(method.as_str())
+            .bind(done_on)
+            .bind(*block_minutes_at as i64)
+            .bind(*cycles_at as i64)
+            .bind(performed_by.as_str())
+            .bind(work_order.as_str())
+            .bind(days(interval))
+            .bind(hours(interval))
+            .bind(cycles(interval))
+            .bind(e.recorded_at)
+            .bind(due_on(next_due))
+            .bind(due_minutes(next_due))
+            .bind(due_cycles(next_due))
+            .bind(e.sequence)
+            .bind(e.position.global_position)
+            .execute(&mut *tx)
+            .await
+        }
+        _ => unreachable!("only directive events are projected here"),
+    }
+}
+
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-/// `UPDATE <table> SET <set>` guarded by the version. `$1..$4` are id, sequence, position and
+/// `UPDATE <table> SET <set>` (`set` may be empty) guarded by the version. `$1..$4` are id, sequence, position and
 /// recorded-at; `bind` adds `$5…` (owned values: the query outlives no borrow).
 async fn update_row(
     tx: &mut PgConnection,
@@ -388,8 +497,9 @@ async fn update_row(
     set: &str,
     bind: impl for<'q> FnOnce(PgQuery<'q>) -> PgQuery<'q>,
 ) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    let separator = if set.is_empty() { "" } else { ", " };
     let sql = format!(
-        "UPDATE {table} SET {set}, version = $2, last_position = $3, updated_at = $4 \
+        "UPDATE {table} SET {set}{separator}version = $2, last_position = $3, updated_at = $4 \
          WHERE id = $1 AND version = $2 - 1"
     );
     let query = sqlx::query(&sql)
@@ -443,7 +553,54 @@ pub fn summarize(event: &AircraftEvent) -> String {
             Some(reason) => format!("Decommissioned {registration_number}: {reason}"),
             None => format!("Decommissioned {registration_number}"),
         },
+        AircraftEvent::DirectiveApplicabilityRecorded {
+            number,
+            revision,
+            applicable,
+            reason,
+            next_due,
+            ..
+        } => {
+            let directive = match revision {
+                Some(revision) => format!("Directive {number} rev. {revision}"),
+                None => format!("Directive {number}"),
+            };
+            match (applicable, reason) {
+                (true, _) => format!("{directive} applies; {}", describe_due(next_due)),
+                (false, Some(reason)) => format!("{directive} does not apply: {reason}"),
+                (false, None) => format!("{directive} does not apply"),
+            }
+        }
+        AircraftEvent::DirectiveComplied {
+            number,
+            method,
+            done_on,
+            performed_by,
+            work_order,
+            next_due,
+            ..
+        } => {
+            let method = method.as_str().replace('_', " ");
+            let closing = if next_due.is_some() { describe_due(next_due) } else { "closed".to_owned() };
+            format!("Directive {number} complied with by {method} on {done_on} ({work_order}, {performed_by}); {closing}")
+        }
     }
+}
+
+/// "next due 2025-09-13 or 1234:00 FH or 5000 FC": whichever comes first.
+fn describe_due(due: &Option<DueLimits>) -> String {
+    let Some(due) = due else { return "no further compliance due".to_owned() };
+    let mut limits = vec![];
+    if let Some(on) = due.on {
+        limits.push(on.to_string());
+    }
+    if let Some(minutes) = due.block_minutes {
+        limits.push(format!("{}:{:02} FH", minutes / 60, minutes % 60));
+    }
+    if let Some(cycles) = due.cycles {
+        limits.push(format!("{cycles} FC"));
+    }
+    format!("next due {}", limits.join(" or "))
 }
 
 async fn project_inbox<'e>(

@@ -48,7 +48,7 @@ pub const PROJECTION_SETS: [ProjectionSet; 2] = [
     ProjectionSet {
         name: "aircraft",
         aggregate_type: "Aircraft",
-        tables: &["aircraft", "aircraft_history", "aircraft_stats"],
+        tables: &["aircraft", "aircraft_history", "aircraft_stats", "aircraft_directives"],
     },
     ProjectionSet { name: "inbox", aggregate_type: "InboxItem", tables: &["inbox_files", "inbox_history"] },
 ];

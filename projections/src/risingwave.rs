@@ -42,7 +42,7 @@ const fn view(name: &'static str, sql: &'static str) -> Object {
     Object { name, kind: Kind::View, sql }
 }
 
-const OBJECTS: [Object; 10] = [
+const OBJECTS: [Object; 11] = [
     table("klg_aircraft_events", include_str!("../risingwave/sources/klg_aircraft_events.sql")),
     table("klg_inbox_events", include_str!("../risingwave/sources/klg_inbox_events.sql")),
     table(
@@ -56,6 +56,7 @@ const OBJECTS: [Object; 10] = [
     view("inbox_files", include_str!("../risingwave/views/inbox_files.sql")),
     view("aircraft_stats", include_str!("../risingwave/views/aircraft_stats.sql")),
     view("inbox_history", include_str!("../risingwave/views/inbox_history.sql")),
+    view("aircraft_directives", include_str!("../risingwave/views/aircraft_directives.sql")),
 ];
 
 /// The stand-in's tables: event tables (same columns as the RisingWave sources) and the Flink

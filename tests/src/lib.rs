@@ -391,6 +391,30 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(data))
 }
 
+/// Runs each read scenario (an `async fn(&TestApp)` of the test file) against both read stores:
+/// the embedded projections, and RisingWave's views on the stand-in — where everything the
+/// scenario made KLG send to the read store then goes through RisingWave's parser and the
+/// binder-trap check.
+#[macro_export]
+macro_rules! in_both_read_stores {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(#[actix_rt::test]
+            async fn $name() {
+                super::$name(&$crate::spawn_app().await).await
+            })*
+        }
+        mod risingwave {
+            $(#[actix_rt::test]
+            async fn $name() {
+                let app = $crate::spawn_app_reading_risingwave().await;
+                super::$name(&app).await;
+                app.assert_risingwave_accepts_what_it_was_sent();
+            })*
+        }
+    };
+}
+
 pub mod broker;
 pub mod flink;
 pub mod process;
@@ -423,6 +447,7 @@ pub async fn projection_snapshot(pool: &PgPool) -> Value {
         ("aircraft", "id"),
         ("aircraft_history", "global_position"),
         ("aircraft_stats", "aircraft_id"),
+        ("aircraft_directives", "aircraft_id, number"),
         ("inbox_files", "id"),
         ("inbox_history", "global_position"),
     ] {

@@ -2,8 +2,13 @@
 //! command service and event store. Refused commands are part of the scenario: they must
 //! leave no trace.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use klg_commands::{CommandMetadata, WriteSide};
+use klg_domain::aircraft::directives::{
+    Applicability, ComplianceMethod, DirectiveApplicability, DirectiveCompliance, Interval,
+};
 use klg_domain::aircraft::{AircraftCommand, AircraftDetails, AircraftStatus, RegisterAircraft};
 use klg_domain::inbox::{InboxCommand, ReceiveFile};
 use klg_domain::values::*;
@@ -20,6 +25,35 @@ pub struct Created {
     pub documents: Vec<Uuid>,
     pub applied: usize,
     pub refused: usize,
+    /// Per document: whether its last classification was a directive, and its aircraft.
+    pub filed: HashMap<Uuid, (bool, Option<Uuid>)>,
+}
+
+impl Created {
+    /// Documents classified as directives and linked to an aircraft, with that aircraft.
+    fn directive_documents(&self) -> Vec<(Uuid, Uuid)> {
+        let mut found: Vec<(Uuid, Uuid)> = self
+            .filed
+            .iter()
+            .filter_map(|(document, (directive, aircraft))| {
+                aircraft.filter(|_| *directive).map(|a| (*document, a))
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// Records what a successful inbox command changed.
+    fn note(&mut self, document: Uuid, command: &InboxCommand) {
+        let entry = self.filed.entry(document).or_insert((false, None));
+        match command {
+            InboxCommand::Classify { document_type } => {
+                entry.0 = *document_type == DocumentType::AirworthinessDirective
+            }
+            InboxCommand::LinkToAircraft { aircraft_id } => entry.1 = Some(*aircraft_id),
+            _ => {}
+        }
+    }
 }
 
 fn date(rng: &mut StdRng) -> NaiveDate {
@@ -58,6 +92,29 @@ pub async fn run(write: &WriteSide, seed: u64, steps: usize) -> Created {
             let id = pick(&mut rng, &created.aircraft).unwrap();
             let command = aircraft_command(&mut rng, roll);
             write.aircraft.execute(id, Guarded::new(command, None), &meta).await.map(|_| ())
+        } else if roll < 76 && !created.documents.is_empty() {
+            let filed = created.directive_documents();
+            if filed.is_empty() || rng.gen_bool(0.3) {
+                // File a directive: classify a document as one and link it to an aircraft.
+                let document = pick(&mut rng, &created.documents).unwrap();
+                let aircraft = pick(&mut rng, &created.aircraft).unwrap();
+                let mut result = Ok(());
+                for command in [
+                    InboxCommand::Classify { document_type: DocumentType::AirworthinessDirective },
+                    InboxCommand::LinkToAircraft { aircraft_id: aircraft },
+                ] {
+                    let r = write.inbox.execute(document, command.clone().into(), &meta).await;
+                    if r.is_ok() {
+                        created.note(document, &command);
+                    }
+                    result = result.and(r.map(|_| ()));
+                }
+                result
+            } else {
+                let (document, aircraft) = *filed.choose(&mut rng).unwrap();
+                let command = directive_command(&mut rng, document);
+                write.aircraft.execute(aircraft, Guarded::new(command, None), &meta).await.map(|_| ())
+            }
         } else if roll < 80 || created.documents.is_empty() {
             let id = Uuid::new_v4();
             let command = InboxCommand::Receive(ReceiveFile {
@@ -75,7 +132,11 @@ pub async fn run(write: &WriteSide, seed: u64, steps: usize) -> Created {
         } else {
             let id = pick(&mut rng, &created.documents).unwrap();
             let command = inbox_command(&mut rng, &created.aircraft);
-            write.inbox.execute(id, command.into(), &meta).await.map(|_| ())
+            let r = write.inbox.execute(id, command.clone().into(), &meta).await;
+            if r.is_ok() {
+                created.note(id, &command);
+            }
+            r.map(|_| ())
         };
         match result {
             Ok(()) => created.applied += 1,
@@ -123,6 +184,57 @@ fn aircraft_command(rng: &mut StdRng, roll: u32) -> AircraftCommand {
                 .unwrap(),
         },
         _ => AircraftCommand::Decommission { reason: rng.gen_bool(0.5).then_some(reason) },
+    }
+}
+
+/// An assessment or a compliance of one of four directives, from `document`. Most assessments
+/// allow time for compliance (a directive due at once grounds the aircraft's flights).
+fn directive_command(rng: &mut StdRng, document: Uuid) -> AircraftCommand {
+    let number = DirectiveNumber::parse(&format!("2024-{:04}", rng.gen_range(1..5))).unwrap();
+    let interval = |rng: &mut StdRng| {
+        Interval::new(
+            rng.gen_bool(0.7).then(|| rng.gen_range(30..800)),
+            Some(rng.gen_range(500..5_000)),
+            rng.gen_bool(0.5).then(|| rng.gen_range(100..2_000)),
+        )
+        .unwrap()
+    };
+    if rng.gen_bool(0.5) {
+        let applicability = match rng.gen_range(0..10) {
+            0 => Applicability::Applicable { comply_within: None },
+            1..=2 => {
+                Applicability::NotApplicable { reason: Reason::parse("outside the effectivity").unwrap() }
+            }
+            _ => Applicability::Applicable { comply_within: Some(interval(rng)) },
+        };
+        AircraftCommand::RecordDirectiveApplicability(DirectiveApplicability {
+            document_id: document,
+            number,
+            revision: rng
+                .gen_bool(0.3)
+                .then(|| DirectiveRevision::parse(&format!("R{}", rng.gen_range(1..3))).unwrap()),
+            applicability,
+        })
+    } else {
+        let method = [
+            ComplianceMethod::Inspection,
+            ComplianceMethod::Modification,
+            ComplianceMethod::TerminatingAction,
+        ]
+        .choose(rng)
+        .copied()
+        .unwrap();
+        let recurring = method != ComplianceMethod::TerminatingAction && rng.gen_bool(0.8);
+        AircraftCommand::RecordDirectiveCompliance(DirectiveCompliance {
+            number,
+            method,
+            done_on: date(rng),
+            block_minutes_at: 0,
+            cycles_at: 0,
+            performed_by: Name::parse("I. Petrov").unwrap(),
+            work_order: WorkOrderRef::parse(&format!("WO-{}", rng.gen_range(1..999))).unwrap(),
+            interval: recurring.then(|| interval(rng)),
+        })
     }
 }
 

@@ -555,29 +555,7 @@ async fn streaming_health_recovers_from_a_transient_failure_while_idle() {
     assert_eq!(healthy.body["subscriptions"][0]["last_error"], Value::Null, "{}", healthy.body);
 }
 
-/// Runs each read scenario against both read stores.
-macro_rules! in_both_read_stores {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(#[actix_rt::test]
-            async fn $name() {
-                super::$name(&klg_tests::spawn_app().await).await
-            })*
-        }
-        mod risingwave {
-            $(#[actix_rt::test]
-            async fn $name() {
-                let app = klg_tests::spawn_app_reading_risingwave().await;
-                super::$name(&app).await;
-                // Everything this scenario made KLG send to the read store, through RisingWave's
-                // parser and the binder-trap check.
-                app.assert_risingwave_accepts_what_it_was_sent();
-            })*
-        }
-    };
-}
-
-in_both_read_stores!(
+klg_tests::in_both_read_stores!(
     the_aircraft_list_filters_sorts_and_pages_with_cursors,
     one_aircraft_has_an_etag_a_history_and_reflects_the_callers_own_writes,
     the_inbox_lists_newest_first_with_filters_and_streams_content_safely,

@@ -39,7 +39,8 @@ pub struct ReplayMirrorArgs {
 pub struct ReplayProjectionsArgs {
     #[command(flatten)]
     database: DatabaseSettings,
-    /// Rebuild only this projection: aircraft (aircraft, aircraft_history, aircraft_stats) or
+    /// Rebuild only this projection: aircraft (aircraft, aircraft_history, aircraft_stats,
+    /// aircraft_directives) or
     /// inbox (inbox_files, inbox_history).
     #[arg(long)]
     only: Option<String>,

@@ -4,6 +4,7 @@
 pub mod aircraft;
 pub mod audit;
 pub mod console;
+pub mod directives;
 pub mod health;
 pub mod inbox;
 pub mod integration;
@@ -51,6 +52,7 @@ where
     app.into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
         .configure(aircraft::routes)
+        .configure(directives::routes)
         .configure(inbox::routes)
         .configure(health::routes)
         .configure(read_routes)

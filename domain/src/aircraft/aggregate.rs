@@ -3,12 +3,18 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use super::directives::{
+    Applicability, ComplianceMethod, DirectiveApplicability, DirectiveCompliance, DirectiveState, DueLimits,
+    Standing,
+};
 use super::{
     AircraftCommand, AircraftDetails, AircraftError, AircraftEvent, AircraftServices, AircraftStatus,
-    RegisterAircraft,
+    DocumentDirectory, RegisterAircraft,
 };
 use crate::guard::Guarded;
-use crate::values::{AirportCode, CertificateNumber, Name, Note, Reason, RegistrationNumber};
+use crate::values::{AirportCode, CertificateNumber, DocumentType, Name, Note, Reason, RegistrationNumber};
 
 /// An issued airworthiness certificate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +43,8 @@ pub struct Aircraft {
     certificates: Vec<Certificate>,
     total_block_minutes: u64,
     total_cycles: u64,
+    /// Airworthiness directives recorded for this aircraft, by number.
+    directives: BTreeMap<String, DirectiveState>,
 }
 
 impl Aggregate for Aircraft {
@@ -52,7 +60,7 @@ impl Aggregate for Aircraft {
         services: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), AircraftError> {
-        let Guarded { expected_version, command } = command;
+        let Guarded { expected_version, command, aggregate_id } = command;
         if let AircraftCommand::Register(register) = command {
             return self.register(register, services, sink).await;
         }
@@ -78,12 +86,28 @@ impl Aggregate for Aircraft {
             AircraftCommand::LogFlight { flight_date, block_time, cycles, route } => {
                 check_flight(flight_date, cycles, services.clock.today())?;
                 self.check_may_fly(flight_date)?;
+                self.check_directives_permit(
+                    flight_date,
+                    u64::from(block_time.minutes()),
+                    u64::from(cycles),
+                )?;
                 AircraftEvent::FlightLogged { flight_date, block_minutes: block_time, cycles, route }
             }
             AircraftCommand::Decommission { reason } => AircraftEvent::AircraftDecommissioned {
                 registration_number: self.registration_number.clone().expect("checked above"),
                 reason,
             },
+            AircraftCommand::RecordDirectiveApplicability(assessment) => {
+                let today = services.clock.today();
+                let documents = services.documents.as_ref();
+                match self.assess_directive(assessment, aggregate_id, documents, today).await? {
+                    Some(event) => event,
+                    None => return Ok(()),
+                }
+            }
+            AircraftCommand::RecordDirectiveCompliance(compliance) => {
+                self.comply_with_directive(compliance, services.clock.today())?
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -121,6 +145,40 @@ impl Aggregate for Aircraft {
                 self.total_cycles += u64::from(cycles);
             }
             AircraftEvent::AircraftDecommissioned { .. } => self.status = AircraftStatus::Decommissioned,
+            AircraftEvent::DirectiveApplicabilityRecorded {
+                number,
+                revision,
+                document_id,
+                applicable,
+                reason,
+                comply_within,
+                next_due,
+            } => {
+                let state = DirectiveState {
+                    revision,
+                    document_id,
+                    applicable,
+                    reason,
+                    comply_within,
+                    next_due,
+                    last_compliance: None,
+                };
+                self.directives.insert(number.to_string(), state);
+            }
+            AircraftEvent::DirectiveComplied {
+                number,
+                done_on,
+                block_minutes_at,
+                cycles_at,
+                next_due,
+                ..
+            } => {
+                if let Some(state) = self.directives.get_mut(number.as_str()) {
+                    state.next_due = next_due;
+                    state.last_compliance =
+                        Some(Standing { date: done_on, block_minutes: block_minutes_at, cycles: cycles_at });
+                }
+            }
         }
     }
 }
@@ -165,6 +223,128 @@ impl Aircraft {
 
     pub fn certificates(&self) -> &[Certificate] {
         &self.certificates
+    }
+
+    /// Directives recorded for this aircraft, by number.
+    pub fn directives(&self) -> &BTreeMap<String, DirectiveState> {
+        &self.directives
+    }
+
+    /// Today's date and the current totals.
+    fn standing(&self, today: NaiveDate) -> Standing {
+        Standing { date: today, block_minutes: self.total_block_minutes, cycles: self.total_cycles }
+    }
+
+    /// The event recording an assessment, or `None` when it repeats the current one (which
+    /// would otherwise restart compliance).
+    async fn assess_directive(
+        &self,
+        a: DirectiveApplicability,
+        own_id: Option<uuid::Uuid>,
+        documents: &dyn DocumentDirectory,
+        today: NaiveDate,
+    ) -> Result<Option<AircraftEvent>, AircraftError> {
+        check_directive_document(a.document_id, own_id, documents).await?;
+        let (applicable, reason, comply_within) = match a.applicability {
+            Applicability::Applicable { comply_within } => (true, None, comply_within),
+            Applicability::NotApplicable { reason } => (false, Some(reason), None),
+        };
+        if let Some(current) = self.directives.get(a.number.as_str()) {
+            let same = current.revision == a.revision
+                && current.document_id == a.document_id
+                && current.applicable == applicable
+                && current.reason == reason
+                && current.comply_within == comply_within;
+            if same {
+                return Ok(None);
+            }
+        }
+        let now = self.standing(today);
+        let next_due = applicable.then(|| match comply_within {
+            Some(interval) => DueLimits::after(interval, now),
+            None => DueLimits::now(now),
+        });
+        Ok(Some(AircraftEvent::DirectiveApplicabilityRecorded {
+            number: a.number,
+            revision: a.revision,
+            document_id: a.document_id,
+            applicable,
+            reason,
+            comply_within,
+            next_due,
+        }))
+    }
+
+    fn comply_with_directive(
+        &self,
+        c: DirectiveCompliance,
+        today: NaiveDate,
+    ) -> Result<AircraftEvent, AircraftError> {
+        let number = c.number.to_string();
+        let state =
+            self.directives.get(&number).ok_or_else(|| AircraftError::UnknownDirective(number.clone()))?;
+        if !state.applicable {
+            return Err(AircraftError::DirectiveNotApplicable(number));
+        }
+        if state.last_compliance.is_some() && state.next_due.is_none() {
+            return Err(AircraftError::DirectiveClosed(number));
+        }
+        if c.done_on > today + chrono::Days::new(1) {
+            return Err(AircraftError::ComplianceInFuture(c.done_on));
+        }
+        if c.block_minutes_at > self.total_block_minutes {
+            return Err(AircraftError::BeyondCurrentTotals("hours_at"));
+        }
+        if c.cycles_at > self.total_cycles {
+            return Err(AircraftError::BeyondCurrentTotals("cycles_at"));
+        }
+        if let Some(last) = state.last_compliance {
+            let earlier = [
+                ("done_on", c.done_on < last.date),
+                ("hours_at", c.block_minutes_at < last.block_minutes),
+                ("cycles_at", c.cycles_at < last.cycles),
+            ];
+            if let Some((field, _)) = earlier.into_iter().find(|(_, before)| *before) {
+                return Err(AircraftError::ComplianceOutOfOrder(field));
+            }
+        }
+        if c.method == ComplianceMethod::TerminatingAction && c.interval.is_some() {
+            return Err(AircraftError::TerminatingWithInterval);
+        }
+        let done = Standing { date: c.done_on, block_minutes: c.block_minutes_at, cycles: c.cycles_at };
+        Ok(AircraftEvent::DirectiveComplied {
+            number: c.number,
+            method: c.method,
+            done_on: c.done_on,
+            block_minutes_at: c.block_minutes_at,
+            cycles_at: c.cycles_at,
+            performed_by: c.performed_by,
+            work_order: c.work_order,
+            interval: c.interval,
+            next_due: c.interval.map(|interval| DueLimits::after(interval, done)),
+        })
+    }
+
+    /// A flight must not take the aircraft past any directive's limit.
+    fn check_directives_permit(
+        &self,
+        date: NaiveDate,
+        minutes: u64,
+        cycles: u64,
+    ) -> Result<(), AircraftError> {
+        let after = Standing {
+            date,
+            block_minutes: self.total_block_minutes + minutes,
+            cycles: self.total_cycles + cycles,
+        };
+        let due = self
+            .directives
+            .iter()
+            .find(|(_, d)| d.next_due.is_some_and(|limits| !limits.permit(date, after)));
+        match due {
+            Some((number, _)) => Err(AircraftError::DirectiveDue(number.clone())),
+            None => Ok(()),
+        }
     }
 
     async fn register(
@@ -255,4 +435,25 @@ fn check_flight(date: NaiveDate, cycles: u32, today: NaiveDate) -> Result<(), Ai
         return Err(AircraftError::NoCycles);
     }
     Ok(())
+}
+
+/// A directive is recorded from a received, not rejected document classified as an
+/// airworthiness directive and linked to this aircraft.
+async fn check_directive_document(
+    id: uuid::Uuid,
+    own_id: Option<uuid::Uuid>,
+    documents: &dyn DocumentDirectory,
+) -> Result<(), AircraftError> {
+    let facts = documents.document(id).await.map_err(AircraftError::Unavailable)?;
+    let facts = facts.ok_or(AircraftError::DocumentNotFound(id))?;
+    if facts.rejected {
+        return Err(AircraftError::DocumentRejected(id));
+    }
+    if facts.document_type != Some(DocumentType::AirworthinessDirective) {
+        return Err(AircraftError::NotADirective(id));
+    }
+    match (facts.aircraft_id, own_id) {
+        (Some(linked), Some(own)) if linked == own => Ok(()),
+        _ => Err(AircraftError::DocumentNotLinked(id)),
+    }
 }

@@ -1,5 +1,6 @@
 use chrono::NaiveDate;
 
+use super::directives::{DirectiveApplicability, DirectiveCompliance};
 use super::AircraftStatus;
 use crate::values::{
     AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, Name, Note, Reason, RegistrationNumber,
@@ -30,6 +31,8 @@ pub enum AircraftCommand {
     Decommission {
         reason: Option<Reason>,
     },
+    RecordDirectiveApplicability(DirectiveApplicability),
+    RecordDirectiveCompliance(DirectiveCompliance),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +63,8 @@ impl crate::guard::NamedCommand for AircraftCommand {
             Self::IssueCertificate { .. } => "IssueAirworthinessCertificate",
             Self::LogFlight { .. } => "LogFlight",
             Self::Decommission { .. } => "Decommission",
+            Self::RecordDirectiveApplicability(_) => "RecordDirectiveApplicability",
+            Self::RecordDirectiveCompliance(_) => "RecordDirectiveCompliance",
         }
     }
 }

@@ -34,6 +34,30 @@ pub enum AircraftError {
     VersionMismatch { expected: u64, actual: u64 },
     #[error("registry unavailable: {0}")]
     Unavailable(String),
+    #[error("document {0} is not in the inbox")]
+    DocumentNotFound(uuid::Uuid),
+    #[error("document {0} is not classified as an airworthiness directive")]
+    NotADirective(uuid::Uuid),
+    #[error("document {0} is not linked to this aircraft")]
+    DocumentNotLinked(uuid::Uuid),
+    #[error("document {0} was rejected")]
+    DocumentRejected(uuid::Uuid),
+    #[error("directive {0} has not been recorded for this aircraft")]
+    UnknownDirective(String),
+    #[error("directive {0} does not apply to this aircraft")]
+    DirectiveNotApplicable(String),
+    #[error("directive {0} is closed: complied with once and for all")]
+    DirectiveClosed(String),
+    #[error("directive {0} is due: comply with it before the aircraft flies")]
+    DirectiveDue(String),
+    #[error("compliance date {0} is in the future")]
+    ComplianceInFuture(NaiveDate),
+    #[error("{0} is earlier than the directive's last recorded compliance")]
+    ComplianceOutOfOrder(&'static str),
+    #[error("{0} is beyond the aircraft's current total")]
+    BeyondCurrentTotals(&'static str),
+    #[error("a terminating action ends the directive: it has no repeat interval")]
+    TerminatingWithInterval,
 }
 
 impl DomainError for AircraftError {
@@ -42,7 +66,14 @@ impl DomainError for AircraftError {
             Self::NotFound => ErrorKind::NotFound,
             Self::VersionMismatch { .. } => ErrorKind::PreconditionFailed,
             Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::InvalidCertificatePeriod | Self::FlightInFuture(_) | Self::NoCycles => ErrorKind::Invalid,
+            Self::InvalidCertificatePeriod
+            | Self::FlightInFuture(_)
+            | Self::NoCycles
+            | Self::DocumentNotFound(_)
+            | Self::ComplianceInFuture(_)
+            | Self::ComplianceOutOfOrder(_)
+            | Self::BeyondCurrentTotals(_)
+            | Self::TerminatingWithInterval => ErrorKind::Invalid,
             _ => ErrorKind::Conflict,
         }
     }
@@ -64,6 +95,18 @@ impl DomainError for AircraftError {
             Self::InvalidCertificatePeriod => "invalid-certificate-period",
             Self::VersionMismatch { .. } => "version-mismatch",
             Self::Unavailable(_) => "service-unavailable",
+            Self::DocumentNotFound(_) => "document-not-found",
+            Self::NotADirective(_) => "document-not-a-directive",
+            Self::DocumentNotLinked(_) => "document-not-linked",
+            Self::DocumentRejected(_) => "document-rejected",
+            Self::UnknownDirective(_) => "directive-unknown",
+            Self::DirectiveNotApplicable(_) => "directive-not-applicable",
+            Self::DirectiveClosed(_) => "directive-closed",
+            Self::DirectiveDue(_) => "directive-overdue",
+            Self::ComplianceInFuture(_) => "compliance-in-future",
+            Self::ComplianceOutOfOrder(_) => "compliance-out-of-order",
+            Self::BeyondCurrentTotals(_) => "beyond-current-totals",
+            Self::TerminatingWithInterval => "terminating-action-with-interval",
         }
     }
 
@@ -72,6 +115,16 @@ impl DomainError for AircraftError {
             Self::FlightInFuture(_) => Some("flight_date"),
             Self::NoCycles => Some("cycles"),
             Self::InvalidCertificatePeriod => Some("valid_until"),
+            Self::DocumentNotFound(_)
+            | Self::NotADirective(_)
+            | Self::DocumentNotLinked(_)
+            | Self::DocumentRejected(_) => Some("document_id"),
+            Self::UnknownDirective(_) | Self::DirectiveNotApplicable(_) | Self::DirectiveClosed(_) => {
+                Some("number")
+            }
+            Self::ComplianceInFuture(_) => Some("done_on"),
+            Self::ComplianceOutOfOrder(field) | Self::BeyondCurrentTotals(field) => Some(field),
+            Self::TerminatingWithInterval => Some("interval"),
             _ => None,
         }
     }

@@ -2,10 +2,11 @@ use chrono::NaiveDate;
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
+use super::directives::{ComplianceMethod, DueLimits, Interval};
 use super::AircraftStatus;
 use crate::values::{
-    AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, Name, Note, Reason, RegistrationNumber,
-    Route, SerialNumber,
+    AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, DirectiveNumber, DirectiveRevision, Name,
+    Note, Reason, RegistrationNumber, Route, SerialNumber, WorkOrderRef,
 };
 
 /// Events of the `Aircraft` aggregate. Stored as `{"<EventType>": {…}}` with `event_version`
@@ -56,6 +57,35 @@ pub enum AircraftEvent {
         registration_number: RegistrationNumber,
         reason: Option<Reason>,
     },
+    /// An engineer's assessment of an airworthiness directive (from the inbox document
+    /// `document_id`). A new assessment replaces the previous one and compliance starts afresh.
+    DirectiveApplicabilityRecorded {
+        number: DirectiveNumber,
+        revision: Option<DirectiveRevision>,
+        document_id: uuid::Uuid,
+        applicable: bool,
+        /// Why it does not apply (only when not applicable).
+        reason: Option<Reason>,
+        /// Time allowed for first compliance; `null` for an applicable directive: due at once.
+        comply_within: Option<Interval>,
+        /// When first compliance falls due, as the aggregate computed it from its totals when
+        /// recorded; `null` when not applicable.
+        next_due: Option<DueLimits>,
+    },
+    /// Maintenance complied with a directive on `done_on`, at the aircraft's totals then.
+    DirectiveComplied {
+        number: DirectiveNumber,
+        method: ComplianceMethod,
+        done_on: NaiveDate,
+        block_minutes_at: u64,
+        cycles_at: u64,
+        performed_by: Name,
+        work_order: WorkOrderRef,
+        /// Repeat interval of a recurring directive.
+        interval: Option<Interval>,
+        /// When it falls due again; `null`: closed (complied once, or a terminating action).
+        next_due: Option<DueLimits>,
+    },
 }
 
 /// A field that is present: `null` means "cleared" (`Some(None)`), not "absent" (`None`, which
@@ -81,6 +111,8 @@ impl DomainEvent for AircraftEvent {
             Self::AirworthinessCertificateIssued { .. } => "AirworthinessCertificateIssued",
             Self::FlightLogged { .. } => "FlightLogged",
             Self::AircraftDecommissioned { .. } => "AircraftDecommissioned",
+            Self::DirectiveApplicabilityRecorded { .. } => "DirectiveApplicabilityRecorded",
+            Self::DirectiveComplied { .. } => "DirectiveComplied",
         }
         .to_owned()
     }

@@ -2,6 +2,9 @@
 
 mod aggregate;
 mod commands;
+#[cfg(test)]
+mod directive_tests;
+pub mod directives;
 mod errors;
 mod events;
 mod services;
@@ -12,7 +15,7 @@ pub use aggregate::{Aircraft, Certificate};
 pub use commands::{AircraftCommand, AircraftDetails, RegisterAircraft};
 pub use errors::AircraftError;
 pub use events::AircraftEvent;
-pub use services::{AircraftServices, Clock, RegistrationRegistry};
+pub use services::{AircraftServices, Clock, DocumentDirectory, DocumentFacts, RegistrationRegistry};
 
 use serde::{Deserialize, Serialize};
 

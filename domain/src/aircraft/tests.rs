@@ -17,6 +17,37 @@ impl RegistrationRegistry for Registry {
     }
 }
 
+/// Inbox documents the directive tests record from (see `directive_tests`).
+pub(super) struct Documents;
+
+pub(super) const AIRCRAFT: uuid::Uuid = uuid::Uuid::from_u128(0xa1);
+pub(super) const AD_DOCUMENT: uuid::Uuid = uuid::Uuid::from_u128(1);
+pub(super) const BULLETIN: uuid::Uuid = uuid::Uuid::from_u128(2);
+pub(super) const OTHER_AIRCRAFTS_AD: uuid::Uuid = uuid::Uuid::from_u128(3);
+pub(super) const REJECTED_AD: uuid::Uuid = uuid::Uuid::from_u128(4);
+
+#[async_trait::async_trait]
+impl DocumentDirectory for Documents {
+    async fn document(&self, id: uuid::Uuid) -> Result<Option<DocumentFacts>, String> {
+        let facts = |document_type, aircraft_id, rejected| {
+            Some(DocumentFacts {
+                document_type: Some(document_type),
+                aircraft_id: Some(aircraft_id),
+                rejected,
+            })
+        };
+        Ok(match id {
+            AD_DOCUMENT => facts(DocumentType::AirworthinessDirective, AIRCRAFT, false),
+            BULLETIN => facts(DocumentType::ServiceBulletin, AIRCRAFT, false),
+            OTHER_AIRCRAFTS_AD => {
+                facts(DocumentType::AirworthinessDirective, uuid::Uuid::from_u128(0xb2), false)
+            }
+            REJECTED_AD => facts(DocumentType::AirworthinessDirective, AIRCRAFT, true),
+            _ => None,
+        })
+    }
+}
+
 /// The day the tests decide on.
 struct Today;
 
@@ -26,11 +57,11 @@ impl Clock for Today {
     }
 }
 
-fn framework() -> TestFramework<Aircraft> {
-    TestFramework::with(AircraftServices::new(Registry(vec!["RA-89002"]), Today))
+pub(super) fn framework() -> TestFramework<Aircraft> {
+    TestFramework::with(AircraftServices::new(Registry(vec!["RA-89002"]), Today, Documents))
 }
 
-fn date(s: &str) -> NaiveDate {
+pub(super) fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
@@ -45,7 +76,7 @@ fn register(number: &str) -> RegisterAircraft {
     }
 }
 
-fn registered() -> AircraftEvent {
+pub(super) fn registered() -> AircraftEvent {
     let r = register("RA-89001");
     AircraftEvent::AircraftRegistered {
         registration_number: r.registration_number,
@@ -57,7 +88,7 @@ fn registered() -> AircraftEvent {
     }
 }
 
-fn certified() -> AircraftEvent {
+pub(super) fn certified() -> AircraftEvent {
     AircraftEvent::AirworthinessCertificateIssued {
         number: CertificateNumber::parse("CA-2024-001").unwrap(),
         issued_on: date("2024-01-01"),
@@ -76,11 +107,11 @@ fn decommissioned() -> AircraftEvent {
     }
 }
 
-fn cmd(c: AircraftCommand) -> Guarded<AircraftCommand> {
+pub(super) fn cmd(c: AircraftCommand) -> Guarded<AircraftCommand> {
     c.into()
 }
 
-fn flight(on: &str) -> Guarded<AircraftCommand> {
+pub(super) fn flight(on: &str) -> Guarded<AircraftCommand> {
     cmd(AircraftCommand::LogFlight {
         flight_date: date(on),
         block_time: BlockMinutes::from_hours(2.5).unwrap(),

@@ -30,7 +30,7 @@ impl Aggregate for InboxItem {
         services: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), InboxError> {
-        let Guarded { expected_version, command } = command;
+        let Guarded { expected_version, command, .. } = command;
         if let InboxCommand::Receive(file) = command {
             if self.received {
                 return Err(InboxError::AlreadyReceived);

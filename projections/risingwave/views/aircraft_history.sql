@@ -34,6 +34,27 @@ SELECT "position" AS global_position,
                || ' block, ' || (data ->> 'cycles') || ' cycle(s)'
            WHEN 'AircraftDecommissioned' THEN
                'Decommissioned ' || (data ->> 'registration_number') || coalesce(': ' || (data ->> 'reason'), '')
+           -- A directive's next due: "next due <date> or <h:mm> FH or <n> FC", the limits present.
+           WHEN 'DirectiveApplicabilityRecorded' THEN
+               'Directive ' || (data ->> 'number') || coalesce(' rev. ' || (data ->> 'revision'), '')
+               || CASE WHEN CAST(data ->> 'applicable' AS boolean)
+                       THEN ' applies; next due ' || concat_ws(' or ', data -> 'next_due' ->> 'on',
+                   CAST(CAST(data -> 'next_due' ->> 'block_minutes' AS bigint) / 60 AS varchar) || ':'
+                   || lpad(CAST(CAST(data -> 'next_due' ->> 'block_minutes' AS bigint) % 60 AS varchar), 2, '0')
+                   || ' FH',
+                   (data -> 'next_due' ->> 'cycles') || ' FC')
+                       ELSE ' does not apply' || coalesce(': ' || (data ->> 'reason'), '') END
+           WHEN 'DirectiveComplied' THEN
+               'Directive ' || (data ->> 'number') || ' complied with by ' || replace(data ->> 'method', '_', ' ')
+               || ' on ' || (data ->> 'done_on') || ' (' || (data ->> 'work_order') || ', '
+               || (data ->> 'performed_by') || '); '
+               || CASE WHEN data -> 'next_due' ->> 'on' IS NULL AND data -> 'next_due' ->> 'block_minutes' IS NULL
+                            AND data -> 'next_due' ->> 'cycles' IS NULL THEN 'closed'
+                       ELSE 'next due ' || concat_ws(' or ', data -> 'next_due' ->> 'on',
+                   CAST(CAST(data -> 'next_due' ->> 'block_minutes' AS bigint) / 60 AS varchar) || ':'
+                   || lpad(CAST(CAST(data -> 'next_due' ->> 'block_minutes' AS bigint) % 60 AS varchar), 2, '0')
+                   || ' FH',
+                   (data -> 'next_due' ->> 'cycles') || ' FC') END
        END AS summary,
        jsonb_build_object(eventtype, data) AS payload
 FROM klg_aircraft_events

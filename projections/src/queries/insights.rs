@@ -5,6 +5,8 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
+use super::directives::{DirectiveView, DueWindow};
+
 /// Certificates ending within this many days are "expiring".
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 /// Documents untouched for longer than this need attention.
@@ -15,7 +17,8 @@ pub const DOCUMENT_ATTENTION_HOURS: i64 = 48;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Insight {
     /// certificate_expired, certificate_missing, certificate_expiring, grounded_long,
-    /// document_unclassified, document_unprocessed, document_linked_to_decommissioned.
+    /// directive_overdue, directive_due_soon, document_unclassified, document_unprocessed,
+    /// document_linked_to_decommissioned.
     pub kind: String,
     /// critical, warning.
     pub severity: String,
@@ -99,10 +102,42 @@ pub async fn insights(
     .fetch_all(pool)
     .await?;
     let mut insights: Vec<Insight> = rows.into_iter().map(|r| explain(r, as_of, grounded_days)).collect();
+    let window = DueWindow {
+        days: Some(super::directives::DUE_SOON_DAYS),
+        hours: Some(super::directives::DUE_SOON_HOURS),
+        cycles: Some(super::directives::DUE_SOON_CYCLES),
+    };
+    insights.extend(super::directives::due(pool, window, today).await?.iter().map(directive_insight));
     insights.sort_by(|a, b| {
         (a.severity != "critical", &a.kind, &a.subject).cmp(&(b.severity != "critical", &b.kind, &b.subject))
     });
     Ok(insights)
+}
+
+/// An overdue (critical: the aircraft may not fly) or due-soon directive.
+fn directive_insight(d: &DirectiveView) -> Insight {
+    let overdue = d.due_state.as_deref() == Some("overdue");
+    let (kind, severity, state) = if overdue {
+        ("directive_overdue", "critical", "is overdue")
+    } else {
+        ("directive_due_soon", "warning", "falls due soon")
+    };
+    let since = match (overdue, d.next_due_on) {
+        (true, Some(on)) if d.remaining_days.is_some_and(|days| days < 0) => {
+            on.checked_add_days(Days::new(1)).map(|day| day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+        }
+        _ => None,
+    };
+    Insight {
+        kind: kind.to_owned(),
+        severity: severity.to_owned(),
+        subject_type: "aircraft".to_owned(),
+        subject_id: d.aircraft_id.clone(),
+        subject: d.registration_number.clone(),
+        link: format!("/api/v1/aircraft/{}/directives", d.aircraft_id),
+        reason: format!("Directive {} {state}: {}", d.number, d.describe_due()),
+        since,
+    }
 }
 
 fn explain(row: Row, as_of: DateTime<Utc>, grounded_days: i64) -> Insight {
@@ -172,6 +207,16 @@ pub fn recommend(insights: Vec<Insight>) -> Vec<Recommendation> {
                         "Ground {subject} or issue a valid airworthiness certificate before its next flight"
                     ),
                     format!("POST /api/v1/aircraft/{id}/certificates"),
+                ),
+                "directive_overdue" => (
+                    1,
+                    format!("Comply with the overdue directive on {subject} and record it: the aircraft may not fly until then"),
+                    format!("POST /api/v1/aircraft/{id}/directives/compliance"),
+                ),
+                "directive_due_soon" => (
+                    2,
+                    format!("Plan compliance with the directive falling due on {subject}"),
+                    format!("POST /api/v1/aircraft/{id}/directives/compliance"),
                 ),
                 "certificate_expiring" => (
                     2,

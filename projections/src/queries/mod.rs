@@ -3,6 +3,7 @@
 //! store that exposes the same relations.
 
 pub mod aircraft;
+pub mod directives;
 pub mod inbox;
 pub mod insights;
 mod page;

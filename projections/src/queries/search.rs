@@ -1,4 +1,5 @@
-//! Full-text search across aircraft and documents (PostgreSQL `tsvector`, ranked).
+//! Full-text search across aircraft, their airworthiness directives, and documents (PostgreSQL
+//! `tsvector`, ranked).
 
 use serde::Serialize;
 use sqlx::PgPool;
@@ -8,8 +9,9 @@ use super::QueryError;
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
-    /// `aircraft` or `document`.
+    /// `aircraft`, `directive` or `document`.
     pub kind: String,
+    /// The aircraft's or document's id (a directive's: its aircraft's).
     #[cfg_attr(feature = "openapi", schema(value_type = Uuid))]
     pub id: String,
     pub title: String,
@@ -53,6 +55,14 @@ async fn full_text(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>,
                   ts_rank(a.search, query.q) AS rank, '/api/v1/aircraft/' || a.id AS link \
            FROM aircraft a, query WHERE a.search @@ query.q \
            UNION ALL \
+           SELECT 'directive', d.aircraft_id, d.number, {DIRECTIVE_SUBTITLE}, ts_rank(d.search, query.q), \
+                  '/api/v1/aircraft/' || d.aircraft_id || '/directives' \
+           FROM (SELECT to_tsvector('simple', regexp_replace({DIRECTIVE_TEXT}, '[-_./\\\\,;:()]+', ' ', 'g')) \
+                        AS search, d.* \
+                 FROM (SELECT d.*, a.registration_number FROM aircraft_directives d \
+                       JOIN aircraft a ON a.id = d.aircraft_id) d) d, query \
+           WHERE d.search @@ query.q \
+           UNION ALL \
            SELECT 'document', f.id, f.filename, coalesce(f.document_type, 'unclassified') || ' · ' || f.status, \
                   ts_rank(f.search, query.q), '/api/inbox/files/' || f.id \
            FROM inbox_files f, query WHERE f.search @@ query.q \
@@ -83,6 +93,16 @@ async fn substring(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>,
             .push(format!(" AND {aircraft_text} ILIKE "))
             .push_bind(format!("%{}%", super::like_escape(word)));
     }
+    query.push(format!(
+        " UNION ALL SELECT 'directive', d.aircraft_id, d.number, {DIRECTIVE_SUBTITLE}, CAST(0 AS real), \
+         '/api/v1/aircraft/' || d.aircraft_id || '/directives' FROM (SELECT d.*, a.registration_number \
+         FROM aircraft_directives d JOIN aircraft a ON a.id = d.aircraft_id) d WHERE true"
+    ));
+    for word in &words {
+        query
+            .push(format!(" AND {DIRECTIVE_TEXT} ILIKE "))
+            .push_bind(format!("%{}%", super::like_escape(word)));
+    }
     query.push(
         " UNION ALL SELECT 'document', f.id, f.filename, coalesce(f.document_type, 'unclassified') || ' · ' \
          || f.status, CAST(0 AS real), '/api/inbox/files/' || f.id FROM inbox_files f WHERE true",
@@ -101,6 +121,13 @@ async fn substring(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>,
     hits.sort_by(|a, b| b.rank.total_cmp(&a.rank).then_with(|| a.title.cmp(&b.title)));
     Ok(hits)
 }
+
+/// What a directive is found by: its number and revision, the aircraft, the work order and who
+/// did it (columns of `aircraft_directives` with the aircraft's registration).
+const DIRECTIVE_TEXT: &str =
+    "(d.number || ' ' || coalesce(d.revision, '') || ' ' || d.registration_number || ' ' \
+                              || coalesce(d.work_order, '') || ' ' || coalesce(d.performed_by, ''))";
+const DIRECTIVE_SUBTITLE: &str = "d.registration_number || ' · ' || d.status";
 
 /// The letters-and-digits words of `q`, lower-cased (at most 16).
 fn words(q: &str) -> Vec<String> {
