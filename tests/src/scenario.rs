@@ -187,6 +187,73 @@ fn aircraft_command(rng: &mut StdRng, roll: u32) -> AircraftCommand {
     }
 }
 
+/// One certified aircraft with a directive in each status (open, recurring, complied, not
+/// applicable), so that comparisons of the directive relations see every kind of row whatever
+/// the random scenarios produced.
+pub async fn every_directive_status(write: &WriteSide, registration: &str) {
+    let meta = CommandMetadata::new("scenario");
+    let (aircraft, document) = (Uuid::new_v4(), Uuid::new_v4());
+    let register = AircraftCommand::Register(RegisterAircraft {
+        registration_number: RegistrationNumber::parse(registration).unwrap(),
+        aircraft_type: AircraftTypeCode::parse("SU95").unwrap(),
+        model: Name::parse("Test model").unwrap(),
+        serial_number: SerialNumber::parse("95001").unwrap(),
+        operator: Name::parse("Aeroflot").unwrap(),
+        year_of_manufacture: None,
+    });
+    write.aircraft.execute(aircraft, register.into(), &meta).await.unwrap();
+    let receive = InboxCommand::Receive(ReceiveFile {
+        filename: FileName::sanitize("AD.pdf"),
+        content_type: ContentType::parse("application/pdf").unwrap(),
+        size_bytes: 1,
+        sha256: Sha256Hex::parse(&format!("{:064x}", 1)).unwrap(),
+        source: FileSource::Upload,
+    });
+    write.inbox.execute(document, receive.into(), &meta).await.unwrap();
+    let classify = InboxCommand::Classify { document_type: DocumentType::AirworthinessDirective };
+    write.inbox.execute(document, classify.into(), &meta).await.unwrap();
+    write
+        .inbox
+        .execute(document, InboxCommand::LinkToAircraft { aircraft_id: aircraft }.into(), &meta)
+        .await
+        .unwrap();
+    let within = Interval::new(Some(365), None, None).unwrap();
+    for (number, applicable, compliance) in [
+        ("2020-0001", true, None),
+        ("2020-0002", true, Some((ComplianceMethod::Inspection, Some(within)))),
+        ("2020-0003", true, Some((ComplianceMethod::TerminatingAction, None))),
+        ("2020-0004", false, None),
+    ] {
+        let number = DirectiveNumber::parse(number).unwrap();
+        let applicability = match applicable {
+            true => Applicability::Applicable { comply_within: Some(within) },
+            false => {
+                Applicability::NotApplicable { reason: Reason::parse("outside the effectivity").unwrap() }
+            }
+        };
+        let assess = AircraftCommand::RecordDirectiveApplicability(DirectiveApplicability {
+            document_id: document,
+            number: number.clone(),
+            revision: None,
+            applicability,
+        });
+        write.aircraft.execute(aircraft, assess.into(), &meta).await.unwrap();
+        if let Some((method, interval)) = compliance {
+            let comply = AircraftCommand::RecordDirectiveCompliance(DirectiveCompliance {
+                number,
+                method,
+                done_on: NaiveDate::from_ymd_opt(2024, 5, 1).unwrap(),
+                block_minutes_at: 0,
+                cycles_at: 0,
+                performed_by: Name::parse("I. Petrov").unwrap(),
+                work_order: WorkOrderRef::parse("WO-1").unwrap(),
+                interval,
+            });
+            write.aircraft.execute(aircraft, comply.into(), &meta).await.unwrap();
+        }
+    }
+}
+
 /// An assessment or a compliance of one of four directives, from `document`. Most assessments
 /// allow time for compliance (a directive due at once grounds the aircraft's flights).
 fn directive_command(rng: &mut StdRng, document: Uuid) -> AircraftCommand {

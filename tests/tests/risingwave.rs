@@ -75,6 +75,7 @@ async fn the_risingwave_views_over_the_published_envelopes_equal_the_embedded_pr
     let app = spawn_app_with(move |s| s.mirror.brokers = Some(brokers)).await;
     let write = WriteSide::new(app.pool.clone());
     join_all((10..14).map(|seed| scenario::run(&write, seed, 300))).await;
+    scenario::every_directive_status(&write, "RA-89799").await;
     wait_for_subscription(&app.pool, MIRROR).await;
     wait_for_projections(&app.pool).await;
     let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
