@@ -160,7 +160,10 @@ async fn two_processes_writing_the_same_aggregates_store_each_acknowledged_comma
 async fn terminating_every_database_connection_mid_load_gives_503s_not_500s_and_heals_by_itself() {
     let (url, name) = fresh_database_url();
     let _database = DropDatabase(name.clone());
-    let server = KlgProcess::serve(&url, &blob_dir("terminate"));
+    // As many requests as the server answers in 4 s: the per-token write limit (a burst of 500,
+    // then 50/s) would answer 429 on a fast machine, which is not what this test is about.
+    let unlimited = [("KLG_WRITE_LIMIT_PER_MINUTE", "0".to_owned())];
+    let server = KlgProcess::serve_with(&url, &blob_dir("terminate"), &unlimited);
     let client = klg_tests::client_with_token(klg_tests::ADMIN_TOKEN);
     let fleet: Vec<String> =
         join_all((0..4).map(|i| certified(&client, &server, format!("RA-8921{i}")))).await;

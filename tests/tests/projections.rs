@@ -392,7 +392,10 @@ async fn a_replay_builds_fresh_tables_and_swaps_them_in_while_readers_and_writer
         let url = url.clone();
         actix_rt::task::spawn_blocking(move || replay(&url, &["--only", "aircraft"])).await.unwrap()
     };
-    assert_eq!(only["tables"], serde_json::json!(["aircraft", "aircraft_history", "aircraft_stats"]));
+    assert_eq!(
+        only["tables"],
+        serde_json::json!(["aircraft", "aircraft_history", "aircraft_stats", "aircraft_directives"])
+    );
     writer.await.unwrap();
     wait_until_readable(&app.pool).await;
     wait_for_projections(&app.pool).await;
