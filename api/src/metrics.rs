@@ -60,10 +60,11 @@ const UPKEEP: Duration = Duration::from_secs(5);
 /// (`POST /api/v1/streaming/events` turns integration events into commands, `POST
 /// /api/v1/log-error` stores telemetry, `/api/v1/admin/tokens` manages tokens) are counted by the
 /// HTTP metrics only.
-pub const COMMAND_ROUTES: [(&str, &str, &str); 14] = [
+pub const COMMAND_ROUTES: [(&str, &str, &str); 15] = [
     ("POST", "/api/v1/aircraft", "RegisterAircraft"),
     ("PUT", "/api/v1/aircraft/{id}", "UpdateAircraftDetails"),
     ("POST", "/api/v1/aircraft/{id}/status", "ChangeStatus"),
+    ("POST", "/api/v1/aircraft/{id}/release", "ReleaseToService"),
     ("POST", "/api/v1/aircraft/{id}/certificates", "IssueAirworthinessCertificate"),
     ("POST", "/api/v1/aircraft/{id}/flights", "LogFlight"),
     ("DELETE", "/api/v1/aircraft/{id}", "Decommission"),

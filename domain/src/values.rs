@@ -209,6 +209,17 @@ impl CertificateNumber {
     }
 }
 
+string_newtype!(
+    /// Licence number of certifying staff (Part-66 / ФАП-147 licence, e.g. `RU.66.0042`).
+    LicenceNumber
+);
+
+impl LicenceNumber {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        CertificateNumber::parse(input).map(|c| Self(c.0))
+    }
+}
+
 /// Year of manufacture: from the first powered flight to next year (orders are registered early).
 pub fn parse_year_of_manufacture(year: i32, current_year: i32) -> Result<u16, String> {
     if (1903..=current_year + 1).contains(&year) {

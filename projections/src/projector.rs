@@ -374,6 +374,11 @@ async fn project_aircraft<'e>(
             let set = "status = 'decommissioned', status_reason = $5, status_changed_at = $4, decommissioned_at = $4";
             update_row(tx, "aircraft", e, &id, set, |q| q.bind(reason.as_ref().map(|r| r.to_string()))).await?
         }
+        AircraftEvent::ReleasedToService { work_order, .. } => {
+            let set = "status = 'active', status_reason = $5, status_changed_at = $4";
+            let reason = format!("Released to service: {work_order}");
+            update_row(tx, "aircraft", e, &id, set, |q| q.bind(reason)).await?
+        }
         AircraftEvent::DirectiveApplicabilityRecorded { .. } | AircraftEvent::DirectiveComplied { .. } => {
             // The aircraft row's version guards the event; the directive row follows it.
             expect_one(e, update_row(tx, "aircraft", e, &id, "", |q| q).await?)?;
@@ -570,6 +575,12 @@ pub fn summarize(event: &AircraftEvent) -> String {
                 (false, Some(reason)) => format!("{directive} does not apply: {reason}"),
                 (false, None) => format!("{directive} does not apply"),
             }
+        }
+        AircraftEvent::ReleasedToService { certifying_staff, licence, work_order, signed_by, .. } => {
+            format!(
+                "Released to service under {work_order} by {certifying_staff} (licence {licence}); signed by {}",
+                signed_by.name
+            )
         }
         AircraftEvent::DirectiveComplied {
             number,

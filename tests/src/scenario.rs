@@ -9,6 +9,7 @@ use klg_commands::{CommandMetadata, WriteSide};
 use klg_domain::aircraft::directives::{
     Applicability, ComplianceMethod, DirectiveApplicability, DirectiveCompliance, Interval,
 };
+use klg_domain::aircraft::release::{Release, Signer};
 use klg_domain::aircraft::{AircraftCommand, AircraftDetails, AircraftStatus, RegisterAircraft};
 use klg_domain::inbox::{InboxCommand, ReceiveFile};
 use klg_domain::values::*;
@@ -166,7 +167,18 @@ fn aircraft_command(rng: &mut StdRng, roll: u32) -> AircraftCommand {
                 AircraftStatus::Grounded,
                 AircraftStatus::Stored,
             ];
-            AircraftCommand::ChangeStatus { status: *statuses.choose(rng).unwrap(), reason }
+            let status = *statuses.choose(rng).unwrap();
+            if status == AircraftStatus::Active && rng.gen_bool(0.7) {
+                // From maintenance, only a release returns an aircraft to service.
+                return AircraftCommand::ReleaseToService(Release {
+                    certifying_staff: Name::parse("A. Sidorova").unwrap(),
+                    licence: LicenceNumber::parse("RU.66.0042").unwrap(),
+                    work_order: WorkOrderRef::parse("WO-1").unwrap(),
+                    statement: Note::parse("Ready for release to service.").unwrap(),
+                    signer: Signer { token_id: "scenario".into(), name: "scenario".into() },
+                });
+            }
+            AircraftCommand::ChangeStatus { status, reason }
         }
         32..=41 => {
             let issued_on = date(rng);

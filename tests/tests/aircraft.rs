@@ -161,8 +161,10 @@ async fn status_changes_follow_the_allowed_transitions() {
         ["reason"]
     );
     assert_eq!(app.post_json(&path, &to("in_maintenance")).await.status, StatusCode::OK);
-    assert_eq!(app.post_json(&path, &to("active")).await.status, StatusCode::OK);
-    assert_eq!(app.events_of(&id).await.len(), 4);
+    let refused = app.post_json(&path, &to("active")).await;
+    assert_eq!(refused.assert_problem(409)["type"], "urn:klg:problem:release-to-service-required");
+    assert_eq!(refused.body["errors"][0]["field"], "status");
+    assert_eq!(app.events_of(&id).await.len(), 3);
 }
 
 #[actix_rt::test]

@@ -57,7 +57,7 @@ async fn each_process_decides_on_the_other_processes_latest_events() {
     // Turns with If-Match: each process must know the version the other just wrote.
     let mut version = 4;
     for turn in 0..20 {
-        let (server, status) = if turn % 2 == 0 { (&a, "in_maintenance") } else { (&b, "active") };
+        let (server, status) = if turn % 2 == 0 { (&a, "in_maintenance") } else { (&b, "grounded") };
         let changed = post(
             &client,
             server,

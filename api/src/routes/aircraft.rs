@@ -1,8 +1,9 @@
-//! Aircraft commands: register, update details, change status, issue certificates, log
-//! flights, decommission.
+//! Aircraft commands: register, update details, change status, release to service, issue
+//! certificates, log flights, decommission.
 
 use actix_web::{delete, post, put, web, HttpRequest, HttpResponse};
 use chrono::{Datelike, NaiveDate, Utc};
+use klg_domain::aircraft::release::{Release, Signer};
 use klg_domain::aircraft::{AircraftCommand, AircraftDetails, AircraftStatus, RegisterAircraft};
 use klg_domain::values::*;
 use klg_domain::{Guarded, ValidationErrors};
@@ -28,6 +29,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(decommission)
         .service(reads::aircraft_history)
         .service(change_status)
+        .service(release_to_service)
         .service(issue_certificate)
         .service(log_flight);
 }
@@ -205,6 +207,65 @@ async fn change_status(
     body: ValidJson<ChangeStatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let command = body.value.to_command()?;
+    run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body.raw, command).await
+}
+
+/// A certificate of release to service.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseToServiceRequest {
+    /// Name of the certifying staff.
+    pub certifying_staff: String,
+    /// Their licence number, e.g. `RU.66.0042`.
+    pub licence: String,
+    /// The work order the maintenance was done under.
+    pub work_order: String,
+    /// The certifying statement.
+    pub statement: String,
+}
+
+impl ReleaseToServiceRequest {
+    fn to_command(&self, signer: Signer) -> Result<AircraftCommand, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let certifying_staff = errors.check("certifying_staff", Name::parse(&self.certifying_staff));
+        let licence = errors.check("licence", LicenceNumber::parse(&self.licence));
+        let work_order = errors.check("work_order", WorkOrderRef::parse(&self.work_order));
+        let statement = errors.check("statement", Note::parse(&self.statement));
+        errors.into_result(|| {
+            AircraftCommand::ReleaseToService(Release {
+                certifying_staff: certifying_staff.expect("checked"),
+                licence: licence.expect("checked"),
+                work_order: work_order.expect("checked"),
+                statement: statement.expect("checked"),
+                signer,
+            })
+        })
+    }
+}
+
+/// Release to service
+///
+/// Returns an aircraft in maintenance to service (status `active`) with a certificate of release
+/// to service, signed by the holder of the calling token: the event binds that signer to a
+/// SHA-256 of the record as released. Refused while a directive is overdue.
+#[utoipa::path(
+    security(("bearer" = ["engineer", "admin"])),
+    params(("id" = Uuid, Path), IfMatch, IdempotencyKey),
+    request_body = ReleaseToServiceRequest,
+    responses(Denied, TooMany, Applied, BodyProblems, Missing, Refused, Stale, Failures)
+)]
+#[post("/api/v1/aircraft/{id}/release")]
+async fn release_to_service(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    meta: RequestMeta,
+    body: ValidJson<ReleaseToServiceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let token_id = meta.0.actor_id.clone().ok_or_else(|| {
+        ApiError::Unauthorized("a release to service is signed with an API token".to_owned())
+    })?;
+    let command = body.value.to_command(Signer { token_id, name: meta.0.actor.clone() })?;
     run_on(&state.write.aircraft, &req, &path, "aircraft", meta, &body.raw, command).await
 }
 

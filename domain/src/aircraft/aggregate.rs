@@ -9,6 +9,7 @@ use super::directives::{
     Applicability, ComplianceMethod, DirectiveApplicability, DirectiveCompliance, DirectiveState, DueLimits,
     Standing,
 };
+use super::release::{record_digest, Release};
 use super::{
     AircraftCommand, AircraftDetails, AircraftError, AircraftEvent, AircraftServices, AircraftStatus,
     DocumentDirectory, RegisterAircraft,
@@ -108,6 +109,9 @@ impl Aggregate for Aircraft {
             AircraftCommand::RecordDirectiveCompliance(compliance) => {
                 self.comply_with_directive(compliance, services.clock.today())?
             }
+            AircraftCommand::ReleaseToService(release) => {
+                self.release_to_service(release, services.clock.today())?
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -165,6 +169,7 @@ impl Aggregate for Aircraft {
                 };
                 self.directives.insert(number.to_string(), state);
             }
+            AircraftEvent::ReleasedToService { .. } => self.status = AircraftStatus::Active,
             AircraftEvent::DirectiveComplied {
                 number,
                 done_on,
@@ -325,6 +330,31 @@ impl Aircraft {
         })
     }
 
+    /// A release returns an aircraft in maintenance to service, never with a directive overdue;
+    /// the event binds the signer to a digest of the record as released.
+    fn release_to_service(&self, release: Release, today: NaiveDate) -> Result<AircraftEvent, AircraftError> {
+        if self.status != AircraftStatus::InMaintenance {
+            return Err(AircraftError::NotInMaintenance(self.status));
+        }
+        let now = self.standing(today);
+        let overdue = self
+            .directives
+            .iter()
+            .find(|(_, d)| d.next_due.is_some_and(|limits| limits.remaining(now).is_overdue()));
+        if let Some((number, _)) = overdue {
+            return Err(AircraftError::DirectiveDue(number.clone()));
+        }
+        let record_sha256 = record_digest(self, &release);
+        Ok(AircraftEvent::ReleasedToService {
+            certifying_staff: release.certifying_staff,
+            licence: release.licence,
+            work_order: release.work_order,
+            statement: release.statement,
+            signed_by: release.signer,
+            record_sha256,
+        })
+    }
+
     /// A flight must not take the aircraft past any directive's limit.
     fn check_directives_permit(
         &self,
@@ -392,6 +422,9 @@ impl Aircraft {
         let from = self.status;
         if from == to {
             return Err(AircraftError::StatusUnchanged(to));
+        }
+        if (from, to) == (AircraftStatus::InMaintenance, AircraftStatus::Active) {
+            return Err(AircraftError::ReleaseRequired);
         }
         if !from.can_change_to(to) {
             return Err(AircraftError::TransitionNotAllowed { from, to });

@@ -1,6 +1,7 @@
 use chrono::NaiveDate;
 
 use super::directives::{DirectiveApplicability, DirectiveCompliance};
+use super::release::Release;
 use super::AircraftStatus;
 use crate::values::{
     AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, Name, Note, Reason, RegistrationNumber,
@@ -33,6 +34,7 @@ pub enum AircraftCommand {
     },
     RecordDirectiveApplicability(DirectiveApplicability),
     RecordDirectiveCompliance(DirectiveCompliance),
+    ReleaseToService(Release),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +67,7 @@ impl crate::guard::NamedCommand for AircraftCommand {
             Self::Decommission { .. } => "Decommission",
             Self::RecordDirectiveApplicability(_) => "RecordDirectiveApplicability",
             Self::RecordDirectiveCompliance(_) => "RecordDirectiveCompliance",
+            Self::ReleaseToService(_) => "ReleaseToService",
         }
     }
 }

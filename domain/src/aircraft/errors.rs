@@ -58,6 +58,10 @@ pub enum AircraftError {
     BeyondCurrentTotals(&'static str),
     #[error("a terminating action ends the directive: it has no repeat interval")]
     TerminatingWithInterval,
+    #[error("an aircraft returns from maintenance to service only with a release to service")]
+    ReleaseRequired,
+    #[error("only an aircraft in maintenance is released to service; it is {0}")]
+    NotInMaintenance(AircraftStatus),
 }
 
 impl DomainError for AircraftError {
@@ -107,6 +111,8 @@ impl DomainError for AircraftError {
             Self::ComplianceOutOfOrder(_) => "compliance-out-of-order",
             Self::BeyondCurrentTotals(_) => "beyond-current-totals",
             Self::TerminatingWithInterval => "terminating-action-with-interval",
+            Self::ReleaseRequired => "release-to-service-required",
+            Self::NotInMaintenance(_) => "not-in-maintenance",
         }
     }
 
@@ -125,6 +131,7 @@ impl DomainError for AircraftError {
             Self::ComplianceInFuture(_) => Some("done_on"),
             Self::ComplianceOutOfOrder(field) | Self::BeyondCurrentTotals(field) => Some(field),
             Self::TerminatingWithInterval => Some("interval"),
+            Self::ReleaseRequired => Some("status"),
             _ => None,
         }
     }

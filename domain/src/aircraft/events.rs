@@ -3,10 +3,11 @@ use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
 use super::directives::{ComplianceMethod, DueLimits, Interval};
+use super::release::Signer;
 use super::AircraftStatus;
 use crate::values::{
-    AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, DirectiveNumber, DirectiveRevision, Name,
-    Note, Reason, RegistrationNumber, Route, SerialNumber, WorkOrderRef,
+    AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, DirectiveNumber, DirectiveRevision,
+    LicenceNumber, Name, Note, Reason, RegistrationNumber, Route, SerialNumber, WorkOrderRef,
 };
 
 /// Events of the `Aircraft` aggregate. Stored as `{"<EventType>": {…}}` with `event_version`
@@ -86,6 +87,16 @@ pub enum AircraftEvent {
         /// When it falls due again; `null`: closed (complied once, or a terminating action).
         next_due: Option<DueLimits>,
     },
+    /// Certifying staff released the aircraft from maintenance to service (status → active).
+    /// `record_sha256` binds the signer to the record as released (`release::record_digest`).
+    ReleasedToService {
+        certifying_staff: Name,
+        licence: LicenceNumber,
+        work_order: WorkOrderRef,
+        statement: Note,
+        signed_by: Signer,
+        record_sha256: String,
+    },
 }
 
 /// A field that is present: `null` means "cleared" (`Some(None)`), not "absent" (`None`, which
@@ -113,6 +124,7 @@ impl DomainEvent for AircraftEvent {
             Self::AircraftDecommissioned { .. } => "AircraftDecommissioned",
             Self::DirectiveApplicabilityRecorded { .. } => "DirectiveApplicabilityRecorded",
             Self::DirectiveComplied { .. } => "DirectiveComplied",
+            Self::ReleasedToService { .. } => "ReleasedToService",
         }
         .to_owned()
     }

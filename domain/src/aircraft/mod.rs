@@ -7,6 +7,9 @@ mod directive_tests;
 pub mod directives;
 mod errors;
 mod events;
+pub mod release;
+#[cfg(test)]
+mod release_tests;
 mod services;
 #[cfg(test)]
 mod tests;
@@ -45,13 +48,14 @@ impl AircraftStatus {
     }
 
     /// Transitions a `ChangeStatus` command may make. A grounded or stored aircraft returns to
-    /// service only through maintenance (a check must clear it first).
+    /// service only through maintenance (a check must clear it first), and from maintenance
+    /// only with a release to service (`ReleaseToService`, not `ChangeStatus`).
     pub fn can_change_to(self, to: AircraftStatus) -> bool {
         use AircraftStatus::*;
         matches!(
             (self, to),
             (Active, InMaintenance | Grounded | Stored)
-                | (InMaintenance, Active | Grounded | Stored)
+                | (InMaintenance, Grounded | Stored)
                 | (Grounded, InMaintenance | Stored)
                 | (Stored, InMaintenance | Grounded)
         )

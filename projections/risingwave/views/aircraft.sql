@@ -37,13 +37,17 @@ notes_changes AS (
 status_changes AS (
     SELECT aggregateid,
            CASE eventtype WHEN 'AircraftRegistered' THEN 'active'
+                          WHEN 'ReleasedToService' THEN 'active'
                           WHEN 'AircraftDecommissioned' THEN 'decommissioned'
                           ELSE data ->> 'to' END AS status,
-           CASE WHEN eventtype = 'AircraftRegistered' THEN NULL ELSE data ->> 'reason' END AS status_reason,
+           CASE eventtype WHEN 'AircraftRegistered' THEN NULL
+                          WHEN 'ReleasedToService' THEN 'Released to service: ' || (data ->> 'work_order')
+                          ELSE data ->> 'reason' END AS status_reason,
            recordedat AS status_changed_at,
            CASE WHEN eventtype = 'AircraftDecommissioned' THEN recordedat END AS decommissioned_at,
            ROW_NUMBER() OVER (PARTITION BY aggregateid ORDER BY sequence DESC) AS rn
-    FROM ev WHERE eventtype IN ('AircraftRegistered', 'AircraftStatusChanged', 'AircraftDecommissioned')
+    FROM ev WHERE eventtype IN ('AircraftRegistered', 'AircraftStatusChanged', 'ReleasedToService',
+                                'AircraftDecommissioned')
 ),
 -- The certificate shown is the one reaching furthest; of equals, the one issued last.
 certificates AS (

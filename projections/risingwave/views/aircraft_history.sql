@@ -44,6 +44,9 @@ SELECT "position" AS global_position,
                    || ' FH',
                    (data -> 'next_due' ->> 'cycles') || ' FC')
                        ELSE ' does not apply' || coalesce(': ' || (data ->> 'reason'), '') END
+           WHEN 'ReleasedToService' THEN
+               'Released to service under ' || (data ->> 'work_order') || ' by ' || (data ->> 'certifying_staff')
+               || ' (licence ' || (data ->> 'licence') || '); signed by ' || (data -> 'signed_by' ->> 'name')
            WHEN 'DirectiveComplied' THEN
                'Directive ' || (data ->> 'number') || ' complied with by ' || replace(data ->> 'method', '_', ' ')
                || ' on ' || (data ->> 'done_on') || ' (' || (data ->> 'work_order') || ', '
