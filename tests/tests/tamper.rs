@@ -246,7 +246,7 @@ async fn an_export_imports_into_an_empty_store_with_the_same_events_positions_an
     let app = spawn_app().await;
     let aircraft = scenario(&app, "RA-89604").await;
     // Text that CSV must quote and JSON must escape, in a payload and in the metadata.
-    let status = json!({"status": "active", "reason": "Допуск, \"CRS\" 2026\\11; после A-check"});
+    let status = json!({"status": "grounded", "reason": "Допуск, \"CRS\" 2026\\11; после A-check"});
     let reply = app
         .send_json(
             "POST",
