@@ -60,7 +60,7 @@ const UPKEEP: Duration = Duration::from_secs(5);
 /// (`POST /api/v1/streaming/events` turns integration events into commands, `POST
 /// /api/v1/log-error` stores telemetry, `/api/v1/admin/tokens` manages tokens) are counted by the
 /// HTTP metrics only.
-pub const COMMAND_ROUTES: [(&str, &str, &str); 15] = [
+pub const COMMAND_ROUTES: [(&str, &str, &str); 23] = [
     ("POST", "/api/v1/aircraft", "RegisterAircraft"),
     ("PUT", "/api/v1/aircraft/{id}", "UpdateAircraftDetails"),
     ("POST", "/api/v1/aircraft/{id}/status", "ChangeStatus"),
@@ -76,6 +76,14 @@ pub const COMMAND_ROUTES: [(&str, &str, &str); 15] = [
     ("POST", "/api/inbox/files/{id}/process", "MarkProcessed"),
     ("POST", "/api/inbox/files/{id}/reject", "Reject"),
     ("POST", "/api/inbox/files/{id}/archive", "Archive"),
+    ("POST", "/api/tmc", "RequestParts"),
+    ("POST", "/api/tmc/from-document/{id}", "RequestParts"),
+    ("POST", "/api/tmc/{id}/approve", "ApprovePartsRequest"),
+    ("POST", "/api/tmc/{id}/order", "OrderParts"),
+    ("POST", "/api/tmc/{id}/receive", "ReceiveParts"),
+    ("POST", "/api/tmc/{id}/install", "InstallParts"),
+    ("POST", "/api/tmc/{id}/cancel", "CancelPartsRequest"),
+    ("POST", "/api/tmc/{id}/reject", "RejectPartsRequest"),
 ];
 
 /// The command a request on `route` (the matched pattern) with `method` runs, if any.

@@ -103,6 +103,10 @@ pub struct MirrorSettings {
     #[arg(long, env = "KLG_MIRROR_TOPIC_INBOX", default_value = "klg.inbox.events")]
     pub inbox_topic: String,
 
+    /// Topic of PartsRequest (TMC) events.
+    #[arg(long, env = "KLG_MIRROR_TOPIC_TMC", default_value = "klg.tmc.events")]
+    pub tmc_topic: String,
+
     /// Topic of events of any other aggregate type.
     #[arg(long, env = "KLG_MIRROR_TOPIC_OTHER", default_value = "klg.other.events")]
     pub other_topic: String,
@@ -126,6 +130,7 @@ impl MirrorSettings {
             topics: klg_mirror::Topics {
                 aircraft: self.aircraft_topic.clone(),
                 inbox: self.inbox_topic.clone(),
+                tmc: self.tmc_topic.clone(),
                 other: self.other_topic.clone(),
             },
             partitions: self.partitions,
@@ -140,6 +145,7 @@ impl MirrorSettings {
             client_id: "klg-backend".into(),
             aircraft_topic: "klg.aircraft.events".into(),
             inbox_topic: "klg.inbox.events".into(),
+            tmc_topic: "klg.tmc.events".into(),
             other_topic: "klg.other.events".into(),
             partitions: 3,
             replication: 1,

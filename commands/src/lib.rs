@@ -13,4 +13,4 @@ mod store;
 pub use error::CommandError;
 pub use lookups::{PgAircraftDirectory, PgRegistrationRegistry};
 pub use metadata::{CommandMetadata, IdempotencyClaim};
-pub use service::{CommandOutcome, CommandService, WriteSide, DEFAULT_LOCK_WAIT};
+pub use service::{CommandOutcome, CommandService, Installation, WriteSide, DEFAULT_LOCK_WAIT};

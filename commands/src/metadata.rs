@@ -43,6 +43,13 @@ impl CommandMetadata {
         }
     }
 
+    /// Metadata of a command another one caused (`cause`: its aggregate's id) in the same
+    /// request: same actor, request and correlation; no idempotency key (the key belongs to
+    /// the first command, whose outcome a repeat answers).
+    pub fn caused_by(&self, cause: &str) -> Self {
+        Self { causation_id: cause.to_owned(), idempotency: None, ..self.clone() }
+    }
+
     /// What an idempotency key is unique within: the token, or the actor without one.
     pub fn idempotency_scope(&self) -> &str {
         self.actor_id.as_deref().unwrap_or(&self.actor)

@@ -5,8 +5,12 @@ use std::time::Duration;
 
 use cqrs_es::persist::PersistenceError;
 use cqrs_es::Aggregate;
+use klg_domain::aircraft::AircraftCommand;
 use klg_domain::aircraft::{Aircraft, AircraftServices};
 use klg_domain::inbox::{InboxItem, InboxServices};
+use klg_domain::tmc::{PartsCommand, PartsEvent, PartsRequest, PartsServices};
+use klg_domain::values::{PartNumber, SerialNumber, WorkOrderRef};
+use klg_domain::Guarded;
 use klg_domain::{Addressed, DomainError, NamedCommand};
 use rand::Rng;
 use sqlx::PgPool;
@@ -241,6 +245,7 @@ fn backoff(attempt: u32) -> Duration {
 pub struct WriteSide {
     pub aircraft: CommandService<Aircraft>,
     pub inbox: CommandService<InboxItem>,
+    pub parts: CommandService<PartsRequest>,
     pub pool: PgPool,
 }
 
@@ -249,9 +254,15 @@ impl WriteSide {
         let registry = PgRegistrationRegistry { pool: pool.clone() };
         let directory = PgAircraftDirectory { pool: pool.clone() };
         let documents = PgDocumentDirectory { pool: pool.clone() };
+        let parts = PartsServices::new(
+            PgAircraftDirectory { pool: pool.clone() },
+            PgDocumentDirectory { pool: pool.clone() },
+            UtcClock,
+        );
         Self {
             aircraft: CommandService::new(pool.clone(), AircraftServices::new(registry, UtcClock, documents)),
             inbox: CommandService::new(pool.clone(), InboxServices::new(directory)),
+            parts: CommandService::new(pool.clone(), parts),
             pool,
         }
     }
@@ -261,7 +272,64 @@ impl WriteSide {
         Self {
             aircraft: self.aircraft.with_lock_wait(wait),
             inbox: self.inbox.with_lock_wait(wait),
+            parts: self.parts.with_lock_wait(wait),
             pool: self.pool,
         }
+    }
+}
+
+impl WriteSide {
+    /// Fits the part of TMC request `id` and records it on its aircraft's record: the request's
+    /// `Install`, then the aircraft's `RecordPartInstalled` (caused by the request). The two are
+    /// not one transaction; both are idempotent, so a retry after a failure between them (same
+    /// serial number, date and work order) completes the record. Answers the request's outcome.
+    pub async fn install_part(
+        &self,
+        id: Uuid,
+        expected_version: Option<u64>,
+        installation: Installation,
+        meta: &CommandMetadata,
+    ) -> Result<CommandOutcome, CommandError> {
+        let Installation { serial_number, installed_on, work_order } = installation;
+        let install = PartsCommand::Install {
+            serial_number: serial_number.clone(),
+            installed_on,
+            work_order: work_order.clone(),
+        };
+        let outcome = self.parts.execute(id, Guarded::new(install, expected_version), meta).await?;
+        let (aircraft_id, part_number) = requested_part(&self.pool, id).await?;
+        let record = AircraftCommand::RecordPartInstalled {
+            request_id: id,
+            part_number,
+            serial_number,
+            installed_on,
+            work_order,
+        };
+        self.aircraft.execute(aircraft_id, record.into(), &meta.caused_by(&id.to_string())).await?;
+        Ok(outcome)
+    }
+}
+
+/// What an installation records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Installation {
+    pub serial_number: SerialNumber,
+    pub installed_on: chrono::NaiveDate,
+    pub work_order: WorkOrderRef,
+}
+
+/// The aircraft and part number a TMC request was made for, from its first event.
+async fn requested_part(pool: &PgPool, id: Uuid) -> Result<(Uuid, PartNumber), CommandError> {
+    let payload: serde_json::Value = sqlx::query_scalar(
+        "SELECT payload::jsonb FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = 1",
+    )
+    .bind(PartsRequest::TYPE)
+    .bind(id.to_string())
+    .fetch_one(pool)
+    .await
+    .map_err(|e| CommandError::Unavailable(e.to_string()))?;
+    match serde_json::from_value::<PartsEvent>(payload) {
+        Ok(PartsEvent::PartsRequested { aircraft_id, part_number, .. }) => Ok((aircraft_id, part_number)),
+        other => Err(CommandError::Internal(format!("the first event of parts request {id} is {other:?}"))),
     }
 }

@@ -1,4 +1,4 @@
-//! KLG domain model: the `Aircraft` and `InboxItem` aggregates, their commands, events,
+//! KLG domain model: the `Aircraft`, `InboxItem` and `PartsRequest` (TMC) aggregates, their commands, events,
 //! validated value types and domain errors. Pure: no I/O. External facts an aggregate needs
 //! (is a registration number taken? does an aircraft exist?) come through the `Services` traits,
 //! implemented by the `commands` crate.
@@ -8,6 +8,7 @@ pub mod errors;
 pub mod guard;
 pub mod identity;
 pub mod inbox;
+pub mod tmc;
 pub mod upcast;
 pub mod values;
 

@@ -210,6 +210,17 @@ impl CertificateNumber {
 }
 
 string_newtype!(
+    /// Manufacturer's part number (P/N), e.g. `D23189000-5`; upper-cased.
+    PartNumber
+);
+
+impl PartNumber {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        CertificateNumber::parse(input).map(|c| Self(c.0))
+    }
+}
+
+string_newtype!(
     /// Licence number of certifying staff (Part-66 / ФАП-147 licence, e.g. `RU.66.0042`).
     LicenceNumber
 );

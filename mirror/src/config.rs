@@ -16,6 +16,8 @@ pub struct MirrorConfig {
 pub struct Topics {
     pub aircraft: String,
     pub inbox: String,
+    /// PartsRequest (TMC) events.
+    pub tmc: String,
     /// Events of any other aggregate type.
     pub other: String,
 }
@@ -25,6 +27,7 @@ impl Default for Topics {
         Self {
             aircraft: "klg.aircraft.events".into(),
             inbox: "klg.inbox.events".into(),
+            tmc: "klg.tmc.events".into(),
             other: "klg.other.events".into(),
         }
     }
@@ -35,12 +38,13 @@ impl Topics {
         match aggregate_type {
             "Aircraft" => &self.aircraft,
             "InboxItem" => &self.inbox,
+            "PartsRequest" => &self.tmc,
             _ => &self.other,
         }
     }
 
-    pub fn all(&self) -> [&str; 3] {
-        [&self.aircraft, &self.inbox, &self.other]
+    pub fn all(&self) -> [&str; 4] {
+        [&self.aircraft, &self.inbox, &self.tmc, &self.other]
     }
 }
 

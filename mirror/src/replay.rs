@@ -46,7 +46,8 @@ pub struct ReplaySummary {
 /// The configuration with every topic replaced by `topic`, when one is given.
 pub fn into_one_topic(mut config: MirrorConfig, topic: Option<&str>) -> MirrorConfig {
     if let Some(topic) = topic {
-        config.topics = Topics { aircraft: topic.into(), inbox: topic.into(), other: topic.into() };
+        config.topics =
+            Topics { aircraft: topic.into(), inbox: topic.into(), tmc: topic.into(), other: topic.into() };
     }
     config
 }

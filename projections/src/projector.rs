@@ -20,6 +20,7 @@ use cqrs_es::Aggregate;
 use klg_domain::aircraft::directives::{DueLimits, Interval};
 use klg_domain::aircraft::{Aircraft, AircraftEvent};
 use klg_domain::inbox::{InboxEvent, InboxItem};
+use klg_domain::tmc::{PartsEvent, PartsRequest, RequestReason};
 use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -31,8 +32,15 @@ use crate::subscription::{Subscriber, SubscriberError};
 pub const PROJECTIONS: &str = "projections";
 
 /// Tables the projector owns, emptied by a rebuild.
-pub const PROJECTION_TABLES: [&str; 6] =
-    ["aircraft", "aircraft_history", "aircraft_stats", "aircraft_directives", "inbox_files", "inbox_history"];
+pub const PROJECTION_TABLES: [&str; 7] = [
+    "aircraft",
+    "aircraft_history",
+    "aircraft_stats",
+    "aircraft_directives",
+    "inbox_files",
+    "inbox_history",
+    "tmc_requests",
+];
 
 pub struct Projector;
 
@@ -44,6 +52,7 @@ impl Subscriber for Projector {
             match event.aggregate_type.as_str() {
                 Aircraft::TYPE => project_aircraft(tx, &mut batch, event, decode(event)?).await?,
                 InboxItem::TYPE => project_inbox(tx, &mut batch, event, decode(event)?).await?,
+                PartsRequest::TYPE => project_parts(tx, event, decode(event)?).await?,
                 _ => {} // Not projected here.
             }
         }
@@ -374,6 +383,7 @@ async fn project_aircraft<'e>(
             let set = "status = 'decommissioned', status_reason = $5, status_changed_at = $4, decommissioned_at = $4";
             update_row(tx, "aircraft", e, &id, set, |q| q.bind(reason.as_ref().map(|r| r.to_string()))).await?
         }
+        AircraftEvent::PartInstalled { .. } => update_row(tx, "aircraft", e, &id, "", |q| q).await?,
         AircraftEvent::ReleasedToService { work_order, .. } => {
             let set = "status = 'active', status_reason = $5, status_changed_at = $4";
             let reason = format!("Released to service: {work_order}");
@@ -576,6 +586,9 @@ pub fn summarize(event: &AircraftEvent) -> String {
                 (false, None) => format!("{directive} does not apply"),
             }
         }
+        AircraftEvent::PartInstalled { part_number, serial_number, installed_on, work_order, .. } => {
+            format!("Part {part_number} S/N {serial_number} installed on {installed_on} under {work_order}")
+        }
         AircraftEvent::ReleasedToService { certifying_staff, licence, work_order, signed_by, .. } => {
             format!(
                 "Released to service under {work_order} by {certifying_staff} (licence {licence}); signed by {}",
@@ -665,6 +678,80 @@ async fn project_inbox<'e>(
         }
         InboxEvent::DocumentArchived {} => {
             update_row(tx, "inbox_files", e, &id, "status = 'archived', archived_at = $4", |q| q).await?
+        }
+    };
+    expect_one(e, result)
+}
+
+/// Keeps `tmc_requests`: the request row is created by the request and moved along by each step.
+async fn project_parts(
+    tx: &mut PgConnection,
+    e: &StoredEvent,
+    event: PartsEvent,
+) -> Result<(), SubscriberError> {
+    let id = aggregate_uuid(e)?;
+    let result = match &event {
+        PartsEvent::PartsRequested {
+            part_number,
+            description,
+            quantity,
+            aircraft_id,
+            reason,
+            source_document,
+        } => {
+            let (kind, reference) = match reason {
+                RequestReason::Directive(number) => ("directive", number.to_string()),
+                RequestReason::WorkOrder(work_order) => ("work_order", work_order.to_string()),
+            };
+            sqlx::query(
+                "INSERT INTO tmc_requests (id, aircraft_id, part_number, description, quantity, reason_kind, \
+                 reason_reference, source_document_id, status, requested_at, updated_at, version, last_position) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9, $9, $10, $11 WHERE $10 = 1 \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(aircraft_id.to_string())
+            .bind(part_number.as_str())
+            .bind(description.as_str())
+            .bind(*quantity as i32)
+            .bind(kind)
+            .bind(reference)
+            .bind(source_document.map(|d| d.to_string()))
+            .bind(e.recorded_at)
+            .bind(e.sequence)
+            .bind(e.position.global_position)
+            .execute(&mut *tx)
+            .await?
+        }
+        PartsEvent::PartsRequestApproved { .. } => {
+            update_row(tx, "tmc_requests", e, &id, "status = 'approved', approved_at = $4", |q| q).await?
+        }
+        PartsEvent::PartsOrdered { supplier, order_ref } => {
+            let set = "status = 'ordered', ordered_at = $4, supplier = $5, order_ref = $6";
+            update_row(tx, "tmc_requests", e, &id, set, |q| {
+                q.bind(supplier.to_string()).bind(order_ref.to_string())
+            })
+            .await?
+        }
+        PartsEvent::PartsReceived { .. } => {
+            update_row(tx, "tmc_requests", e, &id, "status = 'received', received_at = $4", |q| q).await?
+        }
+        PartsEvent::PartsInstalled { serial_number, installed_on, work_order, .. } => {
+            let set = "status = 'installed', installed_at = $4, serial_number = $5, installed_on = $6, \
+                       install_work_order = $7";
+            update_row(tx, "tmc_requests", e, &id, set, |q| {
+                q.bind(serial_number.to_string()).bind(*installed_on).bind(work_order.to_string())
+            })
+            .await?
+        }
+        PartsEvent::PartsRequestCancelled { reason } | PartsEvent::PartsRequestRejected { reason } => {
+            let status = if matches!(event, PartsEvent::PartsRequestCancelled { .. }) {
+                "cancelled"
+            } else {
+                "rejected"
+            };
+            let set = "status = $5, closing_reason = $6, closed_at = $4";
+            update_row(tx, "tmc_requests", e, &id, set, |q| q.bind(status).bind(reason.to_string())).await?
         }
     };
     expect_one(e, result)

@@ -44,18 +44,19 @@ pub struct ProjectionSet {
 }
 
 /// Every projection the projector maintains (together, its `PROJECTION_TABLES`).
-pub const PROJECTION_SETS: [ProjectionSet; 2] = [
+pub const PROJECTION_SETS: [ProjectionSet; 3] = [
     ProjectionSet {
         name: "aircraft",
         aggregate_type: "Aircraft",
         tables: &["aircraft", "aircraft_history", "aircraft_stats", "aircraft_directives"],
     },
     ProjectionSet { name: "inbox", aggregate_type: "InboxItem", tables: &["inbox_files", "inbox_history"] },
+    ProjectionSet { name: "tmc", aggregate_type: "PartsRequest", tables: &["tmc_requests"] },
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    #[error("no projection named {0:?} (known: aircraft, inbox)")]
+    #[error("no projection named {0:?} (known: aircraft, inbox, tmc)")]
     UnknownProjection(String),
     #[error("another replay is running")]
     Busy,

@@ -42,9 +42,10 @@ const fn view(name: &'static str, sql: &'static str) -> Object {
     Object { name, kind: Kind::View, sql }
 }
 
-const OBJECTS: [Object; 11] = [
+const OBJECTS: [Object; 13] = [
     table("klg_aircraft_events", include_str!("../risingwave/sources/klg_aircraft_events.sql")),
     table("klg_inbox_events", include_str!("../risingwave/sources/klg_inbox_events.sql")),
+    table("klg_tmc_events", include_str!("../risingwave/sources/klg_tmc_events.sql")),
     table(
         "aircraft_event_stats_hourly",
         include_str!("../risingwave/sources/aircraft_event_stats_hourly.sql"),
@@ -57,6 +58,7 @@ const OBJECTS: [Object; 11] = [
     view("aircraft_stats", include_str!("../risingwave/views/aircraft_stats.sql")),
     view("inbox_history", include_str!("../risingwave/views/inbox_history.sql")),
     view("aircraft_directives", include_str!("../risingwave/views/aircraft_directives.sql")),
+    view("tmc_requests", include_str!("../risingwave/views/tmc_requests.sql")),
 ];
 
 /// The stand-in's tables: event tables (same columns as the RisingWave sources) and the Flink
@@ -220,6 +222,7 @@ mod tests {
         assert_eq!(standin[..source.len()], source[..]);
         assert_eq!(standin[source.len()..], ["kafka_partition".to_owned(), "kafka_offset".to_owned()]);
         assert_eq!(columns(OBJECTS[1].sql, "klg_inbox_events"), source);
+        assert_eq!(columns(OBJECTS[2].sql, "klg_tmc_events"), source);
     }
 }
 
@@ -228,7 +231,8 @@ mod tests {
 pub async fn has_ingested(read: &PgPool, position: i64) -> Result<bool, sqlx::Error> {
     let found: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM (SELECT \"position\" FROM klg_aircraft_events WHERE \"position\" = $1 \
-         UNION ALL SELECT \"position\" FROM klg_inbox_events WHERE \"position\" = $1) hits",
+         UNION ALL SELECT \"position\" FROM klg_inbox_events WHERE \"position\" = $1 \
+         UNION ALL SELECT \"position\" FROM klg_tmc_events WHERE \"position\" = $1) hits",
     )
     .bind(position)
     .fetch_one(read)
@@ -249,14 +253,15 @@ pub struct IngestionLag {
 pub async fn lag(store: &PgPool, read: &PgPool) -> Result<IngestionLag, sqlx::Error> {
     let ingested: Option<i64> = sqlx::query_scalar(
         "SELECT max(head) FROM (SELECT max(\"position\") AS head FROM klg_aircraft_events \
-         UNION ALL SELECT max(\"position\") AS head FROM klg_inbox_events) heads",
+         UNION ALL SELECT max(\"position\") AS head FROM klg_inbox_events \
+         UNION ALL SELECT max(\"position\") AS head FROM klg_tmc_events) heads",
     )
     .fetch_one(read)
     .await?;
     let ingested_position = ingested.unwrap_or(0);
     let (lag_events, oldest): (i64, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
         "SELECT count(*), min(recorded_at) FROM events \
-         WHERE global_position > $1 AND aggregate_type IN ('Aircraft', 'InboxItem')",
+         WHERE global_position > $1 AND aggregate_type IN ('Aircraft', 'InboxItem', 'PartsRequest')",
     )
     .bind(ingested_position)
     .fetch_one(store)

@@ -89,7 +89,8 @@ pub struct Consumed {
     pub envelope: EventEnvelope,
 }
 
-const MIRROR_TOPICS: [&str; 3] = ["klg.aircraft.events", "klg.inbox.events", "klg.other.events"];
+const MIRROR_TOPICS: [&str; 4] =
+    ["klg.aircraft.events", "klg.inbox.events", "klg.tmc.events", "klg.other.events"];
 
 /// A consumer of `topics` from the earliest offset, in a group of its own, polling often.
 pub fn consumer(brokers: &str, topics: &[&str]) -> StreamConsumer {
@@ -163,6 +164,7 @@ pub async fn load_envelopes(pool: &sqlx::PgPool, messages: &[Consumed]) {
         let table = match e.aggregatetype.as_str() {
             "Aircraft" => "klg_aircraft_events",
             "InboxItem" => "klg_inbox_events",
+            "PartsRequest" => "klg_tmc_events",
             _ => continue,
         };
         let sql = format!(

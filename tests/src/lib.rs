@@ -450,6 +450,7 @@ pub async fn projection_snapshot(pool: &PgPool) -> Value {
         ("aircraft_directives", "aircraft_id, number"),
         ("inbox_files", "id"),
         ("inbox_history", "global_position"),
+        ("tmc_requests", "id"),
     ] {
         let rows: Value = sqlx::query_scalar(&format!(
             "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'search' ORDER BY {key}), '[]'::jsonb) FROM {table} t"

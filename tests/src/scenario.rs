@@ -5,13 +5,14 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use klg_commands::{CommandMetadata, WriteSide};
+use klg_commands::{CommandError, CommandMetadata, Installation, WriteSide};
 use klg_domain::aircraft::directives::{
     Applicability, ComplianceMethod, DirectiveApplicability, DirectiveCompliance, Interval,
 };
 use klg_domain::aircraft::release::{Release, Signer};
 use klg_domain::aircraft::{AircraftCommand, AircraftDetails, AircraftStatus, RegisterAircraft};
 use klg_domain::inbox::{InboxCommand, ReceiveFile};
+use klg_domain::tmc::{NewPartsRequest, PartsCommand, RequestReason};
 use klg_domain::values::*;
 use klg_domain::Guarded;
 use rand::rngs::StdRng;
@@ -24,6 +25,7 @@ use uuid::Uuid;
 pub struct Created {
     pub aircraft: Vec<Uuid>,
     pub documents: Vec<Uuid>,
+    pub parts_requests: Vec<Uuid>,
     pub applied: usize,
     pub refused: usize,
     /// Per document: whether its last classification was a directive, and its aircraft.
@@ -130,6 +132,19 @@ pub async fn run(write: &WriteSide, seed: u64, steps: usize) -> Created {
                 created.documents.push(id);
             }
             r.map(|_| ())
+        } else if roll >= 90 {
+            if created.parts_requests.is_empty() || rng.gen_bool(0.4) {
+                let id = Uuid::new_v4();
+                let aircraft = pick(&mut rng, &created.aircraft).unwrap();
+                let r = write.parts.execute(id, parts_request(&mut rng, aircraft).into(), &meta).await;
+                if r.is_ok() {
+                    created.parts_requests.push(id);
+                }
+                r.map(|_| ())
+            } else {
+                let id = pick(&mut rng, &created.parts_requests).unwrap();
+                parts_step(write, &mut rng, id, &meta).await
+            }
         } else {
             let id = pick(&mut rng, &created.documents).unwrap();
             let command = inbox_command(&mut rng, &created.aircraft);
@@ -199,10 +214,94 @@ fn aircraft_command(rng: &mut StdRng, roll: u32) -> AircraftCommand {
     }
 }
 
+fn parts_request(rng: &mut StdRng, aircraft: Uuid) -> PartsCommand {
+    let reason = if rng.gen_bool(0.5) {
+        RequestReason::Directive(DirectiveNumber::parse(&format!("2024-{:04}", rng.gen_range(1..5))).unwrap())
+    } else {
+        RequestReason::WorkOrder(WorkOrderRef::parse(&format!("WO-{}", rng.gen_range(1..999))).unwrap())
+    };
+    PartsCommand::Request(NewPartsRequest {
+        part_number: PartNumber::parse(["D23189000-5", "S6135-20035-1", "2117-3"].choose(rng).unwrap())
+            .unwrap(),
+        description: Name::parse("Part").unwrap(),
+        quantity: rng.gen_range(1..5),
+        aircraft_id: aircraft,
+        reason,
+        source_document: None,
+    })
+}
+
+/// A random step on a parts request (installation goes through the write side's two commands).
+async fn parts_step(
+    write: &WriteSide,
+    rng: &mut StdRng,
+    id: Uuid,
+    meta: &CommandMetadata,
+) -> Result<(), CommandError> {
+    let reason = Reason::parse("scenario").unwrap();
+    let command = match rng.gen_range(0..6) {
+        0 => PartsCommand::Approve { note: None },
+        1 => PartsCommand::Order {
+            supplier: Name::parse("Supplier").unwrap(),
+            order_ref: WorkOrderRef::parse("PO-1").unwrap(),
+        },
+        2 => PartsCommand::Receive { note: None },
+        3 => {
+            let installation = Installation {
+                serial_number: SerialNumber::parse(&format!("SN-{}", rng.gen_range(1..9999))).unwrap(),
+                installed_on: date(rng),
+                work_order: WorkOrderRef::parse("WO-1").unwrap(),
+            };
+            return write.install_part(id, None, installation, meta).await.map(|_| ());
+        }
+        4 => PartsCommand::Cancel { reason },
+        _ => PartsCommand::Reject { reason },
+    };
+    write.parts.execute(id, command.into(), meta).await.map(|_| ())
+}
+
+/// A parts request in each status for `aircraft` (in service): the same guarantee for the TMC
+/// relation as [`every_directive_status`] gives the directives.
+pub async fn every_parts_status(write: &WriteSide, aircraft: Uuid) {
+    let meta = CommandMetadata::new("scenario");
+    let reason = || Reason::parse("scenario").unwrap();
+    let approve = PartsCommand::Approve { note: None };
+    let order = PartsCommand::Order {
+        supplier: Name::parse("Supplier").unwrap(),
+        order_ref: WorkOrderRef::parse("PO-1").unwrap(),
+    };
+    let receive = PartsCommand::Receive { note: None };
+    let paths: [Vec<PartsCommand>; 7] = [
+        vec![],
+        vec![approve.clone()],
+        vec![approve.clone(), order.clone()],
+        vec![approve.clone(), order.clone(), receive.clone()],
+        vec![approve.clone(), order.clone(), receive.clone()],
+        vec![PartsCommand::Cancel { reason: reason() }],
+        vec![PartsCommand::Reject { reason: reason() }],
+    ];
+    for (n, path) in paths.into_iter().enumerate() {
+        let id = Uuid::new_v4();
+        let mut rng = StdRng::seed_from_u64(n as u64);
+        write.parts.execute(id, parts_request(&mut rng, aircraft).into(), &meta).await.unwrap();
+        for command in path {
+            write.parts.execute(id, command.into(), &meta).await.unwrap();
+        }
+        if n == 4 {
+            let installation = Installation {
+                serial_number: SerialNumber::parse("SN-1").unwrap(),
+                installed_on: NaiveDate::from_ymd_opt(2024, 5, 2).unwrap(),
+                work_order: WorkOrderRef::parse("WO-1").unwrap(),
+            };
+            write.install_part(id, None, installation, &meta).await.unwrap();
+        }
+    }
+}
+
 /// One certified aircraft with a directive in each status (open, recurring, complied, not
 /// applicable), so that comparisons of the directive relations see every kind of row whatever
 /// the random scenarios produced.
-pub async fn every_directive_status(write: &WriteSide, registration: &str) {
+pub async fn every_directive_status(write: &WriteSide, registration: &str) -> Uuid {
     let meta = CommandMetadata::new("scenario");
     let (aircraft, document) = (Uuid::new_v4(), Uuid::new_v4());
     let register = AircraftCommand::Register(RegisterAircraft {
@@ -264,6 +363,7 @@ pub async fn every_directive_status(write: &WriteSide, registration: &str) {
             write.aircraft.execute(aircraft, comply.into(), &meta).await.unwrap();
         }
     }
+    aircraft
 }
 
 /// An assessment or a compliance of one of four directives, from `document`. Most assessments

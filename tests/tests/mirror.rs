@@ -16,7 +16,7 @@ use klg_tests::{fresh_database_url, spawn_app_with, wait_for_subscription, wait_
 use serde_json::json;
 use sqlx::PgPool;
 
-const TOPICS: [&str; 3] = ["klg.aircraft.events", "klg.inbox.events", "klg.other.events"];
+const TOPICS: [&str; 4] = ["klg.aircraft.events", "klg.inbox.events", "klg.tmc.events", "klg.other.events"];
 
 async fn app_mirroring_to(broker: &Broker) -> TestApp {
     let brokers = broker.address();

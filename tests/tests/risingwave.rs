@@ -18,15 +18,16 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use sqlx::PgPool;
 
-const TOPICS: [&str; 3] = ["klg.aircraft.events", "klg.inbox.events", "klg.other.events"];
+const TOPICS: [&str; 4] = ["klg.aircraft.events", "klg.inbox.events", "klg.tmc.events", "klg.other.events"];
 /// Relation, key, and the fewest rows that make the comparison mean something (directives come
 /// from far fewer commands than flights; every status is checked separately).
-const RELATIONS: [(&str, &str, usize); 5] = [
+const RELATIONS: [(&str, &str, usize); 6] = [
     ("aircraft", "id", 10),
     ("aircraft_history", "global_position", 10),
     ("inbox_files", "id", 10),
     ("aircraft_stats", "aircraft_id", 10),
     ("aircraft_directives", "aircraft_id, number", 6),
+    ("tmc_requests", "id", 10),
 ];
 
 /// Interleaves partitions at random (each partition stays in offset order, as Kafka delivers
@@ -77,7 +78,8 @@ async fn the_risingwave_views_over_the_published_envelopes_equal_the_embedded_pr
     let app = spawn_app_with(move |s| s.mirror.brokers = Some(brokers)).await;
     let write = WriteSide::new(app.pool.clone());
     join_all((10..14).map(|seed| scenario::run(&write, seed, 300))).await;
-    scenario::every_directive_status(&write, "RA-89799").await;
+    let aircraft = scenario::every_directive_status(&write, "RA-89799").await;
+    scenario::every_parts_status(&write, aircraft).await;
     wait_for_subscription(&app.pool, MIRROR).await;
     wait_for_projections(&app.pool).await;
     let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
@@ -102,6 +104,15 @@ async fn the_risingwave_views_over_the_published_envelopes_equal_the_embedded_pr
             .await
             .unwrap();
     assert!(releases > 0, "no release to service to compare");
+    let parts_statuses: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT status FROM tmc_requests ORDER BY status")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        parts_statuses,
+        ["approved", "cancelled", "installed", "ordered", "received", "rejected", "requested"]
+    );
     let statuses: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT status FROM aircraft_directives ORDER BY status")
             .fetch_all(&app.pool)
@@ -162,9 +173,9 @@ async fn klg_risingwave_apply_creates_once_then_reports_everything_up_to_date() 
         String::from_utf8(output.stdout).unwrap()
     };
     let first = run();
-    assert_eq!(first.lines().filter(|l| l.ends_with(" created")).count(), 11, "{first}");
+    assert_eq!(first.lines().filter(|l| l.ends_with(" created")).count(), 13, "{first}");
     let second = run();
-    assert_eq!(second.lines().filter(|l| l.ends_with(" up_to_date")).count(), 11, "{second}");
+    assert_eq!(second.lines().filter(|l| l.ends_with(" up_to_date")).count(), 13, "{second}");
 }
 
 /// `klg risingwave apply --replace` with an out-of-date event table: views read the table, so

@@ -40,8 +40,7 @@ pub struct ReplayProjectionsArgs {
     #[command(flatten)]
     database: DatabaseSettings,
     /// Rebuild only this projection: aircraft (aircraft, aircraft_history, aircraft_stats,
-    /// aircraft_directives) or
-    /// inbox (inbox_files, inbox_history).
+    /// aircraft_directives), inbox (inbox_files, inbox_history) or tmc (tmc_requests).
     #[arg(long)]
     only: Option<String>,
 }

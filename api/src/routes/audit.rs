@@ -52,7 +52,11 @@ pub struct AuditLogQuery {
 pub async fn events(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params: AuditLogQuery = query(&req)?;
     let mut errors = klg_domain::ValidationErrors::default();
-    if params.aggregate_type.as_deref().is_some_and(|t| !["Aircraft", "InboxItem"].contains(&t)) {
+    if params
+        .aggregate_type
+        .as_deref()
+        .is_some_and(|t| !["Aircraft", "InboxItem", "PartsRequest"].contains(&t))
+    {
         errors.push("aggregate_type", "one of Aircraft, InboxItem");
     }
     if params.cursor.is_some_and(|c| c < 0) {

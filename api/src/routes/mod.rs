@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod reads;
 pub mod reports;
 pub mod streaming;
+pub mod tmc;
 pub mod tokens;
 
 use actix_web::dev::{ServiceFactory, ServiceRequest};
@@ -53,6 +54,7 @@ where
         .openapi(openapi::ApiDoc::openapi())
         .configure(aircraft::routes)
         .configure(directives::routes)
+        .configure(tmc::routes)
         .configure(inbox::routes)
         .configure(health::routes)
         .configure(read_routes)

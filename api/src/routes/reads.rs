@@ -95,7 +95,7 @@ async fn ingested(state: &AppState, position: i64) -> Result<Option<bool>, ApiEr
             .await?;
     match aggregate_type.as_deref() {
         None => Ok(None),
-        Some("Aircraft" | "InboxItem") => {
+        Some("Aircraft" | "InboxItem" | "PartsRequest") => {
             Ok(Some(klg_projections::risingwave::has_ingested(&state.read.pool, position).await?))
         }
         Some(_) => Ok(Some(true)),
@@ -212,7 +212,7 @@ pub async fn get_aircraft(
 }
 
 /// The representation with its `ETag`, or 304 when the client already has this version.
-fn with_etag(req: &HttpRequest, version: i64, body: &impl serde::Serialize) -> HttpResponse {
+pub fn with_etag(req: &HttpRequest, version: i64, body: &impl serde::Serialize) -> HttpResponse {
     let tag = etag(version as u64);
     let unchanged = req
         .headers()

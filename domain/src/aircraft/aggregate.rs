@@ -46,6 +46,8 @@ pub struct Aircraft {
     total_cycles: u64,
     /// Airworthiness directives recorded for this aircraft, by number.
     directives: BTreeMap<String, DirectiveState>,
+    /// TMC requests whose part is recorded as fitted.
+    installed_requests: std::collections::BTreeSet<uuid::Uuid>,
 }
 
 impl Aggregate for Aircraft {
@@ -112,6 +114,24 @@ impl Aggregate for Aircraft {
             AircraftCommand::ReleaseToService(release) => {
                 self.release_to_service(release, services.clock.today())?
             }
+            AircraftCommand::RecordPartInstalled {
+                request_id,
+                part_number,
+                serial_number,
+                installed_on,
+                work_order,
+            } => {
+                if self.installed_requests.contains(&request_id) {
+                    return Ok(());
+                }
+                AircraftEvent::PartInstalled {
+                    request_id,
+                    part_number,
+                    serial_number,
+                    installed_on,
+                    work_order,
+                }
+            }
         };
         sink.write(event, self).await;
         Ok(())
@@ -170,6 +190,9 @@ impl Aggregate for Aircraft {
                 self.directives.insert(number.to_string(), state);
             }
             AircraftEvent::ReleasedToService { .. } => self.status = AircraftStatus::Active,
+            AircraftEvent::PartInstalled { request_id, .. } => {
+                self.installed_requests.insert(request_id);
+            }
             AircraftEvent::DirectiveComplied {
                 number,
                 done_on,

@@ -4,8 +4,8 @@ use super::directives::{DirectiveApplicability, DirectiveCompliance};
 use super::release::Release;
 use super::AircraftStatus;
 use crate::values::{
-    AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, Name, Note, Reason, RegistrationNumber,
-    Route, SerialNumber,
+    AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, Name, Note, PartNumber, Reason,
+    RegistrationNumber, Route, SerialNumber, WorkOrderRef,
 };
 
 /// Commands on an [`Aircraft`](super::Aircraft). Values are already validated.
@@ -35,6 +35,15 @@ pub enum AircraftCommand {
     RecordDirectiveApplicability(DirectiveApplicability),
     RecordDirectiveCompliance(DirectiveCompliance),
     ReleaseToService(Release),
+    /// A part fitted under a TMC request (`request_id`), recorded on the aircraft's record.
+    /// Recording the same request again changes nothing (the API retries after a failure).
+    RecordPartInstalled {
+        request_id: uuid::Uuid,
+        part_number: PartNumber,
+        serial_number: SerialNumber,
+        installed_on: NaiveDate,
+        work_order: WorkOrderRef,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +77,7 @@ impl crate::guard::NamedCommand for AircraftCommand {
             Self::RecordDirectiveApplicability(_) => "RecordDirectiveApplicability",
             Self::RecordDirectiveCompliance(_) => "RecordDirectiveCompliance",
             Self::ReleaseToService(_) => "ReleaseToService",
+            Self::RecordPartInstalled { .. } => "RecordPartInstalled",
         }
     }
 }

@@ -7,7 +7,7 @@ use super::release::Signer;
 use super::AircraftStatus;
 use crate::values::{
     AircraftTypeCode, AirportCode, BlockMinutes, CertificateNumber, DirectiveNumber, DirectiveRevision,
-    LicenceNumber, Name, Note, Reason, RegistrationNumber, Route, SerialNumber, WorkOrderRef,
+    LicenceNumber, Name, Note, PartNumber, Reason, RegistrationNumber, Route, SerialNumber, WorkOrderRef,
 };
 
 /// Events of the `Aircraft` aggregate. Stored as `{"<EventType>": {…}}` with `event_version`
@@ -97,6 +97,14 @@ pub enum AircraftEvent {
         signed_by: Signer,
         record_sha256: String,
     },
+    /// A part fitted under the TMC request `request_id`.
+    PartInstalled {
+        request_id: uuid::Uuid,
+        part_number: PartNumber,
+        serial_number: SerialNumber,
+        installed_on: NaiveDate,
+        work_order: WorkOrderRef,
+    },
 }
 
 /// A field that is present: `null` means "cleared" (`Some(None)`), not "absent" (`None`, which
@@ -125,6 +133,7 @@ impl DomainEvent for AircraftEvent {
             Self::DirectiveApplicabilityRecorded { .. } => "DirectiveApplicabilityRecorded",
             Self::DirectiveComplied { .. } => "DirectiveComplied",
             Self::ReleasedToService { .. } => "ReleasedToService",
+            Self::PartInstalled { .. } => "PartInstalled",
         }
         .to_owned()
     }

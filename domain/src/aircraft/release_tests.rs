@@ -113,3 +113,28 @@ async fn no_release_while_a_directive_is_overdue() {
         .await
         .then_expect_error(AircraftError::DirectiveDue("2024-0123".into()));
 }
+
+#[tokio::test]
+async fn a_fitted_part_is_recorded_once_per_request() {
+    let request_id = uuid::Uuid::from_u128(7);
+    let fitted = AircraftEvent::PartInstalled {
+        request_id,
+        part_number: PartNumber::parse("D23189000-5").unwrap(),
+        serial_number: SerialNumber::parse("B-1234").unwrap(),
+        installed_on: date("2025-06-15"),
+        work_order: WorkOrderRef::parse("WO-1").unwrap(),
+    };
+    let record = AircraftCommand::RecordPartInstalled {
+        request_id,
+        part_number: PartNumber::parse("D23189000-5").unwrap(),
+        serial_number: SerialNumber::parse("B-1234").unwrap(),
+        installed_on: date("2025-06-15"),
+        work_order: WorkOrderRef::parse("WO-1").unwrap(),
+    };
+    framework()
+        .given(vec![registered()])
+        .when_async(cmd(record.clone()))
+        .await
+        .then_expect_events(vec![fitted.clone()]);
+    framework().given(vec![registered(), fitted]).when_async(cmd(record)).await.then_expect_events(vec![]);
+}

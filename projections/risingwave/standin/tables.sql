@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS klg_aircraft_events (
 );
 
 CREATE TABLE IF NOT EXISTS klg_inbox_events (LIKE klg_aircraft_events INCLUDING ALL);
+CREATE TABLE IF NOT EXISTS klg_tmc_events (LIKE klg_aircraft_events INCLUDING ALL);
 
 -- Stand-ins for the Flink result tables (sources/<statistic>.sql); in tests Flink's JDBC sink
 -- writes here directly, keyed as the Kafka messages would be.

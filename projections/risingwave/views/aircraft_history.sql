@@ -44,6 +44,9 @@ SELECT "position" AS global_position,
                    || ' FH',
                    (data -> 'next_due' ->> 'cycles') || ' FC')
                        ELSE ' does not apply' || coalesce(': ' || (data ->> 'reason'), '') END
+           WHEN 'PartInstalled' THEN
+               'Part ' || (data ->> 'part_number') || ' S/N ' || (data ->> 'serial_number') || ' installed on '
+               || (data ->> 'installed_on') || ' under ' || (data ->> 'work_order')
            WHEN 'ReleasedToService' THEN
                'Released to service under ' || (data ->> 'work_order') || ' by ' || (data ->> 'certifying_staff')
                || ' (licence ' || (data ->> 'licence') || '); signed by ' || (data -> 'signed_by' ->> 'name')

@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod insights;
 mod page;
 pub mod search;
+pub mod tmc;
 pub mod views;
 
 pub use page::{limit_clause, offset_clause, page_size, Cursor, CursorError, Page, MAX_PAGE_SIZE};

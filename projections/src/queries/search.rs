@@ -9,9 +9,9 @@ use super::QueryError;
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
-    /// `aircraft`, `directive` or `document`.
+    /// `aircraft`, `directive`, `parts_request` or `document`.
     pub kind: String,
-    /// The aircraft's or document's id (a directive's: its aircraft's).
+    /// The aircraft's, request's or document's id (a directive's: its aircraft's).
     #[cfg_attr(feature = "openapi", schema(value_type = Uuid))]
     pub id: String,
     pub title: String,
@@ -63,6 +63,13 @@ async fn full_text(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>,
                        JOIN aircraft a ON a.id = d.aircraft_id) d) d, query \
            WHERE d.search @@ query.q \
            UNION ALL \
+           SELECT 'parts_request', p.id, p.part_number, p.subtitle, ts_rank(p.search, query.q), \
+                  '/api/tmc/' || p.id \
+           FROM (SELECT t.id, t.part_number, {PARTS_SUBTITLE} AS subtitle, \
+                        to_tsvector('simple', regexp_replace({PARTS_TEXT}, '[-_./\\\\,;:()]+', ' ', 'g')) AS search \
+                 FROM tmc_requests t LEFT JOIN aircraft a ON a.id = t.aircraft_id) p, query \
+           WHERE p.search @@ query.q \
+           UNION ALL \
            SELECT 'document', f.id, f.filename, coalesce(f.document_type, 'unclassified') || ' · ' || f.status, \
                   ts_rank(f.search, query.q), '/api/inbox/files/' || f.id \
            FROM inbox_files f, query WHERE f.search @@ query.q \
@@ -103,6 +110,13 @@ async fn substring(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>,
             .push(format!(" AND {DIRECTIVE_TEXT} ILIKE "))
             .push_bind(format!("%{}%", super::like_escape(word)));
     }
+    query.push(format!(
+        " UNION ALL SELECT 'parts_request', t.id, t.part_number, {PARTS_SUBTITLE}, CAST(0 AS real), \
+         '/api/tmc/' || t.id FROM tmc_requests t LEFT JOIN aircraft a ON a.id = t.aircraft_id WHERE true"
+    ));
+    for word in &words {
+        query.push(format!(" AND {PARTS_TEXT} ILIKE ")).push_bind(format!("%{}%", super::like_escape(word)));
+    }
     query.push(
         " UNION ALL SELECT 'document', f.id, f.filename, coalesce(f.document_type, 'unclassified') || ' · ' \
          || f.status, CAST(0 AS real), '/api/inbox/files/' || f.id FROM inbox_files f WHERE true",
@@ -127,6 +141,10 @@ async fn substring(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>,
 const DIRECTIVE_TEXT: &str =
     "(d.number || ' ' || coalesce(d.revision, '') || ' ' || d.registration_number || ' ' \
                               || coalesce(d.work_order, '') || ' ' || coalesce(d.performed_by, ''))";
+/// What a parts request is found by (see `tmc::SEARCHED_TEXT`).
+const PARTS_TEXT: &str = super::tmc::SEARCHED_TEXT;
+const PARTS_SUBTITLE: &str =
+    "t.description || ' · ' || coalesce(a.registration_number, t.aircraft_id) || ' · ' || t.status";
 const DIRECTIVE_SUBTITLE: &str = "d.registration_number || ' · ' || d.status";
 
 /// The letters-and-digits words of `q`, lower-cased (at most 16).
