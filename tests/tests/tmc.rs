@@ -205,3 +205,41 @@ async fn bad_parts_requests_get_a_problem_naming_the_field_and_store_nothing() {
     }
     app.get(&format!("/api/tmc/{}", uuid::Uuid::new_v4())).await.assert_problem(404);
 }
+
+#[actix_rt::test]
+async fn a_request_awaiting_approval_for_two_days_is_an_insight_with_the_command_to_run() {
+    let app = spawn_app().await;
+    let aircraft = app.certified_aircraft("RA-89503").await;
+    let mut body = wheel();
+    body["aircraft_id"] = json!(aircraft);
+    let created = app.post_json("/api/tmc", &body).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    app.get(&format!("/api/tmc/{id}?min_position={}", created.body["position"])).await;
+    assert_eq!(waiting_insight(&app).await, None, "a fresh request needs no attention yet");
+    // Two days on (the projection's request time moved back: the read side derives the age).
+    sqlx::query("UPDATE tmc_requests SET requested_at = requested_at - interval '49 hours' WHERE id = $1")
+        .bind(&id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let insight = waiting_insight(&app).await.expect("an insight");
+    assert_eq!(
+        (insight["subject"].as_str(), insight["link"].clone()),
+        (Some("D23189000-5"), json!(format!("/api/tmc/{id}")))
+    );
+    assert!(insight["reason"].as_str().unwrap().contains("awaiting approval"), "{insight}");
+    let recommendations = app.get("/api/v1/recommendations").await.body;
+    assert!(
+        recommendations["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["command"] == format!("POST /api/tmc/{id}/approve")),
+        "{recommendations}"
+    );
+}
+
+async fn waiting_insight(app: &TestApp) -> Option<Value> {
+    let insights = app.get("/api/v1/knowledge/insights").await.body;
+    insights["items"].as_array().unwrap().iter().find(|i| i["kind"] == "parts_request_waiting").cloned()
+}

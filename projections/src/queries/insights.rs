@@ -17,12 +17,13 @@ pub const DOCUMENT_ATTENTION_HOURS: i64 = 48;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Insight {
     /// certificate_expired, certificate_missing, certificate_expiring, grounded_long,
-    /// directive_overdue, directive_due_soon, document_unclassified, document_unprocessed,
+    /// directive_overdue, directive_due_soon, parts_request_waiting, document_unclassified,
+    /// document_unprocessed,
     /// document_linked_to_decommissioned.
     pub kind: String,
     /// critical, warning.
     pub severity: String,
-    /// `aircraft` or `document`.
+    /// `aircraft`, `parts_request` or `document`.
     pub subject_type: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Uuid))]
     pub subject_id: String,
@@ -87,6 +88,9 @@ pub async fn insights(
          UNION ALL \
          SELECT 'document_unclassified', f.id, f.filename, NULL, NULL, f.created_at \
            FROM inbox_files f WHERE f.status = 'received' AND f.created_at < $4 \
+         UNION ALL \
+         SELECT 'parts_request_waiting', t.id, t.part_number, t.description, NULL, t.requested_at \
+           FROM tmc_requests t WHERE t.status = 'requested' AND t.requested_at < $4 \
          UNION ALL \
          SELECT 'document_unprocessed', f.id, f.filename, f.document_type, NULL, f.classified_at \
            FROM inbox_files f WHERE f.status = 'classified' AND f.created_at < $4 \
@@ -163,6 +167,11 @@ fn explain(row: Row, as_of: DateTime<Utc>, grounded_days: i64) -> Insight {
             "document",
             format!("Received {age_hours} h ago and still unclassified (limit {DOCUMENT_ATTENTION_HOURS} h)"),
         ),
+        "parts_request_waiting" => (
+            "warning",
+            "parts_request",
+            format!("{detail}: requested {age_hours} h ago and still awaiting approval (limit {DOCUMENT_ATTENTION_HOURS} h)"),
+        ),
         "document_unprocessed" => (
             "warning",
             "document",
@@ -172,6 +181,7 @@ fn explain(row: Row, as_of: DateTime<Utc>, grounded_days: i64) -> Insight {
     };
     let link = match subject_type {
         "aircraft" => format!("/api/v1/aircraft/{}", row.subject_id),
+        "parts_request" => format!("/api/tmc/{}", row.subject_id),
         _ => format!("/api/inbox/files/{}", row.subject_id),
     };
     let since = match row.kind.as_str() {
@@ -230,6 +240,9 @@ pub fn recommend(insights: Vec<Insight>) -> Vec<Recommendation> {
                 ),
                 "document_unclassified" => {
                     (3, format!("Classify {subject}"), format!("POST /api/inbox/files/{id}/classify"))
+                }
+                "parts_request_waiting" => {
+                    (3, format!("Approve or reject the request for {subject}"), format!("POST /api/tmc/{id}/approve"))
                 }
                 "document_unprocessed" => {
                     (3, format!("Process or reject {subject}"), format!("POST /api/inbox/files/{id}/process"))
