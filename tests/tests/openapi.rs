@@ -60,6 +60,30 @@ async fn the_served_document_is_openapi_3_1_and_its_references_resolve() {
     for name in ["status", "type", "operator", "q", "sort", "limit", "cursor", "min_position"] {
         assert!(names.contains(&name), "aircraft list lacks parameter {name}: {names:?}");
     }
+    // The airworthiness operations (directives, release to service, TMC), each with its roles.
+    for (method, path) in [
+        ("post", "/api/v1/aircraft/{id}/directives"),
+        ("post", "/api/v1/aircraft/{id}/directives/compliance"),
+        ("get", "/api/v1/aircraft/{id}/directives"),
+        ("get", "/api/v1/directives/due"),
+        ("post", "/api/v1/aircraft/{id}/release"),
+        ("post", "/api/tmc"),
+        ("post", "/api/tmc/from-document/{id}"),
+        ("get", "/api/tmc"),
+        ("get", "/api/tmc/{id}"),
+        ("post", "/api/tmc/{id}/approve"),
+        ("post", "/api/tmc/{id}/order"),
+        ("post", "/api/tmc/{id}/receive"),
+        ("post", "/api/tmc/{id}/install"),
+        ("post", "/api/tmc/{id}/cancel"),
+        ("post", "/api/tmc/{id}/reject"),
+    ] {
+        let operation = &doc["paths"][path][method];
+        assert!(
+            operation["security"][0]["bearer"].is_array(),
+            "{method} {path} is not documented: {operation}"
+        );
+    }
     let register = &doc["components"]["schemas"]["RegisterAircraftRequest"];
     assert_eq!(register["additionalProperties"], false, "unknown fields must be refused: {register}");
     let mut all = vec![];

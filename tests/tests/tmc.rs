@@ -88,7 +88,12 @@ async fn a_request_from_a_document_goes_to_installation_and_onto_the_aircrafts_r
     assert_eq!(fitted.len(), 1, "{events:?}");
     assert_eq!(fitted[0]["PartInstalled"]["request_id"], id.as_str());
     assert_eq!(fitted[0]["PartInstalled"]["serial_number"], "B-1234");
-    let head = app.get(&format!("/api/v1/aircraft/{aircraft}")).await.body["last_position"].clone();
+    // The aircraft's own event comes after the request's: wait for the aircraft's last position.
+    let head: i64 = sqlx::query_scalar("SELECT max(global_position) FROM events WHERE aggregate_id = $1")
+        .bind(&aircraft)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     let history = app.get(&format!("/api/v1/aircraft/{aircraft}/history?limit=50&min_position={head}")).await;
     assert!(
         history.body["items"].as_array().unwrap().iter().any(|h| h["summary"]
@@ -190,6 +195,14 @@ async fn bad_parts_requests_get_a_problem_naming_the_field_and_store_nothing() {
         ("order", json!({"supplier": "", "order_ref": "PO-1"}), "supplier"),
         ("reject", json!({"reason": ""}), "reason"),
         ("approve", json!({"note": "\u{7}"}), "note"),
+        ("receive", json!({"note": "\u{0}"}), "note"),
+        ("cancel", json!({"reason": " "}), "reason"),
+        ("order", json!({"supplier": "S", "order_ref": ""}), "order_ref"),
+        (
+            "install",
+            json!({"serial_number": "", "installed_on": "2026-01-01", "work_order": "WO-1"}),
+            "serial_number",
+        ),
         (
             "install",
             json!({"serial_number": "B-1", "installed_on": "2026-02-30", "work_order": "WO-1"}),
