@@ -103,7 +103,7 @@ async fn ingested(state: &AppState, position: i64) -> Result<Option<bool>, ApiEr
 }
 
 /// A status, type or other enumerated filter value, validated against its domain type.
-fn known<T: serde::de::DeserializeOwned>(
+pub fn known<T: serde::de::DeserializeOwned>(
     field: &str,
     value: Option<String>,
 ) -> Result<Option<String>, ApiError> {

@@ -21,7 +21,7 @@ use super::openapi::{
     Applied, BodyProblems, Created, Denied, Failures, IdempotencyKey, IfMatch, Missing, Refused, Stale,
     TooMany,
 };
-use super::reads::{await_position, with_etag};
+use super::reads::{await_position, known, with_etag};
 use super::{command_response, run_on};
 use crate::extract::{if_match, parse_id, query, RequestMeta, ValidJson};
 use crate::problem::ApiError;
@@ -184,13 +184,7 @@ pub struct PartsListQuery {
 #[get("/api/tmc")]
 async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let params: PartsListQuery = query(&req)?;
-    let status = match params.status {
-        Some(s) => match serde_json::from_value::<PartsRequestStatus>(serde_json::Value::String(s.clone())) {
-            Ok(_) => Some(s),
-            Err(_) => return Err(ApiError::invalid("status", format!("{s:?} is not a known value"))),
-        },
-        None => None,
-    };
+    let status = known::<PartsRequestStatus>("status", params.status)?;
     await_position(&state, &req, params.min_position).await?;
     let filter = PartsFilter { status, aircraft_id: params.aircraft_id, q: params.q };
     let page = tmc::list(&state.read.pool, &filter, params.limit, params.cursor.as_deref()).await?;

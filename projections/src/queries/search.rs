@@ -95,37 +95,23 @@ async fn substring(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>,
     let mut query = sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT * FROM (SELECT 'aircraft' AS kind, a.id, \
          a.registration_number AS title, a.aircraft_type || ' ' || a.model || ' · ' || a.operator || ' · ' || a.status \
          AS subtitle, CAST(0 AS real) AS rank, '/api/v1/aircraft/' || a.id AS link FROM aircraft a WHERE true");
-    for word in &words {
-        query
-            .push(format!(" AND {aircraft_text} ILIKE "))
-            .push_bind(format!("%{}%", super::like_escape(word)));
-    }
+    every_word_in(&mut query, aircraft_text, &words);
     query.push(format!(
         " UNION ALL SELECT 'directive', d.aircraft_id, d.number, {DIRECTIVE_SUBTITLE}, CAST(0 AS real), \
          '/api/v1/aircraft/' || d.aircraft_id || '/directives' FROM (SELECT d.*, a.registration_number \
          FROM aircraft_directives d JOIN aircraft a ON a.id = d.aircraft_id) d WHERE true"
     ));
-    for word in &words {
-        query
-            .push(format!(" AND {DIRECTIVE_TEXT} ILIKE "))
-            .push_bind(format!("%{}%", super::like_escape(word)));
-    }
+    every_word_in(&mut query, DIRECTIVE_TEXT, &words);
     query.push(format!(
         " UNION ALL SELECT 'parts_request', t.id, t.part_number, {PARTS_SUBTITLE}, CAST(0 AS real), \
          '/api/tmc/' || t.id FROM tmc_requests t LEFT JOIN aircraft a ON a.id = t.aircraft_id WHERE true"
     ));
-    for word in &words {
-        query.push(format!(" AND {PARTS_TEXT} ILIKE ")).push_bind(format!("%{}%", super::like_escape(word)));
-    }
+    every_word_in(&mut query, PARTS_TEXT, &words);
     query.push(
         " UNION ALL SELECT 'document', f.id, f.filename, coalesce(f.document_type, 'unclassified') || ' · ' \
          || f.status, CAST(0 AS real), '/api/inbox/files/' || f.id FROM inbox_files f WHERE true",
     );
-    for word in &words {
-        query
-            .push(format!(" AND {document_text} ILIKE "))
-            .push_bind(format!("%{}%", super::like_escape(word)));
-    }
+    every_word_in(&mut query, document_text, &words);
     query.push(") hits ORDER BY title, id").push(super::limit_clause(limit));
     let mut hits: Vec<SearchHit> = query.build_query_as().fetch_all(pool).await?;
     for hit in &mut hits {
@@ -134,6 +120,17 @@ async fn substring(pool: &PgPool, q: &str, limit: i64) -> Result<Vec<SearchHit>,
     }
     hits.sort_by(|a, b| b.rank.total_cmp(&a.rank).then_with(|| a.title.cmp(&b.title)));
     Ok(hits)
+}
+
+/// `AND <text> ILIKE '%word%'` for each word: every word must occur in `text`.
+pub(super) fn every_word_in(
+    query: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    text: &str,
+    words: &[String],
+) {
+    for word in words {
+        query.push(format!(" AND {text} ILIKE ")).push_bind(format!("%{}%", super::like_escape(word)));
+    }
 }
 
 /// What a directive is found by: its number and revision, the aircraft, the work order and who

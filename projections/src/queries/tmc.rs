@@ -6,7 +6,7 @@ use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::page::{page_size, paginate};
-use super::{like_escape, Cursor, Page, QueryError};
+use super::{Cursor, Page, QueryError};
 
 /// The read model of one parts request.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -87,9 +87,9 @@ pub async fn list(
     if let Some(aircraft_id) = filter.aircraft_id {
         query.push(" AND t.aircraft_id = ").push_bind(aircraft_id.to_string());
     }
-    for word in filter.q.as_deref().unwrap_or_default().split_whitespace().take(16) {
-        query.push(format!(" AND {SEARCHED_TEXT} ILIKE ")).push_bind(format!("%{}%", like_escape(word)));
-    }
+    let words: Vec<String> =
+        filter.q.as_deref().unwrap_or_default().split_whitespace().take(16).map(str::to_owned).collect();
+    super::search::every_word_in(&mut query, SEARCHED_TEXT, &words);
     if let Some(cursor) = &cursor {
         let malformed = || QueryError::invalid("cursor", "not a cursor returned by this API");
         let requested: DateTime<Utc> = cursor.key.parse().map_err(|_| malformed())?;
