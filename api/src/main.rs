@@ -9,6 +9,11 @@ use klg_projections::{Projector, Subscription, PROJECTIONS};
 
 mod cli;
 
+/// glibc's allocator took a fifth of the replay's CPU (`unlink_chunk`, `malloc_consolidate`,
+/// `_int_malloc` under the log reader's JSON values and SQL buffers; docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use cli::audit::{audit, AuditCommand};
 use cli::mirror::{verify_mirror, MirrorCommand};
 

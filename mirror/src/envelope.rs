@@ -55,7 +55,14 @@ pub struct EventEnvelope {
 impl EventEnvelope {
     pub fn from_stored(event: &StoredEvent) -> Self {
         let kind = event.aggregate_type.to_ascii_lowercase();
-        let data = event.payload.get(&event.event_type).cloned().unwrap_or_else(|| event.payload.clone());
+        // The stored text is JSON (the column's type checks it); `null` only if that ever failed.
+        let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
+        let data = match payload {
+            serde_json::Value::Object(mut map) => {
+                map.remove(&event.event_type).unwrap_or(serde_json::Value::Object(map))
+            }
+            other => other,
+        };
         let meta = |key: &str| event.meta(key).map(str::to_owned);
         Self {
             specversion: "1.0".into(),
@@ -117,7 +124,7 @@ mod tests {
             sequence: 3,
             event_type: "FlightLogged".into(),
             event_version: "1.0".into(),
-            payload: serde_json::json!({"FlightLogged": {"cycles": 1}}),
+            payload: serde_json::json!({"FlightLogged": {"cycles": 1}}).to_string(),
             metadata: serde_json::json!({"actor": "planner", "correlation_id": "c1"}),
             event_id: Uuid::nil(),
             recorded_at: "2026-01-02T03:04:05.123456Z".parse().unwrap(),
