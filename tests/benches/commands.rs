@@ -12,6 +12,10 @@
 //! Run: `cargo bench -p klg-tests --bench commands` (`KLG_BENCH_SECONDS` per scenario, default 5).
 //! Benchmarks never fail on a slow machine: they print, and the ratios compare within one run.
 
+/// The allocator of the `klg` binary (api/src/main.rs): the server runs in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

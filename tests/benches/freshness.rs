@@ -4,6 +4,10 @@
 //!
 //! Run: `cargo bench -p klg-tests --bench freshness` (`KLG_BENCH_COMMANDS` sets the count).
 
+/// The allocator of the `klg` binary (api/src/main.rs): the server runs in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use klg_tests::{read, spawn_app};

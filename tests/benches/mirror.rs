@@ -4,6 +4,10 @@
 //! envelopes with no database (the most the relay could do). Run:
 //! `cargo bench -p klg-tests --bench mirror` (`KLG_BENCH_EVENTS` sets the event count).
 
+/// The allocator of the `klg` binary (api/src/main.rs): the server runs in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
