@@ -52,6 +52,7 @@ async fn main() {
     baseline_topics.topics = klg_mirror::Topics {
         aircraft: "bench.baseline".into(),
         inbox: "bench.baseline.inbox".into(),
+        tmc: "bench.baseline.tmc".into(),
         other: "bench.baseline.other".into(),
     };
     Relay::new(baseline_topics).unwrap().ensure_topics().await.unwrap();
