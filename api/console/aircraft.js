@@ -1,9 +1,10 @@
 // One aircraft: its current state and totals (or its state "as of" an earlier instant), the
-// commands an engineer may run on it, and its timeline.
+// commands an engineer may run on it (release to service from maintenance), its airworthiness
+// directives with what is left before each falls due, and its timeline.
 
-import { api, can, command, fresh, ApiError } from './api.js';
+import { api, can, command, download, fresh, ApiError } from './api.js';
 import { t } from './i18n.js';
-import { h, fill, form, panel, badge, facts, time, day, number, note, errorText, today } from './ui.js';
+import { h, fill, form, panel, badge, facts, time, day, number, note, errorText, today, table } from './ui.js';
 import { certificate } from './fleet.js';
 import { asOfBar, timelineList } from './timeline.js';
 
@@ -30,6 +31,8 @@ export async function aircraftView(root, { id, params }) {
   const writable = !asOf && a.status !== 'decommissioned';
   const forms = writable ? commandForms(a) : [];
   const timeline = h('div', { id: 'timeline' });
+  const directives = h('div', { id: 'directives' });
+  const showDirectives = !asOf && can('GET', '/api/v1/aircraft/{id}/directives');
   fill(body,
     h('div', { class: 'cards' },
       h('div', { class: 'card total' }, h('span', { class: 'label' }, t('field.hours')), h('span', { class: 'big', id: 'total-hours' }, number(a.total_block_hours, 1))),
@@ -57,7 +60,17 @@ export async function aircraftView(root, { id, params }) {
           a.notes ? [t('field.notes'), a.notes] : null,
         ])),
       forms.length ? h('div', { class: 'commands' }, h('h2', {}, t('aircraft.actions')), forms) : null),
+    showDirectives ? [directivesHead(a), directives] : null,
     can('GET', '/api/v1/aircraft/{id}/timeline') ? [h('h2', {}, t('timeline.title')), timeline] : null);
+
+  if (showDirectives) {
+    try {
+      const { items } = await api(`/api/v1/aircraft/${encodeURIComponent(id)}/directives`);
+      fill(directives, directivesTable(items));
+    } catch (err) {
+      fill(directives, note('error', errorText(err)));
+    }
+  }
 
   if (can('GET', '/api/v1/aircraft/{id}/timeline')) {
     try {
@@ -67,6 +80,34 @@ export async function aircraftView(root, { id, params }) {
       fill(timeline, note('error', errorText(err)));
     }
   }
+}
+
+/** The directives' heading, with the AD status as CSV for an audit. */
+function directivesHead(a) {
+  const csv = () => download(`/api/v1/aircraft/${encodeURIComponent(a.id)}/directives`, `${a.registration_number}-directives-${today()}.csv`, { Accept: 'text/csv' });
+  return h('div', { class: 'section-head' },
+    h('h2', {}, t('directives.title')),
+    h('button', { type: 'button', id: 'directives-csv', onclick: csv }, `⤓ ${t('directives.csv')}`));
+}
+
+/** Limits, each with what is left: "26/12/2026 (30 d) · 106.0 FH (98.0 h left) · 500 FC (420 left)". */
+function dueText(d) {
+  const parts = [];
+  if (d.next_due_on) parts.push(h('span', {}, day(d.next_due_on), ` (${t('directives.days_left', d.remaining_days)})`));
+  if (d.next_due_hours !== null && d.next_due_hours !== undefined) parts.push(`${number(d.next_due_hours, 1)} FH (${t('directives.hours_left', number(d.remaining_hours, 1))})`);
+  if (d.next_due_cycles !== null && d.next_due_cycles !== undefined) parts.push(`${number(d.next_due_cycles)} FC (${t('directives.cycles_left', d.remaining_cycles)})`);
+  if (!parts.length) return '—';
+  return h('span', { class: 'due-limits' }, parts.flatMap((p, i) => (i ? [' · ', p] : [p])));
+}
+
+function directivesTable(items) {
+  return table([
+    { label: t('directives.number'), cell: (d) => h('span', { class: 'ad-number' }, d.revision ? `${d.number} ${d.revision}` : d.number) },
+    { label: t('field.status'), cell: (d) => badge('directive_status', d.status) },
+    { label: t('directives.last'), cell: (d) => (d.done_on ? h('span', {}, day(d.done_on), ` · ${t(`method.${d.method}`)} · ${d.work_order}`) : d.not_applicable_reason || '—') },
+    { label: t('directives.next_due'), cell: (d) => dueText(d) },
+    { label: t('directives.state'), cell: (d) => (d.due_state ? badge('due', d.due_state) : '—') },
+  ], items, { empty: t('directives.none'), rowClass: (d) => (d.due_state ? `row-due-${d.due_state}` : undefined) });
 }
 
 /** The commands on this aircraft the role may run. */
@@ -91,11 +132,29 @@ function commandForms(a) {
       },
     }), { open: true, id: 'log-flight-panel' }));
   }
+  if (a.status === 'in_maintenance' && can('POST', '/api/v1/aircraft/{id}/release')) {
+    forms.push(panel(t('aircraft.release'), form({
+      id: 'release',
+      fields: [
+        { name: 'certifying_staff', label: t('field.certifying_staff'), required: true },
+        { name: 'licence', label: t('field.licence'), placeholder: 'RU.66.0042', required: true },
+        { name: 'work_order', label: t('field.work_order'), placeholder: 'WO-2026-0142', required: true },
+        { name: 'statement', label: t('field.statement'), type: 'textarea', required: true },
+      ],
+      submit: t('aircraft.release.submit'),
+      onSubmit: async (v) => {
+        await command(`${base}/release`, v);
+        rerender();
+      },
+    }), { open: true, id: 'release-panel' }));
+  }
   if (can('POST', '/api/v1/aircraft/{id}/status')) {
+    // From maintenance, back to service is the release above, not a status change.
+    const settable = SETTABLE.filter((s) => s !== a.status && !(a.status === 'in_maintenance' && s === 'active'));
     forms.push(panel(t('aircraft.change_status'), form({
       id: 'change-status',
       fields: [
-        { name: 'status', label: t('field.status'), type: 'select', value: SETTABLE.find((s) => s !== a.status), options: SETTABLE.map((s) => [s, t(`status.${s}`)]) },
+        { name: 'status', label: t('field.status'), type: 'select', value: settable[0], options: settable.map((s) => [s, t(`status.${s}`)]) },
         { name: 'reason', label: t('field.reason'), type: 'textarea', required: true },
       ],
       submit: t('aircraft.change_status.submit'),

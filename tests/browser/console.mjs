@@ -286,6 +286,40 @@ async function flow(browser) {
   check(download.suggestedFilename() === 'AD-2024-05.pdf', `the download is named ${download.suggestedFilename()}`);
   await shot(page, 'document');
 
+  step('the aircraft page lists its directives, and releases it to service from maintenance');
+  // The document becomes an airworthiness directive due within 20 days (set up over the API).
+  const asAdmin = (path, body) => fetch(base + path, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  }).then(async (r) => check(r.ok, `POST ${path}: ${r.status} ${await r.text()}`));
+  await asAdmin(`/api/inbox/files/${documentId}/classify`, { document_type: 'airworthiness_directive' });
+  await asAdmin(`/api/v1/aircraft/${aircraftId}/directives`, { document_id: documentId, number: '2026-0042', revision: 'R1', applicable: true, comply_within: { days: 20 } });
+  await page.goto(aircraftUrl);
+  await page.locator('#directives table').waitFor();
+  check((await text(page, '#directives .ad-number')) === '2026-0042 R1', 'the directive is listed with its revision');
+  check((await page.locator('#directives .badge.due-due_soon').count()) === 1, 'due within 20 days: "due soon"');
+  const due = await text(page, '#directives .due-limits');
+  check(/\d.*\(20 d\)$/.test(due) && !due.includes('object'), `with the due date and the days left: ${due}`);
+  await page.locator('#change-status-panel summary').click();
+  check((await page.locator('#change-status-status option[value=active]').count()) === 0, 'an active aircraft is not offered "active"');
+  await page.locator('#change-status-status').selectOption('in_maintenance');
+  await page.locator('#change-status-reason').fill('A-check');
+  await page.locator('#change-status button[type=submit]').click();
+  await page.locator('#release-panel').waitFor();
+  check((await page.locator('#change-status-status option[value=active]').count()) === 0, 'from maintenance, only a release returns to service');
+  await page.locator('#release-certifying_staff').fill('A. Sidorova');
+  await page.locator('#release-licence').fill('RU.66.0042');
+  await page.locator('#release-work_order').fill('WO-2026-0142');
+  await page.locator('#release-statement').fill('The A-check was carried out in accordance with the AMP; ready for release to service.');
+  await shot(page, 'aircraft-release');
+  await page.locator('#release button[type=submit]').click();
+  await page.locator('#timeline li.event[data-type=ReleasedToService]').waitFor();
+  check((await page.locator('.view-head .badge.status-active').count()) === 1, 'the aircraft is active again');
+  const [adCsv] = await Promise.all([page.waitForEvent('download'), page.locator('#directives-csv').click()]);
+  check(adCsv.suggestedFilename().startsWith('RA-89001-directives-'), `the AD status downloads as ${adCsv.suggestedFilename()}`);
+  await shot(page, 'aircraft-directives');
+
   step('the audit log, its CSV export and the tamper verification');
   await page.locator('#nav a', { hasText: 'Audit' }).click();
   await page.locator('#audit-log table.grid').waitFor();
