@@ -7,6 +7,7 @@ import { h, fill, form, note, errorText, route, go } from './ui.js';
 import { fleetView } from './fleet.js';
 import { aircraftView } from './aircraft.js';
 import { inboxView } from './inbox.js';
+import { partsRequestView, tmcView } from './tmc.js';
 import { documentView } from './document.js';
 import { auditView } from './audit.js';
 import { statsView } from './stats.js';
@@ -17,12 +18,14 @@ const main = document.getElementById('main');
 const VIEWS = [
   { path: 'fleet', label: 'nav.fleet', allowed: () => can('GET', '/api/v1/aircraft'), render: fleetView },
   { path: 'inbox', label: 'nav.inbox', allowed: () => can('GET', '/api/inbox/files'), render: inboxView },
+  { path: 'tmc', label: 'nav.tmc', allowed: () => can('GET', '/api/tmc'), render: tmcView },
   { path: 'audit', label: 'nav.audit', allowed: () => can('GET', '/api/v1/audit/events'), render: auditView },
   { path: 'stats', label: 'nav.stats', allowed: () => can('GET', '/api/v1/streaming/views/{name}'), render: statsView },
 ];
 const DETAIL = {
   aircraft: { allowed: () => can('GET', '/api/v1/aircraft/{id}'), render: aircraftView },
   inbox: { allowed: () => can('GET', '/api/inbox/files/{id}'), render: documentView },
+  tmc: { allowed: () => can('GET', '/api/tmc/{id}'), render: partsRequestView },
 };
 
 function renderChrome() {

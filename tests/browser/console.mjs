@@ -320,6 +320,45 @@ async function flow(browser) {
   check(adCsv.suggestedFilename().startsWith('RA-89001-directives-'), `the AD status downloads as ${adCsv.suggestedFilename()}`);
   await shot(page, 'aircraft-directives');
 
+  step('a parts request from request to installation');
+  await page.locator('#nav a', { hasText: 'Parts' }).click();
+  await page.locator('#tmc-new-panel summary').click();
+  await page.locator('#tmc-new-aircraft_id').selectOption({ label: 'RA-89001' });
+  await page.locator('#tmc-new-part_number').fill('d23189000-5');
+  await page.locator('#tmc-new-description').fill('Main wheel assembly');
+  await page.locator('#tmc-new-quantity').fill('0');
+  await page.locator('#tmc-new-reference').fill('WO-2026-0142');
+  await expecting([/status of 422/], async () => {
+    await page.locator('#tmc-new button[type=submit]').click();
+    await page.locator('#tmc-new-quantity-error:not(:empty)').waitFor();
+  });
+  check(true, 'a quantity of 0 is refused next to the field');
+  await page.locator('#tmc-new-quantity').fill('2');
+  await page.locator('#tmc-new button[type=submit]').click();
+  await page.locator('#part-number').waitFor();
+  check((await text(page, '#part-number')) === 'D23189000-5', 'the request page shows the part number');
+  for (const [step, fields, status] of [
+    ['approve', {}, 'approved'],
+    ['order', { supplier: 'UTair Engineering', order_ref: 'PO-7781' }, 'ordered'],
+    ['receive', {}, 'received'],
+    ['install', { serial_number: 'B-1234', work_order: 'WO-2026-0142' }, 'installed'],
+  ]) {
+    for (const [name, value] of Object.entries(fields)) await page.locator(`#tmc-${step}-${name}`).fill(value);
+    await page.locator(`#tmc-${step} button[type=submit]`).click();
+    await page.locator(`.view-head .badge.parts_status-${status}`).waitFor();
+  }
+  check((await text(page, '#installed-serial')) === 'B-1234', 'installed, with its serial number');
+  check((await page.locator('.commands').count()) === 0, 'an installed request offers no further step');
+  await shot(page, 'tmc-request');
+  await page.locator('#nav a', { hasText: 'Parts' }).click();
+  await page.locator('#tmc-filters input[name=q]').fill('wheel ra-89001');
+  await page.locator('#tmc-filters button[type=submit]').click();
+  await page.locator('table.grid a.part-number', { hasText: 'D23189000-5' }).waitFor();
+  await shot(page, 'tmc');
+  await page.goto(aircraftUrl);
+  await page.locator('#timeline li.event[data-type=PartInstalled]').waitFor();
+  check(true, "the installation is on the aircraft's timeline");
+
   step('the audit log, its CSV export and the tamper verification');
   await page.locator('#nav a', { hasText: 'Audit' }).click();
   await page.locator('#audit-log table.grid').waitFor();
@@ -366,6 +405,7 @@ async function flow(browser) {
     ['aircraft', `#/aircraft/${aircraftId}`, '#timeline li.event'],
     ['inbox', '#/inbox', 'table.grid'],
     ['document', `#/inbox/${documentId}`, '#document-name'],
+    ['tmc', '#/tmc', 'table.grid'],
     ['audit', '#/audit', '#audit-log table.grid'],
     ['stats', '#/stats', '#health-status'],
   ]) {

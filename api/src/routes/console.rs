@@ -51,7 +51,7 @@ macro_rules! asset {
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// Every file of the console; `index.html` is the page at `/`.
-static ASSETS_LIST: [Asset; 14] = [
+static ASSETS_LIST: [Asset; 15] = [
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
@@ -63,6 +63,7 @@ static ASSETS_LIST: [Asset; 14] = [
     asset!("aircraft.js", JS),
     asset!("inbox.js", JS),
     asset!("document.js", JS),
+    asset!("tmc.js", JS),
     asset!("audit.js", JS),
     asset!("stats.js", JS),
     asset!("timeline.js", JS),
