@@ -27,6 +27,7 @@ use uuid::Uuid;
 use crate::log::{StoredEvent, EVENT_COLUMNS};
 use crate::projector::{Projector, PROJECTION_TABLES};
 use crate::queries::aircraft::{AircraftFilter, AircraftView};
+use crate::queries::directives::DirectiveView;
 use crate::queries::inbox::InboxFileView;
 use crate::queries::{self, Page, QueryError};
 use crate::subscription::{Subscriber, SubscriberError};
@@ -92,6 +93,25 @@ pub async fn aircraft(
     let view = queries::aircraft::get(&mut past.conn, id, instant.date_naive()).await;
     past.close().await;
     Ok(view?)
+}
+
+/// One aircraft's directives as they stood at `instant`: what was recorded by then, with what
+/// was left judged on that date from the totals then. `None` if the aircraft did not exist yet.
+pub async fn directives(
+    pool: &PgPool,
+    instant: DateTime<Utc>,
+    id: Uuid,
+) -> Result<Option<Vec<DirectiveView>>, QueryError> {
+    let stream = id.to_string();
+    let mut past = AsOf::fold(pool, instant, Scope::Stream(Aircraft::TYPE, &stream)).await?;
+    let date = instant.date_naive();
+    let rows = match queries::aircraft::get(&mut past.conn, id, date).await {
+        Ok(Some(_)) => queries::directives::for_aircraft(&mut past.conn, &stream, date).await.map(Some),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.into()),
+    };
+    past.close().await;
+    rows
 }
 
 /// A page of the fleet list as it stood at `instant`.

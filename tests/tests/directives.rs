@@ -73,6 +73,8 @@ async fn a_directive_falls_due_by_hours_refuses_the_flight_past_it_and_is_due_ag
     assert_eq!(ad["document_id"], document.as_str());
     assert_eq!(ad["registration_number"], "RA-89301");
 
+    let assessed_at = chrono::Utc::now();
+
     // Repeating the assessment changes nothing.
     let again = app.post_json(&format!("/api/v1/aircraft/{id}/directives"), &assessment).await;
     assert_eq!((again.status, again.body["changed"].as_bool()), (StatusCode::OK, Some(false)));
@@ -104,6 +106,15 @@ async fn a_directive_falls_due_by_hours_refuses_the_flight_past_it_and_is_due_ag
     assert_eq!(ad["due_state"], "due_soon", "30 days left is within the 30-day warning");
     let flown = fly(app, &id, 2.0).await;
     assert_eq!(flown.status, StatusCode::OK, "{}", flown.body);
+
+    // As of the assessment: open, 3 hours left — what an auditor asks after the fact.
+    let then = assessed_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).replace('+', "%2B");
+    let past = app.get(&format!("/api/v1/aircraft/{id}/directives?as_of={then}")).await;
+    assert_eq!(past.status, StatusCode::OK, "{}", past.body);
+    let was = &past.body["items"][0];
+    assert_eq!((was["status"].as_str(), was["remaining_hours"].as_f64()), (Some("open"), Some(3.0)), "{was}");
+    let future = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(app.get(&format!("/api/v1/aircraft/{id}/directives?as_of={future}")).await.problem_fields(), ["as_of"]);
     let ad = directives(app, &id, &flown.body["position"]).await.remove(0);
     assert_eq!(ad["remaining_hours"].as_f64(), Some(98.0), "remaining follows the flights");
 

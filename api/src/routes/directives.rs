@@ -4,7 +4,7 @@
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use klg_domain::aircraft::directives::{
     minutes_from_hours, Applicability, ComplianceMethod, DirectiveApplicability, DirectiveCompliance,
     Interval,
@@ -12,6 +12,7 @@ use klg_domain::aircraft::directives::{
 use klg_domain::aircraft::AircraftCommand;
 use klg_domain::values::{DirectiveNumber, DirectiveRevision, Name, Reason, WorkOrderRef};
 use klg_domain::ValidationErrors;
+use klg_projections::as_of;
 use klg_projections::queries::aircraft;
 use klg_projections::queries::directives::{self, DirectiveView, DueWindow};
 use serde::Deserialize;
@@ -22,7 +23,7 @@ use uuid::Uuid;
 use super::openapi::{
     Applied, BodyProblems, Denied, Failures, IdempotencyKey, IfMatch, Missing, Refused, Stale, TooMany,
 };
-use super::reads::{await_position, Items};
+use super::reads::{await_position, past_instant, Items};
 use super::run_on;
 use crate::extract::{parse_id, query, RequestMeta, ValidJson};
 use crate::problem::ApiError;
@@ -202,6 +203,9 @@ async fn record_compliance(
 #[serde(deny_unknown_fields)]
 pub struct ReadQuery {
     pub min_position: Option<i64>,
+    /// The directives as they stood at this instant (RFC 3339), what was left judged on that
+    /// date from the totals then — folded from the log.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 /// An aircraft's directives (AD status)
@@ -221,13 +225,17 @@ async fn list_for_aircraft(
     let id = parse_id(&path, "aircraft")?;
     let params: ReadQuery = query(&req)?;
     await_position(&state, &req, params.min_position).await?;
+    let missing = || ApiError::NotFound(format!("no aircraft with id {id}"));
     let today = aircraft::today();
-    let Some(plane) = aircraft::get(&state.read.pool, id, today).await? else {
-        return Err(ApiError::NotFound(format!("no aircraft with id {id}")));
+    let plane = aircraft::get(&state.read.pool, id, today).await?.ok_or_else(missing)?;
+    let (items, day) = match past_instant(params.as_of)? {
+        None => (directives::for_aircraft(&state.read.pool, &plane.id, today).await?, today),
+        Some(instant) => {
+            (as_of::directives(&state.pool, instant, id).await?.ok_or_else(missing)?, instant.date_naive())
+        }
     };
-    let items = directives::for_aircraft(&state.read.pool, &plane.id, today).await?;
     if wants_csv(&req) {
-        let filename = format!("{}-directives-{today}.csv", plane.registration_number);
+        let filename = format!("{}-directives-{day}.csv", plane.registration_number);
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((header::CONTENT_DISPOSITION, super::reads::content_disposition(&filename)))

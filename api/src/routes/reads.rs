@@ -183,7 +183,7 @@ pub struct StateQuery {
 }
 
 /// `as_of`, refused when it lies in the future (a future state is not yet a fact).
-fn past_instant(as_of: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ApiError> {
+pub fn past_instant(as_of: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ApiError> {
     match as_of {
         Some(instant) if instant > Utc::now() => Err(ApiError::invalid("as_of", "must not be in the future")),
         other => Ok(other),
