@@ -113,8 +113,12 @@ async fn a_directive_falls_due_by_hours_refuses_the_flight_past_it_and_is_due_ag
     assert_eq!(past.status, StatusCode::OK, "{}", past.body);
     let was = &past.body["items"][0];
     assert_eq!((was["status"].as_str(), was["remaining_hours"].as_f64()), (Some("open"), Some(3.0)), "{was}");
-    let future = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    assert_eq!(app.get(&format!("/api/v1/aircraft/{id}/directives?as_of={future}")).await.problem_fields(), ["as_of"]);
+    let future =
+        (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(
+        app.get(&format!("/api/v1/aircraft/{id}/directives?as_of={future}")).await.problem_fields(),
+        ["as_of"]
+    );
     let ad = directives(app, &id, &flown.body["position"]).await.remove(0);
     assert_eq!(ad["remaining_hours"].as_f64(), Some(98.0), "remaining follows the flights");
 
