@@ -103,11 +103,13 @@ fn state_fields<A: Serialize>(state: &A) -> Map<String, Value> {
     fields
 }
 
+/// An empty object adds no field: a map that gains its first entry (an aircraft's first
+/// directive) shows as that entry, not as the map itself turning into nothing.
 fn flatten(prefix: &str, object: Map<String, Value>, out: &mut Map<String, Value>) {
     for (key, value) in object {
         let name = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
         match value {
-            Value::Object(inner) if !inner.is_empty() => flatten(&name, inner, out),
+            Value::Object(inner) => flatten(&name, inner, out),
             other => {
                 out.insert(name, other);
             }
@@ -154,6 +156,15 @@ mod tests {
         let mut out = Map::new();
         flatten("", value.as_object().unwrap().clone(), &mut out);
         out
+    }
+
+    #[test]
+    fn a_map_gaining_its_first_entry_shows_only_the_entry() {
+        let before = fields(json!({"directives": {}}));
+        let after = fields(json!({"directives": {"2024-0123": {"applicable": true}}}));
+        let changes = diff(&before, &after);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].field, "directives.2024-0123.applicable");
     }
 
     #[test]
