@@ -274,3 +274,11 @@ pub fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
         ApiError::invalid(&field, message)
     })
 }
+
+/// Whether the client asked for CSV (`Accept: text/csv`) rather than JSON.
+pub fn accepts_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/csv"))
+}

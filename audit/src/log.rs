@@ -134,7 +134,8 @@ pub fn csv_line(e: &LogEntry) -> String {
     fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
 }
 
-fn csv_field(value: &str) -> String {
+/// One CSV field, quoted (RFC 4180) only when it must be.
+pub fn csv_field(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {

@@ -1,6 +1,5 @@
 //! Audit: verification of the log's tamper evidence over HTTP (the same as `klg audit verify`).
 
-use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use klg_audit::log::{LogFilter, CSV_HEADER};
@@ -82,12 +81,7 @@ pub async fn events(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
     let page =
         klg_audit::log::read(&state.pool, &filter, params.cursor.unwrap_or(0), params.limit.unwrap_or(100))
             .await?;
-    let wants_csv = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"));
-    if !wants_csv {
+    if !crate::extract::accepts_csv(&req) {
         return Ok(HttpResponse::Ok().json(page));
     }
     let mut body = String::from(CSV_HEADER);

@@ -25,7 +25,7 @@ use super::openapi::{
 };
 use super::reads::{await_position, past_instant, Items};
 use super::run_on;
-use crate::extract::{parse_id, query, RequestMeta, ValidJson};
+use crate::extract::{accepts_csv, parse_id, query, RequestMeta, ValidJson};
 use crate::problem::ApiError;
 use crate::startup::AppState;
 
@@ -234,7 +234,7 @@ async fn list_for_aircraft(
             (as_of::directives(&state.pool, instant, id).await?.ok_or_else(missing)?, instant.date_naive())
         }
     };
-    if wants_csv(&req) {
+    if accepts_csv(&req) {
         let filename = format!("{}-directives-{day}.csv", plane.registration_number);
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
@@ -242,13 +242,6 @@ async fn list_for_aircraft(
             .body(to_csv(&items)));
     }
     Ok(HttpResponse::Ok().json(Items { items }))
-}
-
-fn wants_csv(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"))
 }
 
 /// The AD status as CSV (RFC 4180), one row per directive, remaining values as of today.
@@ -292,18 +285,13 @@ fn to_csv(items: &[DirectiveView]) -> String {
     out
 }
 
-/// RFC 4180 quoting; a cell that a spreadsheet would run as a formula is prefixed with `'`.
+/// The audit log's RFC 4180 quoting, after neutralising a cell a spreadsheet would run as a
+/// formula (prefixed with `'`): this file is opened by people, not re-imported.
 fn csv_field(value: &str) -> String {
-    let value =
-        if value.starts_with(['=', '+', '@']) || (value.starts_with('-') && value.parse::<f64>().is_err()) {
-            format!("'{value}")
-        } else {
-            value.to_owned()
-        };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
+    if value.starts_with(['=', '+', '@']) || (value.starts_with('-') && value.parse::<f64>().is_err()) {
+        klg_audit::log::csv_field(&format!("'{value}"))
     } else {
-        value
+        klg_audit::log::csv_field(value)
     }
 }
 

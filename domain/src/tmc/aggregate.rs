@@ -19,10 +19,9 @@ pub const MAX_QUANTITY: u32 = 10_000;
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartsRequest {
     version: u64,
-    requested: bool,
     status: PartsRequestStatus,
-    aircraft_id: Option<Uuid>,
-    part_number: Option<PartNumber>,
+    /// The aircraft and part asked for; `None` until requested.
+    requested: Option<(Uuid, PartNumber)>,
     /// Serial number, date and work order of the installation, once installed.
     installation: Option<(SerialNumber, NaiveDate, WorkOrderRef)>,
 }
@@ -46,9 +45,9 @@ impl Aggregate for PartsRequest {
             sink.write(event, self).await;
             return Ok(());
         }
-        if !self.requested {
+        let Some((aircraft_id, part_number)) = self.requested.clone() else {
             return Err(PartsRequestError::NotFound);
-        }
+        };
         if let Some(expected) = expected_version.filter(|v| *v != self.version) {
             return Err(PartsRequestError::VersionMismatch { expected, actual: self.version });
         }
@@ -70,10 +69,10 @@ impl Aggregate for PartsRequest {
             PartsCommand::Order { supplier, order_ref } => PartsEvent::PartsOrdered { supplier, order_ref },
             PartsCommand::Receive { note } => PartsEvent::PartsReceived { note },
             PartsCommand::Install { serial_number, installed_on, work_order } => {
-                self.check_installation(installed_on, services).await?;
+                check_installation(aircraft_id, installed_on, services).await?;
                 PartsEvent::PartsInstalled {
-                    aircraft_id: self.aircraft_id.expect("set by the request"),
-                    part_number: self.part_number.clone().expect("set by the request"),
+                    aircraft_id,
+                    part_number,
                     serial_number,
                     installed_on,
                     work_order,
@@ -90,9 +89,7 @@ impl Aggregate for PartsRequest {
         self.version += 1;
         self.status = match event {
             PartsEvent::PartsRequested { aircraft_id, part_number, .. } => {
-                self.requested = true;
-                self.aircraft_id = Some(aircraft_id);
-                self.part_number = Some(part_number);
+                self.requested = Some((aircraft_id, part_number));
                 PartsRequestStatus::Requested
             }
             PartsEvent::PartsRequestApproved { .. } => PartsRequestStatus::Approved,
@@ -119,11 +116,11 @@ impl PartsRequest {
     }
 
     pub fn aircraft_id(&self) -> Option<Uuid> {
-        self.aircraft_id
+        self.requested.as_ref().map(|(aircraft, _)| *aircraft)
     }
 
     pub fn part_number(&self) -> Option<&PartNumber> {
-        self.part_number.as_ref()
+        self.requested.as_ref().map(|(_, part)| part)
     }
 
     /// A request for an aircraft in service, from a parts-request document if one is named.
@@ -132,7 +129,7 @@ impl PartsRequest {
         new: NewPartsRequest,
         services: &PartsServices,
     ) -> Result<PartsEvent, PartsRequestError> {
-        if self.requested {
+        if self.requested.is_some() {
             return Err(PartsRequestError::AlreadyRequested);
         }
         if !(1..=MAX_QUANTITY).contains(&new.quantity) {
@@ -151,19 +148,19 @@ impl PartsRequest {
             source_document: new.source_document,
         })
     }
+}
 
-    /// Fitted no later than tomorrow (the crew's calendar may run ahead of UTC), to an aircraft
-    /// still in service.
-    async fn check_installation(
-        &self,
-        on: NaiveDate,
-        services: &PartsServices,
-    ) -> Result<(), PartsRequestError> {
-        if on > services.clock.today() + chrono::Days::new(1) {
-            return Err(PartsRequestError::InstalledInFuture(on));
-        }
-        check_in_service(services.aircraft.as_ref(), self.aircraft_id.expect("set by the request")).await
+/// Fitted no later than tomorrow (the crew's calendar may run ahead of UTC), to an aircraft
+/// still in service.
+async fn check_installation(
+    aircraft_id: Uuid,
+    on: NaiveDate,
+    services: &PartsServices,
+) -> Result<(), PartsRequestError> {
+    if on > services.clock.today() + chrono::Days::new(1) {
+        return Err(PartsRequestError::InstalledInFuture(on));
     }
+    check_in_service(services.aircraft.as_ref(), aircraft_id).await
 }
 
 async fn check_in_service(aircraft: &dyn AircraftDirectory, id: Uuid) -> Result<(), PartsRequestError> {
