@@ -1,6 +1,7 @@
 //! KLG write side: cqrs-es over postgres-es on PostgreSQL, command execution with optimistic
 //! concurrency retries, per-event metadata, idempotency keys, and the content-addressed blob store.
 
+mod append;
 pub mod blobs;
 pub mod db;
 mod error;

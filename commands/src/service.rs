@@ -1,6 +1,7 @@
 //! Executing commands: load → handle → append (cqrs-es aggregates over postgres-es's event
 //! table, see [`crate::store`]), with bounded optimistic-concurrency retries and idempotency keys.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::persist::PersistenceError;
@@ -16,6 +17,7 @@ use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::append::GroupAppender;
 use crate::error::CommandError;
 use crate::locks::KeyedLocks;
 use crate::lookups::{PgAircraftDirectory, PgDocumentDirectory, PgRegistrationRegistry, UtcClock};
@@ -63,9 +65,15 @@ where
     A::Command: NamedCommand + Addressed,
     A::Error: DomainError,
 {
+    /// A service appending on its own (not grouped with other aggregate types' commands).
     pub fn new(pool: PgPool, services: A::Services) -> Self {
+        Self::sharing(GroupAppender::new(pool.clone()), pool, services)
+    }
+
+    /// A service whose appends are grouped with those of other services sharing `appender`.
+    fn sharing(appender: Arc<GroupAppender>, pool: PgPool, services: A::Services) -> Self {
         Self {
-            store: AggregateStore::new(pool.clone()),
+            store: AggregateStore::new(pool.clone(), appender),
             services,
             pool,
             locks: KeyedLocks::default(),
@@ -226,6 +234,7 @@ fn store_error(e: StoreError) -> CommandError {
         StoreError::Conflict => CommandError::Contended,
         StoreError::Deserialization(e) => CommandError::Internal(format!("stored event does not load: {e}")),
         StoreError::Database(e) => CommandError::from(e),
+        StoreError::Append(e) => CommandError::from_database(e.as_ref()),
         StoreError::Load(PersistenceError::ConnectionError(e)) => CommandError::Unavailable(e.to_string()),
         StoreError::Load(PersistenceError::DeserializationError(e)) => {
             CommandError::Internal(format!("stored event does not load: {e}"))
@@ -259,10 +268,20 @@ impl WriteSide {
             PgDocumentDirectory { pool: pool.clone() },
             UtcClock,
         );
+        // One appender for all three: commands on any aggregate commit together.
+        let appender = GroupAppender::new(pool.clone());
         Self {
-            aircraft: CommandService::new(pool.clone(), AircraftServices::new(registry, UtcClock, documents)),
-            inbox: CommandService::new(pool.clone(), InboxServices::new(directory)),
-            parts: CommandService::new(pool.clone(), parts),
+            aircraft: CommandService::sharing(
+                Arc::clone(&appender),
+                pool.clone(),
+                AircraftServices::new(registry, UtcClock, documents),
+            ),
+            inbox: CommandService::sharing(
+                Arc::clone(&appender),
+                pool.clone(),
+                InboxServices::new(directory),
+            ),
+            parts: CommandService::sharing(appender, pool.clone(), parts),
             pool,
         }
     }

@@ -11,16 +11,19 @@
 //! round trip: the append.
 //!
 //! Appending is one statement that returns each event's global position (no separate
-//! transaction round trips, no re-query for the outcome).
+//! transaction round trips, no re-query for the outcome), shared by the commands that append at
+//! the same time (group commit, [`crate::append`]).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{PersistedEventRepository, PersistenceError, SerializedEvent};
 use cqrs_es::{Aggregate, EventEnvelope};
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
+
+use crate::append::{Append, AppendError, GroupAppender};
 
 /// Aggregates kept per command service (per process); beyond it, entries are dropped at random.
 const CACHE_CAPACITY: usize = 20_000;
@@ -45,17 +48,20 @@ pub(crate) enum StoreError {
     Load(#[from] PersistenceError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The append's statement failed (shared by the commands appended with it).
+    #[error(transparent)]
+    Append(Arc<sqlx::Error>),
 }
 
 pub(crate) struct AggregateStore<A: Aggregate> {
     repo: PostgresEventRepository,
-    pool: PgPool,
+    appender: Arc<GroupAppender>,
     cache: Mutex<HashMap<String, Loaded<A>>>,
 }
 
 impl<A: Aggregate + Clone> AggregateStore<A> {
-    pub fn new(pool: PgPool) -> Self {
-        Self { repo: PostgresEventRepository::new(pool.clone()), pool, cache: Mutex::default() }
+    pub fn new(pool: PgPool, appender: Arc<GroupAppender>) -> Self {
+        Self { repo: PostgresEventRepository::new(pool), appender, cache: Mutex::default() }
     }
 
     /// The cached fold, not checked against the store.
@@ -110,9 +116,10 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
         Ok(sink.collect().await)
     }
 
-    /// Appends `events` after `expected` (the sequence they were decided on) in one statement;
-    /// returns (sequence, global position) of each. On success `after` (the aggregate with the
-    /// events applied, as cqrs-es's sink leaves it) becomes the cached fold at the new sequence.
+    /// Appends `events` after `expected` (the sequence they were decided on), grouped with
+    /// other commands' appends (see [`crate::append`]); returns (sequence, global position) of
+    /// each. On success `after` (the aggregate with the events applied, as cqrs-es's sink leaves
+    /// it) becomes the cached fold at the new sequence.
     pub async fn append(
         &self,
         aggregate_id: &str,
@@ -121,50 +128,25 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
         metadata: HashMap<String, String>,
         after: Loaded<A>,
     ) -> Result<Vec<(i64, i64)>, StoreError> {
-        let serialized = serialize::<A>(aggregate_id, expected, events, metadata)?;
-        let metadata = serialized.first().map(|e| e.metadata.to_string()).unwrap_or_default();
-        let appended: Result<Vec<(i64, i64)>, sqlx::Error> = sqlx::query_as(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-             SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::json, $7::json \
-             FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) \
-                  WITH ORDINALITY AS e(sequence, event_type, event_version, payload, n) \
-             WHERE $8 = 0 OR EXISTS (SELECT 1 FROM events p WHERE p.aggregate_type = $1 \
-                                     AND p.aggregate_id = $2 AND p.sequence = $8) \
-             ORDER BY e.n \
-             RETURNING sequence, global_position",
-        )
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .bind(serialized.iter().map(|e| e.sequence as i64).collect::<Vec<_>>())
-        .bind(serialized.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
-        .bind(serialized.iter().map(|e| e.event_version.clone()).collect::<Vec<_>>())
-        .bind(serialized.iter().map(|e| e.payload.to_string()).collect::<Vec<_>>())
-        .bind(metadata)
-        .bind(expected as i64)
-        .fetch_all(&self.pool)
-        .await;
-        match appended {
-            // The decision's predecessor is not in the store: the cache is ahead of it (a
-            // database restored or failed over to a replica that lost commits). Forget the fold;
-            // the retry replays the store.
-            Ok(rows) if rows.is_empty() => {
-                self.lock().remove(aggregate_id);
-                Err(StoreError::Conflict)
-            }
-            Ok(mut rows) => {
-                rows.sort_unstable();
+        let events = serialize::<A>(aggregate_id, expected, events, metadata)?;
+        let append =
+            Append { aggregate_type: A::TYPE, aggregate_id: aggregate_id.to_owned(), expected, events };
+        match self.appender.append(append).await {
+            Ok(rows) => {
                 let sequence = rows.last().map_or(expected, |(sequence, _)| *sequence as usize);
                 self.remember(aggregate_id, Loaded { aggregate: after.aggregate, sequence });
                 Ok(rows)
             }
+            // The cache is ahead of the store (a database restored or failed over to a replica
+            // that lost commits). Forget the fold; the retry replays the store.
+            Err(AppendError::PredecessorMissing) => {
+                self.lock().remove(aggregate_id);
+                Err(StoreError::Conflict)
+            }
             // The cached fold stays: it is still a true prefix of the stream, and the retry folds
             // in whatever was stored after it (ours too, if the outcome was in fact a commit).
-            Err(e) => match &e {
-                sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
-                    Err(StoreError::Conflict)
-                }
-                _ => Err(StoreError::Database(e)),
-            },
+            Err(AppendError::Conflict) => Err(StoreError::Conflict),
+            Err(AppendError::Database(e)) => Err(StoreError::Append(e)),
         }
     }
 

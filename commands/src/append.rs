@@ -1,0 +1,233 @@
+//! Group commit: the appends of concurrent commands go to PostgreSQL together, as one statement
+//! in one transaction, instead of one transaction (and one WAL flush, one wake-up of every
+//! subscriber) each.
+//!
+//! Nothing waits to form a group. An append with no group in flight is sent at once; appends
+//! that arrive while [`MAX_IN_FLIGHT`] groups are in flight queue, and the first group to finish
+//! takes every queued append (up to [`MAX_GROUP`]) as the next group. At one client a command
+//! costs what it did alone; under load the groups grow by themselves.
+//!
+//! Each command stays all-or-nothing. A group's statement inserts a command's events only if
+//! the event the command was decided on is still the stream's (the same guard as a single
+//! append), so a command whose predecessor is gone stores nothing while the rest of its group
+//! commits. Any unique key that refuses a row — another process's append at the same sequence,
+//! a registration number or an idempotency key taken — aborts the whole statement; the group is
+//! then appended command by command, so exactly the commands at fault are refused. Any other
+//! error fails every command of the group, none of which was stored.
+//!
+//! Groups run as tasks of their own: a request that goes away (its client disconnected) does
+//! not cancel the statement carrying other commands.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use cqrs_es::persist::SerializedEvent;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+
+/// Appends in one group at most. Each is a few rows; the bound keeps a statement's parameters
+/// and the time a group holds its rows' locks small.
+const MAX_GROUP: usize = 64;
+
+/// Groups in flight at once. More than one lets PostgreSQL overlap one group's commit (the WAL
+/// flush) with the next group's inserts.
+const MAX_IN_FLIGHT: usize = 2;
+
+/// One command's events, numbered after `expected` (the sequence they were decided on).
+pub(crate) struct Append {
+    pub aggregate_type: &'static str,
+    pub aggregate_id: String,
+    pub expected: usize,
+    pub events: Vec<SerializedEvent>,
+}
+
+/// Why an append stored nothing.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum AppendError {
+    /// A unique key refused the append: the expected sequence was taken (another writer), or a
+    /// registration number or idempotency key is already used.
+    #[error("conflict on append")]
+    Conflict,
+    /// The event the command was decided on is not in the store (a restored database).
+    #[error("the stream no longer holds the event the command was decided on")]
+    PredecessorMissing,
+    #[error(transparent)]
+    Database(Arc<sqlx::Error>),
+}
+
+/// (sequence, global position) of each appended event, in sequence order.
+pub(crate) type Appended = Result<Vec<(i64, i64)>, AppendError>;
+
+struct Pending {
+    append: Append,
+    reply: oneshot::Sender<Appended>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Pending>,
+    in_flight: usize,
+}
+
+/// Appends commands' events to the `events` table, grouping concurrent ones (see the module).
+pub(crate) struct GroupAppender {
+    pool: PgPool,
+    queue: Mutex<Queue>,
+}
+
+impl GroupAppender {
+    pub fn new(pool: PgPool) -> Arc<Self> {
+        Arc::new(Self { pool, queue: Mutex::default() })
+    }
+
+    /// Appends `append`'s events, alone or in a group with other commands' appends.
+    pub async fn append(self: &Arc<Self>, append: Append) -> Appended {
+        let (reply, answer) = oneshot::channel();
+        let group = {
+            let mut queue = self.lock();
+            queue.waiting.push(Pending { append, reply });
+            if queue.in_flight < MAX_IN_FLIGHT {
+                queue.in_flight += 1;
+                Some(take_group(&mut queue))
+            } else {
+                None
+            }
+        };
+        if let Some(group) = group {
+            tokio::spawn(Arc::clone(self).flush(group));
+        }
+        answer.await.unwrap_or_else(|_| {
+            // The group's task was dropped with its runtime (the process is stopping): whether
+            // it committed is unknown, as after a connection lost during COMMIT.
+            Err(AppendError::Database(Arc::new(sqlx::Error::WorkerCrashed)))
+        })
+    }
+
+    /// Appends `group`, then every group that queued meanwhile, until the queue is empty.
+    async fn flush(self: Arc<Self>, mut group: Vec<Pending>) {
+        loop {
+            self.append_group(group).await;
+            let mut queue = self.lock();
+            if queue.waiting.is_empty() {
+                queue.in_flight -= 1;
+                return;
+            }
+            group = take_group(&mut queue);
+        }
+    }
+
+    async fn append_group(&self, group: Vec<Pending>) {
+        let appends: Vec<&Append> = group.iter().map(|p| &p.append).collect();
+        let results = match insert(&self.pool, &appends).await {
+            Err(AppendError::Conflict) if group.len() > 1 => {
+                let mut results = Vec::with_capacity(group.len());
+                for append in &appends {
+                    results.push(insert(&self.pool, &[append]).await.and_then(|mut alone| alone.remove(0)));
+                }
+                results
+            }
+            Err(e) => vec![Err(e); group.len()],
+            Ok(results) => results,
+        };
+        for (pending, result) in group.into_iter().zip(results) {
+            // The command's request may have gone away; its events stand (or not) all the same.
+            let _ = pending.reply.send(result);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn take_group(queue: &mut Queue) -> Vec<Pending> {
+    let rest = queue.waiting.split_off(queue.waiting.len().min(MAX_GROUP));
+    std::mem::replace(&mut queue.waiting, rest)
+}
+
+/// One statement appending every event of `appends`: per append, its (sequence, position)
+/// rows, or `PredecessorMissing` when its guard kept it out. A unique key's refusal of any row
+/// is `Conflict` for the whole statement (nothing was stored).
+async fn insert(pool: &PgPool, appends: &[&Append]) -> Result<Vec<Appended>, AppendError> {
+    let rows = appends.iter().flat_map(|a| a.events.iter().map(move |e| (*a, e)));
+    let mut columns = Columns::default();
+    for (append, event) in rows {
+        columns.push(append, event);
+    }
+    let stored: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload::json, \
+                e.metadata::json \
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                     $8::bigint[]) \
+              WITH ORDINALITY AS e(aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
+                                   metadata, expected, n) \
+         WHERE e.expected = 0 OR EXISTS (SELECT 1 FROM events p WHERE p.aggregate_type = e.aggregate_type \
+                                         AND p.aggregate_id = e.aggregate_id AND p.sequence = e.expected) \
+         ORDER BY e.n \
+         RETURNING aggregate_type, aggregate_id, sequence, global_position",
+    )
+    .bind(columns.aggregate_types)
+    .bind(columns.aggregate_ids)
+    .bind(columns.sequences)
+    .bind(columns.event_types)
+    .bind(columns.event_versions)
+    .bind(columns.payloads)
+    .bind(columns.metadata)
+    .bind(columns.expected)
+    .fetch_all(pool)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => AppendError::Conflict,
+        _ => AppendError::Database(Arc::new(e)),
+    })?;
+    let mut by_stream: HashMap<(&str, &str), Vec<(i64, i64)>> = HashMap::new();
+    for (aggregate_type, aggregate_id, sequence, position) in &stored {
+        by_stream.entry((aggregate_type, aggregate_id)).or_default().push((*sequence, *position));
+    }
+    Ok(appends.iter().map(|append| rows_of(append, &by_stream)).collect())
+}
+
+/// The stored rows of `append`: its stream's, within its sequence range.
+fn rows_of(append: &Append, by_stream: &HashMap<(&str, &str), Vec<(i64, i64)>>) -> Appended {
+    let range = append.expected as i64 + 1..=(append.expected + append.events.len()) as i64;
+    let mut rows: Vec<(i64, i64)> = by_stream
+        .get(&(append.aggregate_type, append.aggregate_id.as_str()))
+        .into_iter()
+        .flatten()
+        .filter(|(sequence, _)| range.contains(sequence))
+        .copied()
+        .collect();
+    rows.sort_unstable();
+    if rows.is_empty() {
+        Err(AppendError::PredecessorMissing)
+    } else {
+        Ok(rows)
+    }
+}
+
+/// The statement's parameters, one array per column.
+#[derive(Default)]
+struct Columns {
+    aggregate_types: Vec<&'static str>,
+    aggregate_ids: Vec<String>,
+    sequences: Vec<i64>,
+    event_types: Vec<String>,
+    event_versions: Vec<String>,
+    payloads: Vec<String>,
+    metadata: Vec<String>,
+    expected: Vec<i64>,
+}
+
+impl Columns {
+    fn push(&mut self, append: &Append, event: &SerializedEvent) {
+        self.aggregate_types.push(append.aggregate_type);
+        self.aggregate_ids.push(append.aggregate_id.clone());
+        self.sequences.push(event.sequence as i64);
+        self.event_types.push(event.event_type.clone());
+        self.event_versions.push(event.event_version.clone());
+        self.payloads.push(event.payload.to_string());
+        self.metadata.push(event.metadata.to_string());
+        self.expected.push(append.expected as i64);
+    }
+}
