@@ -298,6 +298,37 @@ pub async fn every_parts_status(write: &WriteSide, aircraft: Uuid) {
     }
 }
 
+/// An aircraft registered as `registration`, put into maintenance and released to service: the
+/// random scenario releases only when its interleaving happens to allow it.
+pub async fn released_to_service(write: &WriteSide, registration: &str) -> Uuid {
+    let meta = CommandMetadata::new("scenario");
+    let aircraft = Uuid::new_v4();
+    let register = AircraftCommand::Register(RegisterAircraft {
+        registration_number: RegistrationNumber::parse(registration).unwrap(),
+        aircraft_type: AircraftTypeCode::parse("SU95").unwrap(),
+        model: Name::parse("Test model").unwrap(),
+        serial_number: SerialNumber::parse("95002").unwrap(),
+        operator: Name::parse("Aeroflot").unwrap(),
+        year_of_manufacture: None,
+    });
+    let maintenance = AircraftCommand::ChangeStatus {
+        status: AircraftStatus::InMaintenance,
+        reason: Reason::parse("check").unwrap(),
+    };
+    let release = AircraftCommand::ReleaseToService(Release {
+        certifying_staff: Name::parse("A. Sidorova").unwrap(),
+        licence: LicenceNumber::parse("RU.66.0042").unwrap(),
+        work_order: WorkOrderRef::parse("WO-2").unwrap(),
+        statement: Note::parse("Ready for release to service.").unwrap(),
+        signer: Signer { token_id: "scenario".into(), name: "scenario".into() },
+    });
+    write.aircraft.execute(aircraft, register.into(), &meta).await.unwrap();
+    for command in [maintenance, release] {
+        write.aircraft.execute(aircraft, Guarded::new(command, None), &meta).await.unwrap();
+    }
+    aircraft
+}
+
 /// One certified aircraft with a directive in each status (open, recurring, complied, not
 /// applicable), so that comparisons of the directive relations see every kind of row whatever
 /// the random scenarios produced.

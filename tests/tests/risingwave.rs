@@ -78,6 +78,7 @@ async fn the_risingwave_views_over_the_published_envelopes_equal_the_embedded_pr
     let app = spawn_app_with(move |s| s.mirror.brokers = Some(brokers)).await;
     let write = WriteSide::new(app.pool.clone());
     join_all((10..14).map(|seed| scenario::run(&write, seed, 300))).await;
+    scenario::released_to_service(&write, "RA-89798").await;
     let aircraft = scenario::every_directive_status(&write, "RA-89799").await;
     scenario::every_parts_status(&write, aircraft).await;
     wait_for_subscription(&app.pool, MIRROR).await;
