@@ -3,14 +3,14 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use klg_projections::subscription::{Delivery, Subscriber, SubscriberError};
+use klg_projections::subscription::{Delivering, Delivery, Subscriber, SubscriberError};
 use klg_projections::StoredEvent;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use sqlx::PgConnection;
 
 use crate::envelope::CLOUDEVENTS_JSON;
@@ -127,20 +127,56 @@ impl Subscriber for Relay {
     async fn apply(&self, _db: &mut PgConnection, events: &[StoredEvent]) -> Result<(), SubscriberError> {
         self.publish(events).await
     }
+
+    /// Enqueues the whole batch in log order and answers the wait for its delivery reports, so
+    /// the next batch is read and enqueued while the broker takes this one. The producer keeps
+    /// each partition in the order of enqueueing across batches, and with the gapless guarantee a
+    /// failure fails every later message of its partition too: what reached a partition stays a
+    /// prefix of what was sent, and the subscription re-sends from the last delivered batch.
+    async fn start(
+        &self,
+        _db: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<Delivering, SubscriberError> {
+        let producer = self.producer();
+        let deliveries = match self.enqueue(&producer, events).await {
+            Ok(deliveries) => deliveries,
+            Err(e) => {
+                self.renew_if_fatal(&producer);
+                return Err(e);
+            }
+        };
+        let relay = self.clone();
+        Ok(Box::pin(async move {
+            let delivered = confirm(deliveries).await;
+            if delivered.is_err() {
+                relay.renew_if_fatal(&producer);
+            }
+            delivered
+        }))
+    }
 }
 
 impl Relay {
     /// Publishes `events` in order and waits until the broker has taken every one.
     pub async fn publish(&self, events: &[StoredEvent]) -> Result<(), SubscriberError> {
         let producer = self.producer();
-        let sent = self.send(&producer, events).await;
+        let sent = match self.enqueue(&producer, events).await {
+            Ok(deliveries) => confirm(deliveries).await,
+            Err(e) => Err(e),
+        };
         if sent.is_err() {
             self.renew_if_fatal(&producer);
         }
         sent
     }
 
-    async fn send(&self, producer: &FutureProducer, events: &[StoredEvent]) -> Result<(), SubscriberError> {
+    /// Enqueues `events` in order; answers their delivery reports to come.
+    async fn enqueue(
+        &self,
+        producer: &FutureProducer,
+        events: &[StoredEvent],
+    ) -> Result<Vec<DeliveryFuture>, SubscriberError> {
         let mut deliveries = Vec::with_capacity(events.len());
         for event in events {
             let payload = serde_json::to_vec(&EventEnvelope::from_stored(event))
@@ -165,17 +201,22 @@ impl Relay {
                 }
             }
         }
-        for delivery in deliveries {
-            match delivery.await {
-                Ok(Ok(_)) => {}
-                Ok(Err((e, _))) => {
-                    return Err(SubscriberError::Other(format!("broker did not take the message: {e}")))
-                }
-                Err(_) => return Err(SubscriberError::Other("the producer was dropped".into())),
-            }
-        }
-        Ok(())
+        Ok(deliveries)
     }
+}
+
+/// Waits for every delivery report; the first failure fails the batch.
+async fn confirm(deliveries: Vec<DeliveryFuture>) -> Result<(), SubscriberError> {
+    for delivery in deliveries {
+        match delivery.await {
+            Ok(Ok(_)) => {}
+            Ok(Err((e, _))) => {
+                return Err(SubscriberError::Other(format!("broker did not take the message: {e}")))
+            }
+            Err(_) => return Err(SubscriberError::Other("the producer was dropped".into())),
+        }
+    }
+    Ok(())
 }
 
 /// The relay's producer. Per-aggregate order on the topics rests on three settings:

@@ -50,7 +50,29 @@ pub trait Subscriber: Send + Sync + 'static {
     /// Applies `events` (in log order). For a transactional subscriber, `db` is the transaction
     /// that also advances the checkpoint; an error rolls both back and the batch is retried.
     async fn apply(&self, db: &mut PgConnection, events: &[StoredEvent]) -> Result<(), SubscriberError>;
+
+    /// For an at-least-once subscriber: starts delivering `events` (in log order, after every
+    /// batch started before) and returns what completes once all of them are delivered. While it
+    /// is under way the subscription reads and starts the next batch; it advances the checkpoint
+    /// past a batch only once that batch and every one before it completed. By default the
+    /// batch is applied before this returns.
+    async fn start(
+        &self,
+        db: &mut PgConnection,
+        events: &[StoredEvent],
+    ) -> Result<Delivering, SubscriberError> {
+        self.apply(db, events).await?;
+        Ok(Box::pin(std::future::ready(Ok(()))))
+    }
 }
+
+/// A batch on its way (see [`Subscriber::start`]).
+pub type Delivering =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), SubscriberError>> + Send>>;
+
+/// Batches an at-least-once subscription reads and starts in one turn while catching up, each
+/// started while the one before is still being delivered.
+const PIPELINED_BATCHES: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SubscriberError {
@@ -337,22 +359,48 @@ impl<S: Subscriber> Subscription<S> {
         Ok(events.len())
     }
 
-    /// Read, apply with no transaction open, then advance the checkpoint if it has not moved.
+    /// Read, start delivering with no transaction open, then advance the checkpoint (if it has
+    /// not moved) once the batch is delivered. While catching up (full batches), the next batch
+    /// is read and started while the one before is being delivered: reading the log and the
+    /// broker's round trips overlap instead of taking turns.
     async fn run_at_least_once_batch(
         &self,
-        lock: Option<&mut PgConnection>,
+        mut lock: Option<&mut PgConnection>,
     ) -> Result<usize, SubscriberError> {
         let mut db = self.pool.acquire().await?;
-        let checkpoint = read_checkpoint(&mut db, &self.name).await?;
-        let events = log::read_after(&mut *db, checkpoint, self.next_batch_size()).await?;
-        let Some(last) = events.last().map(|e| e.position) else {
-            return Ok(0);
-        };
-        confirm_leadership(lock).await?;
-        self.subscriber.apply(&mut db, &events).await?;
-        self.advance(&mut db, checkpoint, last, events.len()).await?;
-        log_batch(&events);
-        Ok(events.len())
+        let mut from = read_checkpoint(&mut db, &self.name).await?;
+        let mut handled = 0;
+        let mut under_way: Option<(LogPosition, LogPosition, usize, Delivering)> = None;
+        for _ in 0..PIPELINED_BATCHES {
+            let events = log::read_after(&mut *db, from, self.next_batch_size()).await?;
+            let Some(last) = events.last().map(|e| e.position) else { break };
+            confirm_leadership(lock.as_deref_mut()).await?;
+            let delivering = self.subscriber.start(&mut db, &events).await?;
+            log_batch(&events);
+            if let Some(before) = under_way.take() {
+                handled += self.finish(&mut db, before).await?;
+            }
+            under_way = Some((from, last, events.len(), delivering));
+            if (events.len() as i64) < self.next_batch_size() {
+                break;
+            }
+            from = last;
+        }
+        if let Some(last) = under_way {
+            handled += self.finish(&mut db, last).await?;
+        }
+        Ok(handled)
+    }
+
+    /// Waits for a started batch to be delivered, then advances the checkpoint past it.
+    async fn finish(
+        &self,
+        db: &mut PgConnection,
+        (from, to, count, delivering): (LogPosition, LogPosition, usize, Delivering),
+    ) -> Result<usize, SubscriberError> {
+        delivering.await?;
+        self.advance(db, from, to, count).await?;
+        Ok(count)
     }
 
     /// Moves the checkpoint from `from` to `to`; fails if another runner moved it meanwhile.

@@ -183,6 +183,43 @@ async fn a_broker_outage_mid_batch_neither_reorders_nor_resends() {
     assert_eq!(assert_faithful(&consumed, &stored(&app.pool).await), 0, "no event was sent twice");
 }
 
+/// Catching up, the relay sends a batch while the one before it is still being delivered
+/// (batches of 20 here, so hundreds of events go through the pipelined path). The broker stops
+/// in the middle of it: every batch in flight waits, none is checkpointed early, and the topics
+/// end with each aggregate's events once, in order.
+#[actix_rt::test]
+async fn pipelined_batches_across_a_broker_outage_arrive_once_each_in_order() {
+    let broker = Broker::start();
+    let app = spawn_app_with(|_| {}).await;
+    let aircraft = fleet(&app, 6).await;
+    run_commands(&app, &aircraft, 400).await;
+    let mut config = MirrorConfig::new(broker.address());
+    config.partitions = 2;
+    let relay = Relay::new(config).unwrap();
+    relay.ensure_topics().await.unwrap();
+    let mirror = Subscription::new(MIRROR, "pipelined", app.pool.clone(), relay).with_batch_size(20);
+    let following = actix_rt::spawn(mirror.run());
+    let commands = async {
+        for _ in 0..4 {
+            run_commands(&app, &aircraft, 80).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let outage = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        broker.freeze();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        broker.thaw();
+    };
+    futures_util::join!(commands, outage);
+    wait_for_subscription(&app.pool, MIRROR).await;
+    following.abort();
+
+    let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
+    assert_each_aggregate_arrives_once_in_order(&consumed);
+    assert_eq!(assert_faithful(&consumed, &stored(&app.pool).await), 0, "no event was sent twice");
+}
+
 /// The relay, "crashing" right after the broker confirmed a batch and before the checkpoint.
 struct CrashAfterDelivery(Relay);
 
