@@ -35,7 +35,8 @@ struct Cli {
 struct ProjectArgs {
     #[command(flatten)]
     database: DatabaseSettings,
-    /// Empty the projections and rebuild them from the whole event log first.
+    /// Rebuild every projection from the whole event log first: into fresh tables, swapped in
+    /// when done (readers keep the current ones meanwhile), then follow the log from there.
     #[arg(long)]
     rebuild: bool,
     /// Catch up with the log, then exit instead of following it.
@@ -181,9 +182,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
 async fn project(args: ProjectArgs) -> Result<(), String> {
     let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
     if args.rebuild {
-        klg_projections::projector::reset(&pool)
-            .await
-            .map_err(|e| format!("resetting projections failed: {e}"))?;
+        rebuild(&pool).await?;
     }
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&pool)
@@ -204,6 +203,27 @@ async fn project(args: ProjectArgs) -> Result<(), String> {
     if !args.once {
         subscription.run().await;
     }
+    Ok(())
+}
+
+/// Every projection rebuilt from the whole log into fresh tables, swapped in at the end of the
+/// log (klg_projections::replay::rebuild_all): readers keep the old tables meanwhile.
+async fn rebuild(pool: &sqlx::PgPool) -> Result<(), String> {
+    let mut bar: Option<cli::progress::Progress> = None;
+    let report = klg_projections::replay::rebuild_all(pool, |done, total| {
+        bar.get_or_insert_with(|| cli::progress::Progress::new("rebuild", "events", total)).set(done)
+    })
+    .await
+    .map_err(|e| format!("rebuilding projections failed: {e}"))?;
+    if let Some(bar) = &mut bar {
+        bar.finish(report.events_read);
+    }
+    tracing::info!(
+        events = report.events_read,
+        seconds = report.seconds,
+        position = report.swapped_at.global_position,
+        "projections rebuilt and swapped in"
+    );
     Ok(())
 }
 

@@ -36,6 +36,11 @@ pub struct LogPosition {
     pub global_position: i64,
 }
 
+impl LogPosition {
+    /// After every event (a bound that includes the whole log).
+    pub const MAX: Self = Self { transaction_id: i64::MAX, global_position: i64::MAX };
+}
+
 /// One event as stored, with its place in the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {

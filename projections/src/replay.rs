@@ -96,11 +96,39 @@ pub fn select(only: Option<&str>) -> Result<Vec<ProjectionSet>, ReplayError> {
     }
 }
 
+/// How far a replay folds the log before it swaps the fresh tables in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// The live projector's checkpoint, which the replay never passes: what it swaps in is what
+    /// the live tables hold, so any subset of the projections can be replayed.
+    LiveCheckpoint,
+    /// The end of the log; the swap moves the checkpoint there. Only for every projection at
+    /// once (they share the checkpoint).
+    LogHead,
+}
+
 /// Rebuilds `sets` from the log into fresh tables and swaps them in; `progress(done, total)`
 /// after each batch (total: the events up to the live checkpoint when it started).
 pub async fn replay(
     pool: &PgPool,
     sets: &[ProjectionSet],
+    progress: impl FnMut(u64, u64),
+) -> Result<ReplayReport, ReplayError> {
+    replay_until(pool, sets, Until::LiveCheckpoint, progress).await
+}
+
+/// `klg project --rebuild`: every projection rebuilt from the whole log into fresh tables and
+/// swapped in, the checkpoint moved to where the rebuild ended — whether or not a live projector
+/// runs meanwhile (readers keep the old tables until the swap, never an emptied one).
+/// `progress(done, total)` after each batch (total: the events in the log when it started).
+pub async fn rebuild_all(pool: &PgPool, progress: impl FnMut(u64, u64)) -> Result<ReplayReport, ReplayError> {
+    replay_until(pool, &PROJECTION_SETS, Until::LogHead, progress).await
+}
+
+async fn replay_until(
+    pool: &PgPool,
+    sets: &[ProjectionSet],
+    until: Until,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<ReplayReport, ReplayError> {
     let started = std::time::Instant::now();
@@ -125,8 +153,15 @@ pub async fn replay(
     // The fresh tables become durable with the swap's commit (it flushes the log up to itself):
     // the batches before it need not wait for the disk.
     sqlx::raw_sql("SET synchronous_commit = off").execute(&mut conn).await?;
-    let total = events_up_to(pool, read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?).await?;
-    let mut fold = Fold { kinds, position: LogPosition::default(), events: 0, read: 0 };
+    let total = match until {
+        Until::LiveCheckpoint => {
+            events_up_to(pool, read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?).await?
+        }
+        Until::LogHead => {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events").fetch_one(pool).await? as u64
+        }
+    };
+    let mut fold = Fold { kinds, until, position: LogPosition::default(), events: 0, read: 0 };
     fold.catch_up(pool, &mut conn, &mut |read| progress(read, total)).await?;
     let folded = started.elapsed();
     for index in &deferred_indexes {
@@ -218,6 +253,7 @@ async fn create_fresh_tables(conn: &mut PgConnection, tables: &[&str]) -> Result
 /// The rebuild's progress through the log.
 struct Fold {
     kinds: Vec<&'static str>,
+    until: Until,
     position: LogPosition,
     /// Events of `kinds` applied.
     events: u64,
@@ -234,8 +270,8 @@ impl Fold {
         conn: &mut PgConnection,
         progress: &mut impl FnMut(u64),
     ) -> Result<(), ReplayError> {
-        let target = read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?;
-        let mut batch = Self::read_between(pool, self.position, target).await?;
+        let until = self.until;
+        let mut batch = read_next(until, pool, self.position).await?;
         while let Some(last) = batch.last().map(|e| e.position) {
             // The next batch is read while this one is written (events below the horizon never
             // change, so what is read after `last` now is what a later read would return).
@@ -245,10 +281,7 @@ impl Fold {
                 tx.commit().await?;
                 Ok::<(), ReplayError>(())
             };
-            let read = async {
-                let target = read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?;
-                Ok::<_, ReplayError>(Self::read_between(pool, last, target).await?)
-            };
+            let read = read_next(until, pool, last);
             let (written, read) = tokio::join!(write, read);
             written?;
             batch = read?;
@@ -285,6 +318,16 @@ impl Fold {
     }
 }
 
+/// The next events after `after` a replay folds: up to the live checkpoint as it stands now, or
+/// up to the end of the log.
+async fn read_next(until: Until, pool: &PgPool, after: LogPosition) -> Result<Vec<StoredEvent>, ReplayError> {
+    let target = match until {
+        Until::LiveCheckpoint => read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?,
+        Until::LogHead => LogPosition::MAX,
+    };
+    Ok(Fold::read_between(pool, after, target).await?)
+}
+
 /// In one transaction: hold the live projector at its checkpoint, fold the rest of the log up
 /// to it, and put the fresh tables in the live ones' place (recreating the views over them).
 async fn swap(
@@ -297,13 +340,25 @@ async fn swap(
     // Readers queue behind the swap's locks: give up rather than hold them up for long.
     sqlx::raw_sql("SET LOCAL lock_timeout = '10s'").execute(&mut *tx).await?;
     let checkpoint = lock_checkpoint(&mut tx, PROJECTIONS).await?;
+    let target = match fold.until {
+        Until::LiveCheckpoint => checkpoint,
+        Until::LogHead => LogPosition::MAX,
+    };
     loop {
-        let batch = Fold::read_between(pool, fold.position, checkpoint).await?;
+        let batch = Fold::read_between(pool, fold.position, target).await?;
         if batch.is_empty() {
             break;
         }
         fold.apply(&mut tx, batch).await?;
     }
+    // Folded to the end of the log: the live projector goes on from there, on the fresh tables.
+    let checkpoint = match fold.until {
+        Until::LogHead if fold.position > checkpoint => {
+            move_checkpoint(&mut tx, fold.position).await?;
+            fold.position
+        }
+        _ => checkpoint,
+    };
     sqlx::raw_sql("SET LOCAL search_path = pg_catalog").execute(&mut *tx).await?;
     let live: Vec<String> = tables.iter().map(|t| format!("public.{t}")).collect();
     let views: Vec<(String, String)> = sqlx::query_as(
@@ -328,4 +383,18 @@ async fn swap(
     sqlx::raw_sql(&format!("DROP SCHEMA {SCHEMA}")).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(checkpoint)
+}
+
+/// Sets the projections' checkpoint to `to` (the caller holds its row lock).
+async fn move_checkpoint(tx: &mut PgConnection, to: LogPosition) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE subscription_checkpoints SET transaction_id = $2::text::xid8, global_position = $3, \
+         owner = 'rebuild', updated_at = now() WHERE name = $1",
+    )
+    .bind(PROJECTIONS)
+    .bind(to.transaction_id.to_string())
+    .bind(to.global_position)
+    .execute(tx)
+    .await?;
+    Ok(())
 }
