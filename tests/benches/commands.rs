@@ -2,7 +2,9 @@
 //! - baseline: single-row INSERTs of an event-shaped row, one per transaction (what pgbench
 //!   would do), at 1 / 8 / 32 clients over loopback;
 //! - KLG: `POST /api/v1/aircraft/{id}/flights` over HTTP/1.1 keep-alive to 200 certified aircraft
-//!   at random, at 1 / 8 / 32 clients — throughput, p50/p99, ratio to the baseline;
+//!   at random, at 1 / 8 / 32 clients — throughput, p50/p99, ratio to the baseline; driven by
+//!   `wrk` (Debian package, installed by scripts/test-setup) as in the issue's measurement, or by
+//!   the in-process client where wrk is missing (the row names which);
 //! - cost with history: LogFlight latency on an aircraft with 10 events and on one with 10,000;
 //! - freshness under the 32-client load: command answered → visible in `GET /api/v1/aircraft/{id}`;
 //! - rebuild (`klg project --rebuild`: the whole log folded into fresh tables, swapped in),
@@ -125,6 +127,89 @@ async fn command_load(
     });
     let latencies: Vec<Duration> = join_all(workers).await.into_iter().flatten().collect();
     (latencies.len() as f64 / seconds.as_secs_f64(), latencies)
+}
+
+/// What a load phase measured: commands per second and latency percentiles.
+struct Load {
+    throughput: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// LogFlight from `clients` connections for `seconds`: driven by `wrk` (a process of its own,
+/// HTTP/1.1 keep-alive, as in the issue's measurement) when it is installed, else by the
+/// in-process client (which competes with the server for the same cores). Answers the load and
+/// the name of the client.
+async fn command_load_from(
+    app: &TestApp,
+    fleet: &[String],
+    clients: usize,
+    seconds: Duration,
+) -> (Load, &'static str) {
+    if let Some(load) = wrk_load(app, fleet, clients, seconds).await {
+        return (load, "wrk");
+    }
+    let (throughput, mut latencies) = command_load(app, fleet, clients, seconds).await;
+    let load =
+        Load { throughput, p50: percentile(&mut latencies, 0.5), p99: percentile(&mut latencies, 0.99) };
+    (load, "in-process client")
+}
+
+/// The load from `wrk`, or `None` if it is not installed. Every answer must be a 2xx.
+async fn wrk_load(app: &TestApp, fleet: &[String], clients: usize, seconds: Duration) -> Option<Load> {
+    let ids: Vec<String> = fleet.iter().map(|id| format!("\"{id}\"")).collect();
+    let script = format!(
+        "local ids = {{ {} }}\n\
+         local body = '{{\"flight_date\": \"2024-05-01\", \"block_hours\": 1.0, \"cycles\": 1}}'\n\
+         local headers = {{ [\"Content-Type\"] = \"application/json\", [\"Authorization\"] = \"Bearer {}\" }}\n\
+         request = function()\n\
+           return wrk.format(\"POST\", \"/api/v1/aircraft/\" .. ids[math.random(#ids)] .. \"/flights\", headers, body)\n\
+         end\n",
+        ids.join(", "),
+        klg_tests::ADMIN_TOKEN
+    );
+    let path = std::env::temp_dir().join(format!("klg-bench-{}.lua", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, script).unwrap();
+    let args: Vec<String> = vec![
+        format!("-t{}", clients.min(2)),
+        format!("-c{clients}"),
+        format!("-d{}s", seconds.as_secs().max(1)),
+        "--latency".into(),
+        "-s".into(),
+        path.display().to_string(),
+        app.url("/"),
+    ];
+    let output =
+        actix_rt::task::spawn_blocking(move || std::process::Command::new("wrk").args(&args).output())
+            .await
+            .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let output = output.ok()?;
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "wrk failed: {report}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!report.contains("Non-2xx"), "some commands failed under load:\n{report}");
+    let field = |label: &str| report.lines().find_map(|l| l.trim().strip_prefix(label).map(str::trim));
+    let latency =
+        |label: &str| field(label).and_then(wrk_duration).unwrap_or_else(|| panic!("{label} in {report}"));
+    Some(Load {
+        throughput: field("Requests/sec:").and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{report}")),
+        p50: latency("50%"),
+        p99: latency("99%"),
+    })
+}
+
+/// A duration as `wrk` prints it: `812.00us`, `1.23ms`, `2.01s`.
+fn wrk_duration(text: &str) -> Option<Duration> {
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1e-6)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        return None;
+    };
+    number.parse::<f64>().ok().map(|n| Duration::from_secs_f64(n * scale))
 }
 
 /// While `running`, commands on one aircraft of its own, each followed by polling the read
@@ -286,14 +371,14 @@ fn main() {
         let mut rows = vec![];
         for clients in [1, 8, 32] {
             let baseline = raw_insert_tps(pool, clients, seconds).await;
-            let (throughput, mut latencies) = command_load(&app, &fleet, clients, seconds).await;
+            let (load, client) = command_load_from(&app, &fleet, clients, seconds).await;
             rows.push(Row {
-                scenario: format!("LogFlight over HTTP, {clients} clients"),
-                throughput: Some(throughput),
-                p50: percentile(&mut latencies, 0.5),
-                p99: percentile(&mut latencies, 0.99),
+                scenario: format!("LogFlight over HTTP ({client}), {clients} clients"),
+                throughput: Some(load.throughput),
+                p50: load.p50,
+                p99: load.p99,
                 baseline: format!("raw INSERT {baseline:.0}/s"),
-                ratio: throughput / baseline,
+                ratio: load.throughput / baseline,
             });
         }
 
@@ -325,19 +410,18 @@ fn main() {
         let probe_aircraft = app.certified_aircraft("RA-30020").await;
         let running = Arc::new(AtomicBool::new(true));
         let load = async {
-            let result = command_load(&app, &fleet, 32, seconds).await;
+            let result = command_load_from(&app, &fleet, 32, seconds).await.0;
             running.store(false, Ordering::Relaxed);
             result
         };
-        let ((_, mut load_latencies), mut fresh) =
-            futures_util::join!(load, freshness_probe(&app, &probe_aircraft, &running));
+        let (load, mut fresh) = futures_util::join!(load, freshness_probe(&app, &probe_aircraft, &running));
         rows.push(Row {
             scenario: format!("freshness under 32-client load ({} probes)", fresh.len()),
             throughput: None,
             p50: percentile(&mut fresh, 0.5),
             p99: percentile(&mut fresh, 0.99),
-            baseline: format!("command p99 {:.1} ms", ms(percentile(&mut load_latencies, 0.99))),
-            ratio: ms(percentile(&mut fresh, 0.99)) / ms(percentile(&mut load_latencies, 0.99)),
+            baseline: format!("command p99 {:.1} ms", ms(load.p99)),
+            ratio: ms(percentile(&mut fresh, 0.99)) / ms(load.p99),
         });
         rows.extend(rebuild(pool, &fleet).await);
         print(&rows);
