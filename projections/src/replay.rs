@@ -221,6 +221,17 @@ async fn create_fresh_tables(conn: &mut PgConnection, tables: &[&str]) -> Result
         sqlx::raw_sql(&format!("CREATE TABLE {fresh} (LIKE {live} INCLUDING ALL EXCLUDING INDEXES)"))
             .execute(&mut *conn)
             .await?;
+        // Storage parameters (a fill factor) are not part of LIKE … INCLUDING ALL.
+        let options: Option<Vec<String>> =
+            sqlx::query_scalar("SELECT reloptions FROM pg_class WHERE oid = $1::regclass")
+                .bind(&live)
+                .fetch_one(&mut *conn)
+                .await?;
+        if let Some(options) = options.filter(|o| !o.is_empty()) {
+            sqlx::raw_sql(&format!("ALTER TABLE {fresh} SET ({})", options.join(", ")))
+                .execute(&mut *conn)
+                .await?;
+        }
         let constraints: Vec<(String, String)> = sqlx::query_as(
             "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
              WHERE conrelid = $1::regclass AND contype IN ('p', 'u', 'x') ORDER BY conname",

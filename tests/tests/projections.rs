@@ -293,7 +293,10 @@ async fn read_side_schema(pool: &PgPool) -> Vec<String> {
         "SELECT kind || ' ' || name FROM ( \
            SELECT 'index' AS kind, indexname::text AS name FROM pg_indexes WHERE schemaname = 'public' \
              AND tablename = ANY($1) \
-           UNION ALL SELECT 'view', viewname::text FROM pg_views WHERE schemaname = 'public') s ORDER BY 1",
+           UNION ALL SELECT 'view', viewname::text FROM pg_views WHERE schemaname = 'public' \
+           UNION ALL SELECT 'options', relname || ' ' || array_to_string(reloptions, ',') FROM pg_class \
+             WHERE relnamespace = 'public'::regnamespace AND relname = ANY($1) AND reloptions IS NOT NULL) s \
+         ORDER BY 1",
     )
     .bind(klg_projections::projector::PROJECTION_TABLES.to_vec())
     .fetch_all(pool)
@@ -374,7 +377,8 @@ async fn a_replay_builds_fresh_tables_and_swaps_them_in_while_readers_and_writer
     assert!(samples > 0);
     assert_eq!(report["events_read"].as_u64(), Some(app.event_count().await as u64), "{report}");
     assert_eq!(projection_snapshot(&app.pool).await, before);
-    assert_eq!(read_side_schema(&app.pool).await, schema, "same index names, views recreated");
+    assert!(schema.contains(&"options aircraft fillfactor=70".to_owned()), "{schema:?}");
+    assert_eq!(read_side_schema(&app.pool).await, schema, "same index names, views recreated, same storage");
     assert_eq!(statistics(&app.pool).await, stats);
     let leftover: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'klg_rebuild')")
