@@ -53,6 +53,10 @@ pub(crate) enum AppendError {
     PredecessorMissing,
     #[error(transparent)]
     Database(Arc<sqlx::Error>),
+    /// The group's task was dropped with its runtime (the process is stopping): whether the
+    /// append committed is unknown, as after a connection lost during COMMIT.
+    #[error("the process stopped while the append was under way; whether it was stored is unknown")]
+    Interrupted,
 }
 
 /// (sequence, global position) of each appended event, in sequence order.
@@ -96,20 +100,19 @@ impl GroupAppender {
         if let Some(group) = group {
             tokio::spawn(Arc::clone(self).flush(group));
         }
-        answer.await.unwrap_or_else(|_| {
-            // The group's task was dropped with its runtime (the process is stopping): whether
-            // it committed is unknown, as after a connection lost during COMMIT.
-            Err(AppendError::Database(Arc::new(sqlx::Error::WorkerCrashed)))
-        })
+        answer.await.unwrap_or(Err(AppendError::Interrupted))
     }
 
     /// Appends `group`, then every group that queued meanwhile, until the queue is empty.
     async fn flush(self: Arc<Self>, mut group: Vec<Pending>) {
+        let mut slot = Slot { appender: &self, held: true };
         loop {
             self.append_group(group).await;
             let mut queue = self.lock();
+            // Checked and released under one lock: an append queued after this sees a free slot.
             if queue.waiting.is_empty() {
                 queue.in_flight -= 1;
+                slot.held = false;
                 return;
             }
             group = take_group(&mut queue);
@@ -137,6 +140,21 @@ impl GroupAppender {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A group slot taken by a flush task. Should the task be dropped mid-way (its runtime stopping),
+/// the slot is given back, so later appends are not left queued behind a group that is gone.
+struct Slot<'a> {
+    appender: &'a GroupAppender,
+    held: bool,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            self.appender.lock().in_flight -= 1;
+        }
     }
 }
 

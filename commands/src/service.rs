@@ -235,6 +235,7 @@ fn store_error(e: StoreError) -> CommandError {
         StoreError::Deserialization(e) => CommandError::Internal(format!("stored event does not load: {e}")),
         StoreError::Database(e) => CommandError::from(e),
         StoreError::Append(e) => CommandError::from_database(e.as_ref()),
+        StoreError::Interrupted(why) => CommandError::Unavailable(why),
         StoreError::Load(PersistenceError::ConnectionError(e)) => CommandError::Unavailable(e.to_string()),
         StoreError::Load(PersistenceError::DeserializationError(e)) => {
             CommandError::Internal(format!("stored event does not load: {e}"))

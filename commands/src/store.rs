@@ -51,6 +51,9 @@ pub(crate) enum StoreError {
     /// The append's statement failed (shared by the commands appended with it).
     #[error(transparent)]
     Append(Arc<sqlx::Error>),
+    /// The process is stopping; the append's outcome is unknown.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 pub(crate) struct AggregateStore<A: Aggregate> {
@@ -147,6 +150,7 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
             // in whatever was stored after it (ours too, if the outcome was in fact a commit).
             Err(AppendError::Conflict) => Err(StoreError::Conflict),
             Err(AppendError::Database(e)) => Err(StoreError::Append(e)),
+            Err(e @ AppendError::Interrupted) => Err(StoreError::Interrupted(e.to_string())),
         }
     }
 

@@ -340,41 +340,14 @@ async fn a_replay_builds_fresh_tables_and_swaps_them_in_while_readers_and_writer
     let before = projection_snapshot(&app.pool).await;
     let schema = read_side_schema(&app.pool).await;
     let stats = statistics(&app.pool).await;
-    let (aircraft, cycles): (i64, i64) =
-        sqlx::query_as("SELECT count(*), sum(total_cycles)::bigint FROM aircraft")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-
     // Readers through the pool (prepared statements on the live tables) and over HTTP, for as
     // long as the replay runs: every answer is the whole projection.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let reader = {
-        let (pool, stop, client, list) =
-            (app.pool.clone(), stop.clone(), app.client.clone(), app.url("/api/v1/aircraft?limit=1"));
-        actix_rt::spawn(async move {
-            let mut samples = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let seen: (i64, i64) =
-                    sqlx::query_as("SELECT count(*), sum(total_cycles)::bigint FROM aircraft")
-                        .fetch_one(&pool)
-                        .await
-                        .unwrap();
-                assert_eq!(seen, (aircraft, cycles), "a reader saw a half-built projection");
-                let reply = client.get(&list).send().await.unwrap();
-                assert_eq!(reply.status(), 200);
-                samples += 1;
-            }
-            samples
-        })
-    };
+    let reader = WholeProjectionReader::start(&app, true).await;
     let report = {
         let url = url.clone();
         actix_rt::task::spawn_blocking(move || replay(&url, &[])).await.unwrap()
     };
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let samples = reader.await.unwrap();
-    assert!(samples > 0);
+    assert!(reader.stop().await > 0);
     assert_eq!(report["events_read"].as_u64(), Some(app.event_count().await as u64), "{report}");
     assert_eq!(projection_snapshot(&app.pool).await, before);
     assert!(schema.contains(&"options aircraft fillfactor=70".to_owned()), "{schema:?}");
@@ -437,6 +410,43 @@ async fn current_database(pool: &PgPool) -> String {
     sqlx::query_scalar("SELECT current_database()").fetch_one(pool).await.unwrap()
 }
 
+/// Reads the aircraft projection over and over until stopped (through the pool, and over HTTP
+/// if asked): every answer must be all of it — the aircraft count and total cycles it had when
+/// the reader started.
+struct WholeProjectionReader {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    reads: actix_rt::task::JoinHandle<usize>,
+}
+
+impl WholeProjectionReader {
+    async fn start(app: &klg_tests::TestApp, over_http: bool) -> Self {
+        let whole = "SELECT count(*), sum(total_cycles)::bigint FROM aircraft";
+        let expected: (i64, i64) = sqlx::query_as(whole).fetch_one(&app.pool).await.unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (pool, stopped, client, list) =
+            (app.pool.clone(), stop.clone(), app.client.clone(), app.url("/api/v1/aircraft?limit=1"));
+        let reads = actix_rt::spawn(async move {
+            let mut reads = 0;
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                let seen: (i64, i64) = sqlx::query_as(whole).fetch_one(&pool).await.unwrap();
+                assert_eq!(seen, expected, "a reader saw a half-built projection");
+                if over_http {
+                    assert_eq!(client.get(&list).send().await.unwrap().status(), 200);
+                }
+                reads += 1;
+            }
+            reads
+        });
+        Self { stop, reads }
+    }
+
+    /// Stops reading; answers how many reads were made.
+    async fn stop(self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.reads.await.unwrap()
+    }
+}
+
 /// `klg project --rebuild --once` as a process of its own.
 fn project_rebuild(database_url: &str) {
     let output = std::process::Command::new(klg_tests::process::klg_binary())
@@ -457,34 +467,11 @@ async fn project_rebuild_folds_the_whole_log_aside_and_swaps_it_in_with_the_live
     wait_for_projections(&app.pool).await;
     let url = format!("{}/{}", klg_tests::postgres_server_url(), current_database(&app.pool).await);
     let before = projection_snapshot(&app.pool).await;
-    let (aircraft, cycles): (i64, i64) =
-        sqlx::query_as("SELECT count(*), sum(total_cycles)::bigint FROM aircraft")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-
     // The projections are never emptied: readers see the whole of them throughout.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let reader = {
-        let (pool, stop) = (app.pool.clone(), stop.clone());
-        actix_rt::spawn(async move {
-            let mut samples = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let seen: (i64, i64) =
-                    sqlx::query_as("SELECT count(*), sum(total_cycles)::bigint FROM aircraft")
-                        .fetch_one(&pool)
-                        .await
-                        .unwrap();
-                assert_eq!(seen, (aircraft, cycles), "a reader saw a half-built projection");
-                samples += 1;
-            }
-            samples
-        })
-    };
+    let reader = WholeProjectionReader::start(&app, false).await;
     let rebuilt = url.clone();
     actix_rt::task::spawn_blocking(move || project_rebuild(&rebuilt)).await.unwrap();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    assert!(reader.await.unwrap() > 0);
+    assert!(reader.stop().await > 0);
     assert_eq!(projection_snapshot(&app.pool).await, before);
 
     // Writers go on during a rebuild: the live projector carries on from where the rebuild
