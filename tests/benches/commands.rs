@@ -5,12 +5,15 @@
 //!   at random, at 1 / 8 / 32 clients — throughput, p50/p99, ratio to the baseline; driven by
 //!   `wrk` (Debian package, installed by scripts/test-setup) as in the measurement, or by
 //!   the in-process client where wrk is missing (the row names which);
-//! - cost with history: LogFlight latency on an aircraft with 10 events and on one with 10,000;
+//! - cost with history: LogFlight latency on aircraft with 10, 1,000 and 10,000 events;
 //! - freshness under the 32-client load: command answered → visible in `GET /api/v1/aircraft/{id}`;
 //! - rebuild (`klg project --rebuild`: the whole log folded into fresh tables, swapped in),
 //!   ≥ 100,000 events, against `COPY` of the same events in log order (the events table's read
 //!   rate); beside it the other full readers of the log: the live projector re-folding in place
 //!   after a reset, audit verify, replay into fresh tables up to the live checkpoint, export.
+//!
+//! - mirror: the relay draining the log to a tansu broker against a bare idempotent producer, and
+//!   commit → consumed (klg_tests::mirror_bench; `KLG_BENCH_EVENTS` events, default 20,000).
 //!
 //! Run: `cargo bench -p klg-tests --bench commands` (`KLG_BENCH_SECONDS` per scenario, default 5).
 //! Benchmarks never fail on a slow machine: they print, and the ratios compare within one run.
@@ -350,6 +353,32 @@ async fn rebuild(pool: &PgPool, fleet: &[String]) -> Vec<Row> {
     vec![rebuild, refold, verify, replay, export]
 }
 
+/// The mirror (a tansu broker of its own, a fresh database): relay drain against a bare
+/// producer, and commit → consumed from the topic against the command's own latency.
+async fn mirror_rows() -> Vec<Row> {
+    let events = std::env::var("KLG_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let m = klg_tests::mirror_bench::measure(events).await;
+    let ms_duration = |ms: f64| Duration::from_secs_f64(ms / 1000.0);
+    vec![
+        Row {
+            scenario: format!("mirror relay drain, {} events", m.stored),
+            throughput: Some(m.relay),
+            p50: Duration::ZERO,
+            p99: Duration::ZERO,
+            baseline: format!("bare producer {:.0}/s", m.bare_producer),
+            ratio: m.relay / m.bare_producer,
+        },
+        Row {
+            scenario: "mirror commit -> consumed from topic".into(),
+            throughput: None,
+            p50: ms_duration(m.commit_to_consumed.0),
+            p99: ms_duration(m.commit_to_consumed.1),
+            baseline: format!("command p99 {:.1} ms", m.command.1),
+            ratio: m.commit_to_consumed.1 / m.command.1,
+        },
+    ]
+}
+
 fn main() {
     let seconds = Duration::from_secs(
         std::env::var("KLG_BENCH_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5),
@@ -382,15 +411,20 @@ fn main() {
             });
         }
 
+        // LogFlight latency by the aircraft's history length: 10, 1,000 and 10,000 events.
         let short = app.certified_aircraft("RA-30010").await;
         for _ in 0..8 {
             log_flight(&app, &short).await;
         }
-        let long = app.certified_aircraft("RA-30000").await;
-        log_flight(&app, &long).await;
-        grow_history(pool, &long, 10_000 - 3).await;
+        let mut aged = vec![short];
+        for (registration, length) in [("RA-30001", 1_000), ("RA-30000", 10_000)] {
+            let id = app.certified_aircraft(registration).await;
+            log_flight(&app, &id).await;
+            grow_history(pool, &id, length - 3).await;
+            aged.push(id);
+        }
         let mut by_length = vec![];
-        for id in [&short, &long] {
+        for id in &aged {
             log_flight(&app, id).await; // warm-up: the first command after growth
             let mut samples = vec![];
             for _ in 0..200 {
@@ -398,14 +432,16 @@ fn main() {
             }
             by_length.push((percentile(&mut samples, 0.5), percentile(&mut samples, 0.99)));
         }
-        rows.push(Row {
-            scenario: "LogFlight, aggregate of 10,000 events".into(),
-            throughput: None,
-            p50: by_length[1].0,
-            p99: by_length[1].1,
-            baseline: format!("10 events: p50 {:.2} ms", ms(by_length[0].0)),
-            ratio: ms(by_length[1].0) / ms(by_length[0].0),
-        });
+        for (length, (p50, p99)) in ["1,000", "10,000"].iter().zip(&by_length[1..]) {
+            rows.push(Row {
+                scenario: format!("LogFlight, aggregate of {length} events"),
+                throughput: None,
+                p50: *p50,
+                p99: *p99,
+                baseline: format!("10 events: p50 {:.2} ms", ms(by_length[0].0)),
+                ratio: ms(*p50) / ms(by_length[0].0),
+            });
+        }
 
         let probe_aircraft = app.certified_aircraft("RA-30020").await;
         let running = Arc::new(AtomicBool::new(true));
@@ -424,6 +460,7 @@ fn main() {
             ratio: ms(percentile(&mut fresh, 0.99)) / ms(load.p99),
         });
         rows.extend(rebuild(pool, &fleet).await);
+        rows.extend(mirror_rows().await);
         print(&rows);
     });
 }

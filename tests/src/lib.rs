@@ -417,6 +417,7 @@ macro_rules! in_both_read_stores {
 
 pub mod broker;
 pub mod flink;
+pub mod mirror_bench;
 pub mod process;
 pub mod risingwave_sql;
 pub mod s3;
