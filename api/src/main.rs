@@ -209,15 +209,11 @@ async fn project(args: ProjectArgs) -> Result<(), String> {
 /// Every projection rebuilt from the whole log into fresh tables, swapped in at the end of the
 /// log (klg_projections::replay::rebuild_all): readers keep the old tables meanwhile.
 async fn rebuild(pool: &sqlx::PgPool) -> Result<(), String> {
-    let mut bar: Option<cli::progress::Progress> = None;
-    let report = klg_projections::replay::rebuild_all(pool, |done, total| {
-        bar.get_or_insert_with(|| cli::progress::Progress::new("rebuild", "events", total)).set(done)
-    })
-    .await
-    .map_err(|e| format!("rebuilding projections failed: {e}"))?;
-    if let Some(bar) = &mut bar {
-        bar.finish(report.events_read);
-    }
+    let mut bar = cli::progress::Progress::new("rebuild", "events", 0);
+    let report = klg_projections::replay::rebuild_all(pool, |done, total| bar.set_of(done, total))
+        .await
+        .map_err(|e| format!("rebuilding projections failed: {e}"))?;
+    bar.finish(report.events_read);
     tracing::info!(
         events = report.events_read,
         seconds = report.seconds,

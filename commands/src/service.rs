@@ -17,7 +17,7 @@ use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::append::GroupAppender;
+use crate::append::{AppendError, GroupAppender};
 use crate::error::CommandError;
 use crate::locks::KeyedLocks;
 use crate::lookups::{PgAircraftDirectory, PgDocumentDirectory, PgRegistrationRegistry, UtcClock};
@@ -65,13 +65,8 @@ where
     A::Command: NamedCommand + Addressed,
     A::Error: DomainError,
 {
-    /// A service appending on its own (not grouped with other aggregate types' commands).
-    pub fn new(pool: PgPool, services: A::Services) -> Self {
-        Self::sharing(GroupAppender::new(pool.clone()), pool, services)
-    }
-
-    /// A service whose appends are grouped with those of other services sharing `appender`.
-    fn sharing(appender: Arc<GroupAppender>, pool: PgPool, services: A::Services) -> Self {
+    /// A service whose appends are grouped with those of the other services sharing `appender`.
+    fn new(appender: Arc<GroupAppender>, pool: PgPool, services: A::Services) -> Self {
         Self {
             store: AggregateStore::new(pool.clone(), appender),
             services,
@@ -234,8 +229,8 @@ fn store_error(e: StoreError) -> CommandError {
         StoreError::Conflict => CommandError::Contended,
         StoreError::Deserialization(e) => CommandError::Internal(format!("stored event does not load: {e}")),
         StoreError::Database(e) => CommandError::from(e),
-        StoreError::Append(e) => CommandError::from_database(e.as_ref()),
-        StoreError::Interrupted(why) => CommandError::Unavailable(why),
+        StoreError::Append(AppendError::Database(e)) => CommandError::from_database(e.as_ref()),
+        StoreError::Append(e) => CommandError::Unavailable(e.to_string()),
         StoreError::Load(PersistenceError::ConnectionError(e)) => CommandError::Unavailable(e.to_string()),
         StoreError::Load(PersistenceError::DeserializationError(e)) => {
             CommandError::Internal(format!("stored event does not load: {e}"))
@@ -272,17 +267,13 @@ impl WriteSide {
         // One appender for all three: commands on any aggregate commit together.
         let appender = GroupAppender::new(pool.clone());
         Self {
-            aircraft: CommandService::sharing(
+            aircraft: CommandService::new(
                 Arc::clone(&appender),
                 pool.clone(),
                 AircraftServices::new(registry, UtcClock, documents),
             ),
-            inbox: CommandService::sharing(
-                Arc::clone(&appender),
-                pool.clone(),
-                InboxServices::new(directory),
-            ),
-            parts: CommandService::sharing(appender, pool.clone(), parts),
+            inbox: CommandService::new(Arc::clone(&appender), pool.clone(), InboxServices::new(directory)),
+            parts: CommandService::new(appender, pool.clone(), parts),
             pool,
         }
     }

@@ -48,12 +48,9 @@ pub(crate) enum StoreError {
     Load(#[from] PersistenceError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
-    /// The append's statement failed (shared by the commands appended with it).
+    /// The append failed for another reason than a conflict (see [`AppendError`]).
     #[error(transparent)]
-    Append(Arc<sqlx::Error>),
-    /// The process is stopping; the append's outcome is unknown.
-    #[error("{0}")]
-    Interrupted(String),
+    Append(AppendError),
 }
 
 pub(crate) struct AggregateStore<A: Aggregate> {
@@ -149,8 +146,7 @@ impl<A: Aggregate + Clone> AggregateStore<A> {
             // The cached fold stays: it is still a true prefix of the stream, and the retry folds
             // in whatever was stored after it (ours too, if the outcome was in fact a commit).
             Err(AppendError::Conflict) => Err(StoreError::Conflict),
-            Err(AppendError::Database(e)) => Err(StoreError::Append(e)),
-            Err(e @ AppendError::Interrupted) => Err(StoreError::Interrupted(e.to_string())),
+            Err(e) => Err(StoreError::Append(e)),
         }
     }
 

@@ -138,6 +138,19 @@ impl Subscriber for Relay {
         _db: &mut PgConnection,
         events: &[StoredEvent],
     ) -> Result<Delivering, SubscriberError> {
+        self.send(events).await
+    }
+}
+
+impl Relay {
+    /// Publishes `events` in order and waits until the broker has taken every one.
+    pub async fn publish(&self, events: &[StoredEvent]) -> Result<(), SubscriberError> {
+        self.send(events).await?.await
+    }
+
+    /// Enqueues `events` in order; answers the wait for their delivery reports. A failure in
+    /// either step puts a fresh producer in place of one that failed fatally.
+    async fn send(&self, events: &[StoredEvent]) -> Result<Delivering, SubscriberError> {
         let producer = self.producer();
         let deliveries = match self.enqueue(&producer, events).await {
             Ok(deliveries) => deliveries,
@@ -154,21 +167,6 @@ impl Subscriber for Relay {
             }
             delivered
         }))
-    }
-}
-
-impl Relay {
-    /// Publishes `events` in order and waits until the broker has taken every one.
-    pub async fn publish(&self, events: &[StoredEvent]) -> Result<(), SubscriberError> {
-        let producer = self.producer();
-        let sent = match self.enqueue(&producer, events).await {
-            Ok(deliveries) => confirm(deliveries).await,
-            Err(e) => Err(e),
-        };
-        if sent.is_err() {
-            self.renew_if_fatal(&producer);
-        }
-        sent
     }
 
     /// Enqueues `events` in order; answers their delivery reports to come.

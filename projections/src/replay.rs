@@ -107,6 +107,16 @@ enum Until {
     LogHead,
 }
 
+impl Until {
+    /// The last position to fold as things stand now: the live checkpoint, or the end of the log.
+    async fn bound(self, pool: &PgPool) -> Result<LogPosition, sqlx::Error> {
+        match self {
+            Self::LiveCheckpoint => read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await,
+            Self::LogHead => Ok(LogPosition::MAX),
+        }
+    }
+}
+
 /// Rebuilds `sets` from the log into fresh tables and swaps them in; `progress(done, total)`
 /// after each batch (total: the events up to the live checkpoint when it started).
 pub async fn replay(
@@ -153,14 +163,7 @@ async fn replay_until(
     // The fresh tables become durable with the swap's commit (it flushes the log up to itself):
     // the batches before it need not wait for the disk.
     sqlx::raw_sql("SET synchronous_commit = off").execute(&mut conn).await?;
-    let total = match until {
-        Until::LiveCheckpoint => {
-            events_up_to(pool, read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?).await?
-        }
-        Until::LogHead => {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events").fetch_one(pool).await? as u64
-        }
-    };
+    let total = events_up_to(pool, until.bound(pool).await?).await?;
     let mut fold = Fold { kinds, until, position: LogPosition::default(), events: 0, read: 0 };
     fold.catch_up(pool, &mut conn, &mut |read| progress(read, total)).await?;
     let folded = started.elapsed();
@@ -332,11 +335,7 @@ impl Fold {
 /// The next events after `after` a replay folds: up to the live checkpoint as it stands now, or
 /// up to the end of the log.
 async fn read_next(until: Until, pool: &PgPool, after: LogPosition) -> Result<Vec<StoredEvent>, ReplayError> {
-    let target = match until {
-        Until::LiveCheckpoint => read_checkpoint(&mut *pool.acquire().await?, PROJECTIONS).await?,
-        Until::LogHead => LogPosition::MAX,
-    };
-    Ok(Fold::read_between(pool, after, target).await?)
+    Ok(Fold::read_between(pool, after, until.bound(pool).await?).await?)
 }
 
 /// In one transaction: hold the live projector at its checkpoint, fold the rest of the log up

@@ -34,6 +34,12 @@ impl Progress {
         let _ = std::io::stderr().flush();
     }
 
+    /// Reports `done` units finished of a `total` known only once the work is under way.
+    pub fn set_of(&mut self, done: u64, total: u64) {
+        self.total = total;
+        self.set(done);
+    }
+
     /// Draws the final state and ends the line.
     pub fn finish(&mut self, done: u64) {
         if self.visible {

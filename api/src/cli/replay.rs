@@ -51,15 +51,11 @@ pub async fn replay(command: ReplayCommand) -> Result<(), String> {
         ReplayCommand::Projections(args) => {
             let sets = replay::select(args.only.as_deref()).map_err(|e| e.to_string())?;
             let pool = prepare_database(&args.database).await.map_err(|e| e.to_string())?;
-            let mut bar: Option<Progress> = None;
-            let report = replay::replay(&pool, &sets, |done, total| {
-                bar.get_or_insert_with(|| Progress::new("replay", "events", total)).set(done)
-            })
-            .await
-            .map_err(|e| format!("replay failed: {e}"))?;
-            if let Some(bar) = &mut bar {
-                bar.finish(report.events_read);
-            }
+            let mut bar = Progress::new("replay", "events", 0);
+            let report = replay::replay(&pool, &sets, |done, total| bar.set_of(done, total))
+                .await
+                .map_err(|e| format!("replay failed: {e}"))?;
+            bar.finish(report.events_read);
             eprintln!(
                 "replayed {} events ({} read) into fresh {} in {:.1} s ({:.0} events/s); swapped in at position {}",
                 report.events,
