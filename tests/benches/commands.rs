@@ -393,10 +393,7 @@ fn main() {
         .execute(pool)
         .await
         .unwrap();
-        let mut fleet = vec![];
-        for i in 0..200 {
-            fleet.push(app.certified_aircraft(&format!("RA-{:05}", 20000 + i)).await);
-        }
+        let fleet = app.certified_fleet(20000, 200).await;
         let mut rows = vec![];
         for clients in [1, 8, 32] {
             let baseline = raw_insert_tps(pool, clients, seconds).await;

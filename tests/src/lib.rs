@@ -241,6 +241,15 @@ impl TestApp {
         id
     }
 
+    /// `count` certified aircraft registered RA-`first`, RA-`first + 1`, … (five digits).
+    pub async fn certified_fleet(&self, first: usize, count: usize) -> Vec<String> {
+        let mut fleet = Vec::with_capacity(count);
+        for i in first..first + count {
+            fleet.push(self.certified_aircraft(&format!("RA-{i:05}")).await);
+        }
+        fleet
+    }
+
     /// Stored events of one aggregate: (sequence, event_type, payload, metadata).
     pub async fn events_of(&self, aggregate_id: &str) -> Vec<(i64, String, Value, Value)> {
         sqlx::query_as::<_, (i64, String, sqlx::types::Json<Value>, sqlx::types::Json<Value>)>(

@@ -298,19 +298,26 @@ pub async fn every_parts_status(write: &WriteSide, aircraft: Uuid) {
     }
 }
 
-/// An aircraft registered as `registration`, put into maintenance and released to service: the
-/// random scenario releases only when its interleaving happens to allow it.
-pub async fn released_to_service(write: &WriteSide, registration: &str) -> Uuid {
-    let meta = CommandMetadata::new("scenario");
+/// A Superjet registered as `registration` with serial number `serial`.
+async fn registered(write: &WriteSide, registration: &str, serial: &str, meta: &CommandMetadata) -> Uuid {
     let aircraft = Uuid::new_v4();
     let register = AircraftCommand::Register(RegisterAircraft {
         registration_number: RegistrationNumber::parse(registration).unwrap(),
         aircraft_type: AircraftTypeCode::parse("SU95").unwrap(),
         model: Name::parse("Test model").unwrap(),
-        serial_number: SerialNumber::parse("95002").unwrap(),
+        serial_number: SerialNumber::parse(serial).unwrap(),
         operator: Name::parse("Aeroflot").unwrap(),
         year_of_manufacture: None,
     });
+    write.aircraft.execute(aircraft, register.into(), meta).await.unwrap();
+    aircraft
+}
+
+/// An aircraft registered as `registration`, put into maintenance and released to service: the
+/// random scenario releases only when its interleaving happens to allow it.
+pub async fn released_to_service(write: &WriteSide, registration: &str) -> Uuid {
+    let meta = CommandMetadata::new("scenario");
+    let aircraft = registered(write, registration, "95002", &meta).await;
     let maintenance = AircraftCommand::ChangeStatus {
         status: AircraftStatus::InMaintenance,
         reason: Reason::parse("check").unwrap(),
@@ -322,7 +329,6 @@ pub async fn released_to_service(write: &WriteSide, registration: &str) -> Uuid 
         statement: Note::parse("Ready for release to service.").unwrap(),
         signer: Signer { token_id: "scenario".into(), name: "scenario".into() },
     });
-    write.aircraft.execute(aircraft, register.into(), &meta).await.unwrap();
     for command in [maintenance, release] {
         write.aircraft.execute(aircraft, Guarded::new(command, None), &meta).await.unwrap();
     }
@@ -334,16 +340,7 @@ pub async fn released_to_service(write: &WriteSide, registration: &str) -> Uuid 
 /// the random scenarios produced.
 pub async fn every_directive_status(write: &WriteSide, registration: &str) -> Uuid {
     let meta = CommandMetadata::new("scenario");
-    let (aircraft, document) = (Uuid::new_v4(), Uuid::new_v4());
-    let register = AircraftCommand::Register(RegisterAircraft {
-        registration_number: RegistrationNumber::parse(registration).unwrap(),
-        aircraft_type: AircraftTypeCode::parse("SU95").unwrap(),
-        model: Name::parse("Test model").unwrap(),
-        serial_number: SerialNumber::parse("95001").unwrap(),
-        operator: Name::parse("Aeroflot").unwrap(),
-        year_of_manufacture: None,
-    });
-    write.aircraft.execute(aircraft, register.into(), &meta).await.unwrap();
+    let (aircraft, document) = (registered(write, registration, "95001", &meta).await, Uuid::new_v4());
     let receive = InboxCommand::Receive(ReceiveFile {
         filename: FileName::sanitize("AD.pdf"),
         content_type: ContentType::parse("application/pdf").unwrap(),

@@ -67,7 +67,7 @@ fn flight() -> serde_json::Value {
 #[actix_rt::test]
 async fn commands_queued_behind_groups_in_flight_commit_together_each_whole() {
     let app = spawn_app().await;
-    let fleet = fleet_of(&app, 24, "RA-8").await;
+    let fleet = app.certified_fleet(80000, 24).await;
     let paths: Vec<String> = fleet.iter().map(|id| format!("/api/v1/aircraft/{id}/flights")).collect();
     let flight = flight();
     let mut commands: Vec<_> = paths.iter().map(|p| app.post_json(p, &flight)).collect();
@@ -116,18 +116,10 @@ async fn rivals_in_a_group<'a>(
     queued.into_iter().take(2).collect()
 }
 
-async fn fleet_of(app: &TestApp, count: usize, prefix: &str) -> Vec<String> {
-    let mut fleet = vec![];
-    for i in 0..count {
-        fleet.push(app.certified_aircraft(&format!("{prefix}{i:04}")).await);
-    }
-    fleet
-}
-
 #[actix_rt::test]
 async fn two_commands_with_one_idempotency_key_in_one_group_store_one() {
     let app = spawn_app().await;
-    let fleet = fleet_of(&app, 12, "RA-7").await;
+    let fleet = app.certified_fleet(70000, 12).await;
     let flight = flight();
     let key = [("Idempotency-Key", "flight-once")];
     // One key, two aircraft: the second is a different request under a used key.
@@ -154,7 +146,7 @@ async fn two_commands_with_one_idempotency_key_in_one_group_store_one() {
 #[actix_rt::test]
 async fn two_registrations_of_one_number_in_one_group_store_one() {
     let app = spawn_app().await;
-    let fleet = fleet_of(&app, 10, "RA-6").await;
+    let fleet = app.certified_fleet(60000, 10).await;
     let registration = aircraft_body("RA-69999");
     let rivals: [Command; 2] = [
         Box::pin(app.post_json("/api/v1/aircraft", &registration)),

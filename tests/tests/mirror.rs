@@ -75,19 +75,11 @@ async fn run_commands(app: &TestApp, aircraft: &[String], count: usize) {
     join_all(clients).await;
 }
 
-async fn fleet(app: &TestApp, size: usize) -> Vec<String> {
-    let mut ids = vec![];
-    for i in 0..size {
-        ids.push(app.certified_aircraft(&format!("RA-{:05}", 10000 + i)).await);
-    }
-    ids
-}
-
 #[actix_rt::test]
 async fn every_event_of_thousands_of_commands_reaches_the_topics_in_aggregate_order() {
     let broker = Broker::start();
     let app = app_mirroring_to(&broker).await;
-    let aircraft = fleet(&app, 40).await;
+    let aircraft = app.certified_fleet(10000, 40).await;
     app.upload_document().await;
     run_commands(&app, &aircraft, 2000).await;
     wait_for_subscription(&app.pool, MIRROR).await;
@@ -115,7 +107,7 @@ async fn every_event_of_thousands_of_commands_reaches_the_topics_in_aggregate_or
 async fn commands_keep_succeeding_while_the_broker_is_down_and_the_mirror_catches_up() {
     let broker = Broker::start();
     let app = app_mirroring_to(&broker).await;
-    let aircraft = fleet(&app, 10).await;
+    let aircraft = app.certified_fleet(10000, 10).await;
     run_commands(&app, &aircraft, 200).await;
     wait_for_subscription(&app.pool, MIRROR).await;
 
@@ -161,23 +153,48 @@ fn assert_each_aggregate_arrives_once_in_order(consumed: &[Consumed]) {
 async fn a_broker_outage_mid_batch_neither_reorders_nor_resends() {
     let broker = Broker::start();
     let app = app_mirroring_to(&broker).await;
-    let aircraft = fleet(&app, 6).await;
+    let aircraft = app.certified_fleet(10000, 6).await;
     run_commands(&app, &aircraft, 200).await;
-    let commands = async {
-        for _ in 0..6 {
-            run_commands(&app, &aircraft, 80).await;
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+    let outage = Outage {
+        rounds: 6,
+        pause: Duration::from_millis(300),
+        after: Duration::from_millis(200),
+        lasting: Duration::from_secs(4),
     };
-    let outage = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        broker.freeze();
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        broker.thaw();
-    };
-    futures_util::join!(commands, outage);
+    outage.during_commands(&app, &aircraft, &broker).await;
     wait_for_subscription(&app.pool, MIRROR).await;
+    assert_arrived_once_each_in_order(&app, &broker).await;
+}
 
+/// Rounds of 80 commands (`pause` apart) while the broker stops `after` the first started, for
+/// `lasting`.
+struct Outage {
+    rounds: usize,
+    pause: Duration,
+    after: Duration,
+    lasting: Duration,
+}
+
+impl Outage {
+    async fn during_commands(&self, app: &TestApp, aircraft: &[String], broker: &Broker) {
+        let commands = async {
+            for _ in 0..self.rounds {
+                run_commands(app, aircraft, 80).await;
+                tokio::time::sleep(self.pause).await;
+            }
+        };
+        let outage = async {
+            tokio::time::sleep(self.after).await;
+            broker.freeze();
+            tokio::time::sleep(self.lasting).await;
+            broker.thaw();
+        };
+        futures_util::join!(commands, outage);
+    }
+}
+
+/// Every stored event is on the topics once, each aggregate's in order.
+async fn assert_arrived_once_each_in_order(app: &TestApp, broker: &Broker) {
     let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
     assert_each_aggregate_arrives_once_in_order(&consumed);
     assert_eq!(assert_faithful(&consumed, &stored(&app.pool).await), 0, "no event was sent twice");
@@ -191,7 +208,7 @@ async fn a_broker_outage_mid_batch_neither_reorders_nor_resends() {
 async fn pipelined_batches_across_a_broker_outage_arrive_once_each_in_order() {
     let broker = Broker::start();
     let app = spawn_app_with(|_| {}).await;
-    let aircraft = fleet(&app, 6).await;
+    let aircraft = app.certified_fleet(10000, 6).await;
     run_commands(&app, &aircraft, 400).await;
     let mut config = MirrorConfig::new(broker.address());
     config.partitions = 2;
@@ -199,25 +216,16 @@ async fn pipelined_batches_across_a_broker_outage_arrive_once_each_in_order() {
     relay.ensure_topics().await.unwrap();
     let mirror = Subscription::new(MIRROR, "pipelined", app.pool.clone(), relay).with_batch_size(20);
     let following = actix_rt::spawn(mirror.run());
-    let commands = async {
-        for _ in 0..4 {
-            run_commands(&app, &aircraft, 80).await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+    let outage = Outage {
+        rounds: 4,
+        pause: Duration::from_millis(200),
+        after: Duration::from_millis(50),
+        lasting: Duration::from_secs(3),
     };
-    let outage = async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        broker.freeze();
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        broker.thaw();
-    };
-    futures_util::join!(commands, outage);
+    outage.during_commands(&app, &aircraft, &broker).await;
     wait_for_subscription(&app.pool, MIRROR).await;
     following.abort();
-
-    let consumed = consume_all(&broker.address(), &TOPICS, Duration::from_secs(3)).await;
-    assert_each_aggregate_arrives_once_in_order(&consumed);
-    assert_eq!(assert_faithful(&consumed, &stored(&app.pool).await), 0, "no event was sent twice");
+    assert_arrived_once_each_in_order(&app, &broker).await;
 }
 
 /// The relay, "crashing" right after the broker confirmed a batch and before the checkpoint.
@@ -243,7 +251,7 @@ impl Subscriber for CrashAfterDelivery {
 async fn a_relay_crash_between_delivery_and_checkpoint_only_duplicates_with_the_same_event_ids() {
     let broker = Broker::start();
     let app = spawn_app_with(|_| {}).await;
-    let aircraft = fleet(&app, 5).await;
+    let aircraft = app.certified_fleet(10000, 5).await;
     run_commands(&app, &aircraft, 120).await;
 
     let mut config = MirrorConfig::new(broker.address());
@@ -304,7 +312,7 @@ async fn a_klg_process_killed_while_mirroring_loses_nothing_after_restart() {
 async fn verify_reports_events_the_checkpoint_claims_but_the_topics_lack() {
     let broker = Broker::start();
     let app = spawn_app_with(|_| {}).await;
-    fleet(&app, 3).await;
+    app.certified_fleet(10000, 3).await;
     let relay = Relay::new(MirrorConfig::new(broker.address())).unwrap();
     relay.ensure_topics().await.unwrap();
     wait_until_readable(&app.pool).await;
@@ -443,7 +451,7 @@ async fn flood_with_notes(client: &awc::Client, urls: Vec<String>, per_aircraft:
 async fn a_replayed_range_carries_the_same_envelopes_into_a_new_topic_and_verifies_there() {
     let broker = Broker::start();
     let app = app_mirroring_to(&broker).await;
-    let aircraft = fleet(&app, 5).await;
+    let aircraft = app.certified_fleet(10000, 5).await;
     app.upload_document().await;
     run_commands(&app, &aircraft, 80).await;
     wait_for_subscription(&app.pool, MIRROR).await;
