@@ -63,7 +63,7 @@ impl EventEnvelope {
             }
             other => other,
         };
-        let meta = |key: &str| event.meta(key).map(str::to_owned);
+        let meta = &event.metadata;
         Self {
             specversion: "1.0".into(),
             id: event.event_id,
@@ -80,10 +80,10 @@ impl EventEnvelope {
             eventtype: event.event_type.clone(),
             eventversion: event.event_version.clone(),
             recordedat: event.recorded_at,
-            actor: meta("actor").unwrap_or_else(|| "unknown".into()),
-            correlationid: meta("correlation_id"),
-            causationid: meta("causation_id"),
-            requestid: meta("request_id"),
+            actor: meta.actor.clone().unwrap_or_else(|| "unknown".into()),
+            correlationid: meta.correlation_id.clone(),
+            causationid: meta.causation_id.clone(),
+            requestid: meta.request_id.clone(),
         }
     }
 
@@ -125,7 +125,11 @@ mod tests {
             event_type: "FlightLogged".into(),
             event_version: "1.0".into(),
             payload: serde_json::json!({"FlightLogged": {"cycles": 1}}).to_string(),
-            metadata: serde_json::json!({"actor": "planner", "correlation_id": "c1"}),
+            metadata: klg_projections::log::EventMetadata {
+                actor: Some("planner".into()),
+                correlation_id: Some("c1".into()),
+                ..Default::default()
+            },
             event_id: Uuid::nil(),
             recorded_at: "2026-01-02T03:04:05.123456Z".parse().unwrap(),
         };

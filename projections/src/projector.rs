@@ -156,7 +156,7 @@ impl<'e> Batch<'e> {
         if !self.aircraft_history.is_empty() {
             let rows: Vec<(&StoredEvent, &str)> =
                 self.aircraft_history.iter().map(|(e, id, _)| (*e, id.as_str())).collect();
-            let summaries: Vec<String> = self.aircraft_history.iter().map(|(_, _, s)| s.clone()).collect();
+            let summaries: Vec<&str> = self.aircraft_history.iter().map(|(_, _, s)| s.as_str()).collect();
             insert_history(tx, "aircraft_history", "aircraft_id", &rows, Some(summaries)).await?;
         }
         if !self.inbox_history.is_empty() {
@@ -199,35 +199,35 @@ async fn insert_history(
     table: &str,
     id_column: &str,
     rows: &[(&StoredEvent, &str)],
-    summaries: Option<Vec<String>>,
+    summaries: Option<Vec<&str>>,
 ) -> Result<(), SubscriberError> {
-    let texts =
-        |f: &dyn Fn(&StoredEvent) -> Option<String>| rows.iter().map(|(e, _)| f(e)).collect::<Vec<_>>();
+    let texts = |f: &dyn Fn(&StoredEvent) -> Option<&str>| rows.iter().map(|(e, _)| f(e)).collect::<Vec<_>>();
     let (summary_column, summary_array) =
         if summaries.is_some() { (", summary", ", $13::text[]") } else { ("", "") };
     let sql = format!(
         "INSERT INTO {table} (global_position, {id_column}, sequence, event_id, event_type, event_version, \
          recorded_at, actor, request_id, correlation_id, causation_id, payload{summary_column}) \
          SELECT global_position, id, sequence, event_id, event_type, event_version, recorded_at, actor, request_id, \
-                correlation_id, causation_id, payload::jsonb{summary_column} \
+                correlation_id, causation_id, payload::json{summary_column} \
          FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], \
                      $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]{summary_array}) \
          AS h(global_position, id, sequence, event_id, event_type, event_version, recorded_at, actor, \
               request_id, correlation_id, causation_id, payload{summary_column})"
     );
+    let event_ids: Vec<String> = rows.iter().map(|(e, _)| e.event_id.to_string()).collect();
     let mut query = sqlx::query(&sql)
         .bind(rows.iter().map(|(e, _)| e.position.global_position).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, id)| id.to_string()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, id)| *id).collect::<Vec<_>>())
         .bind(rows.iter().map(|(e, _)| e.sequence).collect::<Vec<_>>())
-        .bind(texts(&|e| Some(e.event_id.to_string())))
-        .bind(texts(&|e| Some(e.event_type.clone())))
-        .bind(texts(&|e| Some(e.event_version.clone())))
+        .bind(event_ids)
+        .bind(texts(&|e| Some(&e.event_type)))
+        .bind(texts(&|e| Some(&e.event_version)))
         .bind(rows.iter().map(|(e, _)| e.recorded_at).collect::<Vec<_>>())
-        .bind(texts(&|e| Some(e.meta("actor").unwrap_or("unknown").to_owned())))
-        .bind(texts(&|e| e.meta("request_id").map(str::to_owned)))
-        .bind(texts(&|e| e.meta("correlation_id").map(str::to_owned)))
-        .bind(texts(&|e| e.meta("causation_id").map(str::to_owned)))
-        .bind(texts(&|e| Some(e.payload.clone())));
+        .bind(texts(&|e| Some(e.metadata.actor.as_deref().unwrap_or("unknown"))))
+        .bind(texts(&|e| e.metadata.request_id.as_deref()))
+        .bind(texts(&|e| e.metadata.correlation_id.as_deref()))
+        .bind(texts(&|e| e.metadata.causation_id.as_deref()))
+        .bind(texts(&|e| Some(&e.payload)));
     if let Some(summaries) = summaries {
         query = query.bind(summaries);
     }

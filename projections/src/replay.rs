@@ -165,7 +165,8 @@ async fn replay_until(
     sqlx::raw_sql("SET synchronous_commit = off").execute(&mut conn).await?;
     let total = events_up_to(pool, until.bound(pool).await?).await?;
     let mut fold = Fold { kinds, until, position: LogPosition::default(), events: 0, read: 0 };
-    fold.catch_up(pool, &mut conn, &mut |read| progress(read, total)).await?;
+    fold.in_partitions(pool, &mut |read| progress(read, total)).await?;
+    fold.catch_up(pool, &mut conn, &mut |read| progress(read, total.max(read))).await?;
     let folded = started.elapsed();
     for index in &deferred_indexes {
         sqlx::raw_sql(index).execute(&mut conn).await?;
@@ -264,6 +265,71 @@ async fn create_fresh_tables(conn: &mut PgConnection, tables: &[&str]) -> Result
     Ok(deferred)
 }
 
+/// Workers writing the bulk of the log side by side: one per core (at least two, at most eight),
+/// so that PostgreSQL's writing and `klg`'s decoding spread over the cores instead of taking
+/// turns on one connection.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
+}
+
+/// A connection writing the fresh tables (its search path puts `SCHEMA` first) without waiting
+/// for the disk: the swap's commit flushes the log up to itself, and with it everything before.
+async fn fresh_tables_connection(pool: &PgPool) -> Result<PgConnection, sqlx::Error> {
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .options([("search_path", format!("{SCHEMA},public").as_str()), ("synchronous_commit", "off")]);
+    PgConnection::connect_with(&options).await
+}
+
+/// Applies the events of `batch` whose aggregate type is one of `kinds`; answers how many.
+async fn apply_kinds(
+    db: &mut PgConnection,
+    kinds: &[&'static str],
+    batch: Vec<StoredEvent>,
+) -> Result<u64, SubscriberError> {
+    let mine: Vec<StoredEvent> =
+        batch.into_iter().filter(|e| kinds.contains(&e.aggregate_type.as_str())).collect();
+    if !mine.is_empty() {
+        Projector.apply(db, &mine).await?;
+    }
+    Ok(mine.len() as u64)
+}
+
+/// One worker of [`Fold::in_partitions`]: folds the parts of batches it is given, each in a
+/// transaction of its own, on a connection of its own; answers the events applied.
+async fn fold_parts(
+    pool: PgPool,
+    kinds: Vec<&'static str>,
+    mut parts: tokio::sync::mpsc::Receiver<Vec<StoredEvent>>,
+) -> Result<u64, ReplayError> {
+    let mut conn = fresh_tables_connection(&pool).await?;
+    let mut applied = 0;
+    while let Some(part) = parts.recv().await {
+        let mut tx = conn.begin().await?;
+        applied += apply_kinds(&mut tx, &kinds, part).await?;
+        tx.commit().await?;
+    }
+    conn.close().await?;
+    Ok(applied)
+}
+
+/// `batch` in `count` parts by aggregate, each in log order: an aggregate's events all go to the
+/// same part, in every batch.
+fn split_by_aggregate(batch: Vec<StoredEvent>, count: usize) -> Vec<Vec<StoredEvent>> {
+    use std::hash::{Hash, Hasher};
+    let mut parts: Vec<Vec<StoredEvent>> =
+        (0..count).map(|_| Vec::with_capacity(batch.len() / count + 1)).collect();
+    for event in batch {
+        // SipHash with fixed keys: the same aggregate lands in the same part for the whole run.
+        let mut hasher = std::hash::DefaultHasher::new();
+        (&event.aggregate_type, &event.aggregate_id).hash(&mut hasher);
+        parts[(hasher.finish() % count as u64) as usize].push(event);
+    }
+    parts
+}
+
 /// The rebuild's progress through the log.
 struct Fold {
     kinds: Vec<&'static str>,
@@ -276,6 +342,52 @@ struct Fold {
 }
 
 impl Fold {
+    /// Folds the log up to its last readable event as it stands now (up to the live checkpoint
+    /// when that is the bound): read here batch by batch, each batch split by aggregate among
+    /// [`workers`] that write side by side, each on a connection of its own. The projections
+    /// never write across aggregates, and an aggregate's events all go to one worker in log
+    /// order, so each aggregate is still folded in order. A worker's failure stops the rebuild.
+    async fn in_partitions(
+        &mut self,
+        pool: &PgPool,
+        progress: &mut impl FnMut(u64),
+    ) -> Result<(), ReplayError> {
+        let head = log::readable_head(pool, self.until.bound(pool).await?).await?;
+        if head <= self.position {
+            return Ok(());
+        }
+        let count = workers();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut senders = Vec::with_capacity(count);
+        for _ in 0..count {
+            // Two parts queued per worker: the next batch is read while the workers write.
+            let (sender, parts) = tokio::sync::mpsc::channel(2);
+            senders.push(sender);
+            tasks.spawn(fold_parts(pool.clone(), self.kinds.clone(), parts));
+        }
+        let mut after = self.position;
+        'reading: loop {
+            let batch = Self::read_between(pool, after, head).await?;
+            let Some(last) = batch.last().map(|e| e.position) else { break };
+            let read = batch.len() as u64;
+            for (part, sender) in split_by_aggregate(batch, count).into_iter().zip(&senders) {
+                if !part.is_empty() && sender.send(part).await.is_err() {
+                    break 'reading; // That worker failed: its error is answered below.
+                }
+            }
+            self.read += read;
+            progress(self.read);
+            after = last;
+        }
+        drop(senders);
+        while let Some(joined) = tasks.join_next().await {
+            // Returning drops the other workers (their transactions roll back).
+            self.events += joined.map_err(|e| SubscriberError::Other(format!("rebuild worker: {e}")))??;
+        }
+        self.position = after;
+        Ok(())
+    }
+
     /// Folds the log up to the live checkpoint as it stands now (a moving target: repeats until
     /// a batch finds nothing left before it).
     async fn catch_up(
@@ -321,12 +433,7 @@ impl Fold {
     async fn apply(&mut self, db: &mut PgConnection, batch: Vec<StoredEvent>) -> Result<(), SubscriberError> {
         let Some(last) = batch.last().map(|e| e.position) else { return Ok(()) };
         self.read += batch.len() as u64;
-        let mine: Vec<StoredEvent> =
-            batch.into_iter().filter(|e| self.kinds.contains(&e.aggregate_type.as_str())).collect();
-        self.events += mine.len() as u64;
-        if !mine.is_empty() {
-            Projector.apply(db, &mine).await?;
-        }
+        self.events += apply_kinds(db, &self.kinds, batch).await?;
         self.position = last;
         Ok(())
     }

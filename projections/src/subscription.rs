@@ -479,7 +479,7 @@ pub(crate) async fn read_checkpoint(db: &mut PgConnection, name: &str) -> Result
 /// so a command can be followed from its request into every subscriber.
 fn log_batch(events: &[StoredEvent]) {
     let mut correlation_ids: Vec<&str> = vec![];
-    for id in events.iter().filter_map(|e| e.meta("correlation_id")) {
+    for id in events.iter().filter_map(|e| e.metadata.correlation_id.as_deref()) {
         if correlation_ids.len() < 20 && !correlation_ids.contains(&id) {
             correlation_ids.push(id);
         }

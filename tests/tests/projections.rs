@@ -490,3 +490,46 @@ async fn project_rebuild_folds_the_whole_log_aside_and_swaps_it_in_with_the_live
     actix_rt::task::spawn_blocking(move || project_rebuild(&url)).await.unwrap();
     assert_eq!(projection_snapshot(&app.pool).await, live);
 }
+
+#[actix_rt::test]
+async fn a_rebuild_stopped_by_an_event_it_cannot_apply_leaves_the_live_tables_as_they_were() {
+    let app = spawn_app().await;
+    let write = WriteSide::new(app.pool.clone());
+    scenario::run(&write, 43, 600).await;
+    wait_until_readable(&app.pool).await;
+    wait_for_projections(&app.pool).await;
+    let before = projection_snapshot(&app.pool).await;
+    // Stored straight into the log: a flight of an aircraft that was never registered. The
+    // rebuild's worker for that aircraft finds no row at the version before it.
+    let stray = Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT 'Aircraft', $1, 2, 'FlightLogged', event_version, payload, '{}' FROM events \
+         WHERE event_type = 'FlightLogged' LIMIT 1",
+    )
+    .bind(&stray)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    wait_until_readable(&app.pool).await;
+    let url = format!("{}/{}", klg_tests::postgres_server_url(), current_database(&app.pool).await);
+    let output = actix_rt::task::spawn_blocking(move || {
+        std::process::Command::new(klg_tests::process::klg_binary())
+            .args(["project", "--rebuild", "--once"])
+            .env("DATABASE_URL", url)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("FlightLogged") && stderr.contains("not at version 1"), "{stderr}");
+    let aircraft_ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM aircraft").fetch_all(&app.pool).await.unwrap();
+    assert!(!aircraft_ids.contains(&stray));
+    // Nothing the rebuild wrote was swapped in: the live tables hold what they held, bar what
+    // the live projector may have applied of the log since (the stray flight stops it too).
+    let after = projection_snapshot(&app.pool).await;
+    assert_eq!(after, before);
+}
