@@ -153,7 +153,11 @@ async fn replay_until(
     }
     let tables: Vec<&'static str> = sets.iter().flat_map(|s| s.tables.iter().copied()).collect();
     let kinds: Vec<&'static str> = sets.iter().map(|s| s.aggregate_type).collect();
-    let deferred_indexes = create_fresh_tables(&mut conn, &tables).await?;
+    // Counting the events (for the progress bar) scans the log: done meanwhile.
+    let (deferred_indexes, total) = tokio::join!(create_fresh_tables(&mut conn, &tables), async {
+        events_up_to(pool, until.bound(pool).await?).await
+    });
+    let (deferred_indexes, total) = (deferred_indexes?, total?);
     sqlx::raw_sql(&format!("SET search_path = {SCHEMA}, public")).execute(&mut conn).await?;
 
     sqlx::query("INSERT INTO subscription_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
@@ -163,7 +167,6 @@ async fn replay_until(
     // The fresh tables become durable with the swap's commit (it flushes the log up to itself):
     // the batches before it need not wait for the disk.
     sqlx::raw_sql("SET synchronous_commit = off").execute(&mut conn).await?;
-    let total = events_up_to(pool, until.bound(pool).await?).await?;
     let mut fold = Fold { kinds, until, position: LogPosition::default(), events: 0, read: 0 };
     fold.in_partitions(pool, &mut |read| progress(read, total)).await?;
     fold.catch_up(pool, &mut conn, &mut |read| progress(read, total.max(read))).await?;
