@@ -80,7 +80,7 @@ impl EventEnvelope {
             eventtype: event.event_type.clone(),
             eventversion: event.event_version.clone(),
             recordedat: event.recorded_at,
-            actor: meta.actor.clone().unwrap_or_else(|| "unknown".into()),
+            actor: meta.actor().to_owned(),
             correlationid: meta.correlation_id.clone(),
             causationid: meta.causation_id.clone(),
             requestid: meta.request_id.clone(),

@@ -223,7 +223,7 @@ async fn insert_history(
         .bind(texts(&|e| Some(&e.event_type)))
         .bind(texts(&|e| Some(&e.event_version)))
         .bind(rows.iter().map(|(e, _)| e.recorded_at).collect::<Vec<_>>())
-        .bind(texts(&|e| Some(e.metadata.actor.as_deref().unwrap_or("unknown"))))
+        .bind(texts(&|e| Some(e.metadata.actor())))
         .bind(texts(&|e| e.metadata.request_id.as_deref()))
         .bind(texts(&|e| e.metadata.correlation_id.as_deref()))
         .bind(texts(&|e| e.metadata.causation_id.as_deref()))

@@ -333,13 +333,7 @@ async fn rebuild(app: &TestApp, fleet: &[String]) -> Vec<Row> {
     // `klg project --rebuild` did before session 6): the live projector's catch-up rate.
     // Polled cheaply (the checkpoint row against the log's last position): counting the events
     // after the checkpoint would scan the table the rebuild reads.
-    let (last_tx, last_position): (i64, i64) = sqlx::query_as(
-        "SELECT transaction_id::text::bigint, global_position FROM events \
-         ORDER BY transaction_id DESC, global_position DESC LIMIT 1",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let head = klg_projections::log::readable_head(pool, klg_projections::LogPosition::MAX).await.unwrap();
     klg_projections::projector::reset(pool).await.unwrap();
     let started = Instant::now();
     loop {
@@ -350,7 +344,7 @@ async fn rebuild(app: &TestApp, fleet: &[String]) -> Vec<Row> {
         .fetch_one(pool)
         .await
         .unwrap();
-        if at == (last_tx, last_position) {
+        if at == (head.transaction_id, head.global_position) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -447,13 +447,18 @@ impl WholeProjectionReader {
     }
 }
 
-/// `klg project --rebuild --once` as a process of its own.
-fn project_rebuild(database_url: &str) {
-    let output = std::process::Command::new(klg_tests::process::klg_binary())
+/// `klg project --rebuild --once` as a process of its own; what it answered.
+fn run_project_rebuild(database_url: &str) -> std::process::Output {
+    std::process::Command::new(klg_tests::process::klg_binary())
         .args(["project", "--rebuild", "--once"])
         .env("DATABASE_URL", database_url)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// [`run_project_rebuild`], which must succeed.
+fn project_rebuild(database_url: &str) {
+    let output = run_project_rebuild(database_url);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.stderr.iter().all(|b| *b != b'\r'), "no progress bar when stderr is not a terminal");
 }
@@ -513,15 +518,7 @@ async fn a_rebuild_stopped_by_an_event_it_cannot_apply_leaves_the_live_tables_as
     .unwrap();
     wait_until_readable(&app.pool).await;
     let url = format!("{}/{}", klg_tests::postgres_server_url(), current_database(&app.pool).await);
-    let output = actix_rt::task::spawn_blocking(move || {
-        std::process::Command::new(klg_tests::process::klg_binary())
-            .args(["project", "--rebuild", "--once"])
-            .env("DATABASE_URL", url)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let output = actix_rt::task::spawn_blocking(move || run_project_rebuild(&url)).await.unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("FlightLogged") && stderr.contains("not at version 1"), "{stderr}");
