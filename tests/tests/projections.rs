@@ -167,8 +167,16 @@ async fn a_projector_killed_mid_batch_leaves_projections_exactly_as_a_clean_rebu
     scenario::run(&write, 7, 300).await;
     let mut interrupted_with_work_left = 0;
     for round in 0..12u64 {
+        // The projector runs on connections of its own, closed when it is stopped, as a crashed
+        // process's would be: a task aborted mid-statement can leave its connection inside a
+        // transaction, which a shared pool would hand to the next user.
+        let connections = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with((*app.pool.connect_options()).clone())
+            .await
+            .unwrap();
         let subscription =
-            Subscription::new(PROJECTIONS, "crash-test", app.pool.clone(), Projector).with_batch_size(20);
+            Subscription::new(PROJECTIONS, "crash-test", connections.clone(), Projector).with_batch_size(20);
         let task = tokio::spawn(subscription.run());
         // Every other round stops the projector as soon as the writes are in, while it is
         // surely still at work (with random pauses alone, a fast machine could always finish).
@@ -180,6 +188,7 @@ async fn a_projector_killed_mid_batch_leaves_projections_exactly_as_a_clean_rebu
         tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
         task.abort();
         let _ = task.await;
+        connections.close().await;
         let lag = klg_projections::subscription::lag(&app.pool, PROJECTIONS).await.unwrap();
         if lag.is_some_and(|l| l.lag_events > 0) {
             interrupted_with_work_left += 1;
