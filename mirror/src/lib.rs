@@ -14,4 +14,4 @@ pub mod verify;
 
 pub use config::{MirrorConfig, Topics};
 pub use envelope::EventEnvelope;
-pub use relay::{BrokerStatus, Relay, MIRROR};
+pub use relay::{encode, BrokerStatus, Relay, MIRROR};

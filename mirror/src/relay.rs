@@ -177,12 +177,8 @@ impl Relay {
     ) -> Result<Vec<DeliveryFuture>, SubscriberError> {
         let mut deliveries = Vec::with_capacity(events.len());
         for event in events {
-            let payload = serde_json::to_vec(&EventEnvelope::from_stored(event))
-                .map_err(|e| SubscriberError::Other(format!("envelope: {e}")))?;
-            let headers = OwnedHeaders::new()
-                .insert(Header { key: "event_type", value: Some(event.event_type.as_str()) })
-                .insert(Header { key: "event_version", value: Some(event.event_version.as_str()) })
-                .insert(Header { key: "content-type", value: Some(CLOUDEVENTS_JSON) });
+            let (payload, headers) =
+                encode(event).map_err(|e| SubscriberError::Other(format!("envelope: {e}")))?;
             let topic = self.config.topics.for_aggregate(&event.aggregate_type);
             let mut record =
                 FutureRecord::to(topic).key(event.aggregate_id.as_str()).payload(&payload).headers(headers);
@@ -201,6 +197,18 @@ impl Relay {
         }
         Ok(deliveries)
     }
+}
+
+/// The message the relay sends for `event` (its key is the aggregate id): the CloudEvents
+/// envelope as JSON, and headers naming the event's type and version, so a consumer can route
+/// or filter without parsing the payload.
+pub fn encode(event: &StoredEvent) -> Result<(Vec<u8>, OwnedHeaders), serde_json::Error> {
+    let payload = serde_json::to_vec(&EventEnvelope::from_stored(event))?;
+    let headers = OwnedHeaders::new()
+        .insert(Header { key: "event_type", value: Some(event.event_type.as_str()) })
+        .insert(Header { key: "event_version", value: Some(event.event_version.as_str()) })
+        .insert(Header { key: "content-type", value: Some(CLOUDEVENTS_JSON) });
+    Ok((payload, headers))
 }
 
 /// Waits for every delivery report; the first failure fails the batch.

@@ -13,7 +13,7 @@
 //!   after a reset, audit verify, replay into fresh tables up to the live checkpoint, export.
 //!
 //! - mirror: the relay draining the log to a tansu broker against a bare idempotent producer, and
-//!   commit → consumed (klg_tests::mirror_bench; `KLG_BENCH_EVENTS` events, default 20,000).
+//!   commit → consumed (klg_tests::mirror_bench; `KLG_BENCH_EVENTS` events, default 100,000).
 //!
 //! Run: `cargo bench -p klg-tests --bench commands` (`KLG_BENCH_SECONDS` per scenario, default 5).
 //! `KLG_BENCH_ONLY` picks some of the parts, comma-separated: `load` (1 / 8 / 32 clients),
@@ -385,8 +385,15 @@ async fn rebuild(app: &TestApp, fleet: &[String]) -> Vec<Row> {
 /// The mirror (a tansu broker of its own, a fresh database): relay drain against a bare
 /// producer, and commit → consumed from the topic against the command's own latency.
 async fn mirror_rows() -> Vec<Row> {
-    let events = std::env::var("KLG_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
-    let m = klg_tests::mirror_bench::measure(events).await;
+    let events = std::env::var("KLG_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    // On a multi-threaded runtime of its own, as `klg serve` runs the relay (this benchmark's
+    // server runs on actix's single-threaded one).
+    let (done, figures) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let _ = done.send(runtime.block_on(klg_tests::mirror_bench::measure(events)));
+    });
+    let m = figures.await.unwrap();
     let ms_duration = |ms: f64| Duration::from_secs_f64(ms / 1000.0);
     vec![
         Row {

@@ -1,6 +1,6 @@
 //! Mirror throughput and commit→topic latency against a real Kafka-API broker (tansu); see
 //! `klg_tests::mirror_bench`. Run: `cargo bench -p klg-tests --bench mirror`
-//! (`KLG_BENCH_EVENTS` sets the event count, default 5,000).
+//! (`KLG_BENCH_EVENTS` sets the event count, default 100,000).
 
 /// The allocator of the `klg` binary (api/src/main.rs): the relay runs in this process.
 #[global_allocator]
@@ -8,7 +8,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
-    let events: usize = std::env::var("KLG_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
+    let events: usize =
+        std::env::var("KLG_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let m = klg_tests::mirror_bench::measure(events).await;
     println!("mirror benchmark: {} stored events, tansu broker on loopback", m.stored);
     println!("bare producer (baseline)          {:>9.0} events/s", m.bare_producer);

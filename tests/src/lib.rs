@@ -433,6 +433,28 @@ pub mod s3;
 pub mod scenario;
 
 /// Waits until the projector has handled every stored event.
+/// Appends `per_aircraft` copies of each aircraft's last event (a flight) to each of `fleet`, in
+/// one statement, interleaved across the fleet as concurrent commands would store them; the
+/// store's triggers stamp and chain every copy as they do any append. For benchmarks that need
+/// a long log quickly.
+pub async fn grow_fleet_history(pool: &PgPool, fleet: &[String], per_aircraft: i64) {
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT 'Aircraft', last.aggregate_id, last.sequence + g, last.event_type, last.event_version, \
+                last.payload, last.metadata \
+         FROM (SELECT DISTINCT ON (aggregate_id) aggregate_id, sequence, event_type, event_version, payload, \
+                      metadata \
+               FROM events WHERE aggregate_type = 'Aircraft' AND aggregate_id = ANY($1) \
+               ORDER BY aggregate_id, sequence DESC) last, generate_series(1, $2) g \
+         ORDER BY g, last.aggregate_id",
+    )
+    .bind(fleet)
+    .bind(per_aircraft)
+    .execute(pool)
+    .await
+    .expect("the fleet's history grows");
+}
+
 pub async fn wait_for_projections(pool: &PgPool) {
     wait_for_subscription(pool, klg_projections::PROJECTIONS).await
 }

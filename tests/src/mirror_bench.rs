@@ -2,7 +2,8 @@
 //! measured for the benchmarks (`--bench mirror`, and the mirror rows of `--bench commands`).
 //!
 //! Baseline, measured in the same run: a bare idempotent rdkafka producer sending the same
-//! envelopes with no database (the most the relay could do).
+//! messages (envelope, key and headers, from `klg_mirror::encode`) with no database (the most
+//! the relay could do).
 
 use std::time::{Duration, Instant};
 
@@ -50,13 +51,18 @@ pub async fn measure(events: usize) -> MirrorFigures {
     let write = WriteSide::new(pool.clone());
     let meta = CommandMetadata::new("bench");
     let aircraft = setup_fleet(&write, &meta).await;
-    for i in 0..events {
-        log_flight(&write, &meta, aircraft[i % aircraft.len()]).await;
+    // The backlog: a flight logged on each aircraft, then copies of it, interleaved across the
+    // fleet as concurrent commands would store them.
+    for id in &aircraft {
+        log_flight(&write, &meta, *id).await;
     }
+    let ids: Vec<String> = aircraft.iter().map(|id| id.to_string()).collect();
+    let per_aircraft = events.saturating_sub(ids.len() * 3).div_ceil(ids.len()) as i64;
+    crate::grow_fleet_history(&pool, &ids, per_aircraft).await;
     let stored = read_after(&pool, LogPosition::default(), i64::MAX).await.unwrap();
 
-    // Baseline: the same envelopes through a bare idempotent producer, to a topic like the
-    // relay's (3 partitions).
+    // Baseline: the same messages (envelope, key, headers) through a bare idempotent producer,
+    // to a topic like the relay's (3 partitions).
     let mut baseline_topics = MirrorConfig::new(broker.address());
     baseline_topics.topics = klg_mirror::Topics {
         aircraft: "bench.baseline".into(),
@@ -77,8 +83,11 @@ pub async fn measure(events: usize) -> MirrorFigures {
     let started = Instant::now();
     let mut deliveries = vec![];
     for event in &stored {
-        let payload = serde_json::to_vec(&EventEnvelope::from_stored(event)).unwrap();
-        let record = FutureRecord::to("bench.baseline").key(event.aggregate_id.as_str()).payload(&payload);
+        let (payload, headers) = klg_mirror::encode(event).unwrap();
+        let record = FutureRecord::to("bench.baseline")
+            .key(event.aggregate_id.as_str())
+            .payload(&payload)
+            .headers(headers);
         deliveries.push(producer.send_result(record).map_err(|(e, _)| e).unwrap());
     }
     for d in deliveries {
