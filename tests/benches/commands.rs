@@ -11,9 +11,9 @@
 //!   ≥ 100,000 events, against `COPY` of the same events in log order (the events table's read
 //!   rate); beside it the other full readers of the log: the live projector re-folding in place
 //!   after a reset, audit verify, replay into fresh tables up to the live checkpoint, export.
-//!
-//! - mirror: the relay draining the log to a tansu broker against a bare idempotent producer, and
-//!   commit → consumed (klg_tests::mirror_bench; `KLG_BENCH_EVENTS` events, default 100,000).
+//! - mirror: the relay draining a backlog of the log to a tansu broker against a bare idempotent
+//!   producer sending the same messages, and commit → consumed (klg_tests::mirror_bench;
+//!   `KLG_BENCH_EVENTS` events, default 100,000).
 //!
 //! Run: `cargo bench -p klg-tests --bench commands` (`KLG_BENCH_SECONDS` per scenario, default 5).
 //! `KLG_BENCH_ONLY` picks some of the parts, comma-separated: `load` (1 / 8 / 32 clients),
