@@ -267,20 +267,30 @@ fn reader_row(scenario: String, events: u64, started: Instant, copy_rate: f64) -
     }
 }
 
-/// `klg project --rebuild` as the CLI runs it: on a multi-threaded tokio runtime of its own, with
-/// a pool of its own (the benchmark's server runs on actix's single-threaded runtime).
-async fn rebuild_as_the_cli_does(pool: &PgPool) -> klg_projections::replay::ReplayReport {
-    let options = (*pool.connect_options()).clone();
-    let (done, report) = tokio::sync::oneshot::channel();
+/// What `work` makes, run on a multi-threaded tokio runtime of its own, as the `klg` binary runs
+/// its work (this benchmark's server runs on actix's single-threaded runtime).
+async fn on_a_runtime_of_its_own<T, W>(work: impl FnOnce() -> W + Send + 'static) -> T
+where
+    T: Send + 'static,
+    W: std::future::Future<Output = T>,
+{
+    let (done, result) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async move {
-            let pool =
-                sqlx::postgres::PgPoolOptions::new().max_connections(10).connect_with(options).await.unwrap();
-            let _ = done.send(klg_projections::replay::rebuild_all(&pool, |_, _| {}).await.unwrap());
-        })
+        let _ = done.send(runtime.block_on(work()));
     });
-    report.await.unwrap()
+    result.await.unwrap()
+}
+
+/// `klg project --rebuild` as the CLI runs it: on a runtime and with a pool of its own.
+async fn rebuild_as_the_cli_does(pool: &PgPool) -> klg_projections::replay::ReplayReport {
+    let options = (*pool.connect_options()).clone();
+    on_a_runtime_of_its_own(move || async move {
+        let pool =
+            sqlx::postgres::PgPoolOptions::new().max_connections(10).connect_with(options).await.unwrap();
+        klg_projections::replay::rebuild_all(&pool, |_, _| {}).await.unwrap()
+    })
+    .await
 }
 
 /// Reads `events` events of the log in log order with COPY: (events per second, bytes).
@@ -386,14 +396,8 @@ async fn rebuild(app: &TestApp, fleet: &[String]) -> Vec<Row> {
 /// producer, and commit → consumed from the topic against the command's own latency.
 async fn mirror_rows() -> Vec<Row> {
     let events = std::env::var("KLG_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    // On a multi-threaded runtime of its own, as `klg serve` runs the relay (this benchmark's
-    // server runs on actix's single-threaded one).
-    let (done, figures) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let _ = done.send(runtime.block_on(klg_tests::mirror_bench::measure(events)));
-    });
-    let m = figures.await.unwrap();
+    // The relay runs as `klg serve` runs it.
+    let m = on_a_runtime_of_its_own(move || klg_tests::mirror_bench::measure(events)).await;
     let ms_duration = |ms: f64| Duration::from_secs_f64(ms / 1000.0);
     vec![
         Row {
