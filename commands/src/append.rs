@@ -80,8 +80,9 @@ pub(crate) struct GroupAppender {
 }
 
 impl GroupAppender {
+    /// Appends through connections of its own (see [`append_connections`]), opened as `pool`'s.
     pub fn new(pool: PgPool) -> Arc<Self> {
-        Arc::new(Self { pool, queue: Mutex::default() })
+        Arc::new(Self { pool: append_connections(&pool), queue: Mutex::default() })
     }
 
     /// Appends `append`'s events, alone or in a group with other commands' appends.
@@ -158,6 +159,26 @@ impl Drop for Slot<'_> {
     }
 }
 
+/// The appender's connections: one per group in flight, each planning the append once.
+///
+/// PostgreSQL re-planned the append on every call — the custom plan sees the group's row count
+/// and always looks cheaper than the generic plan's guess — and planning was 142 µs a call, a
+/// fifth of the append's database time (docs/benchmarks.md, session 8). The statement's best plan
+/// never changes: unnest the group, probe the primary key once per row for its guard. So these
+/// connections use the generic plan, and disallow sequential scans: a plan made while `events`
+/// is nearly empty (a new deployment) would otherwise scan the whole table on every later call.
+fn append_connections(pool: &PgPool) -> PgPool {
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .options([("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off")]);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(MAX_IN_FLIGHT as u32)
+        .acquire_timeout(pool.options().get_acquire_timeout())
+        .connect_lazy_with(options)
+}
+
 fn take_group(queue: &mut Queue) -> Vec<Pending> {
     let rest = queue.waiting.split_off(queue.waiting.len().min(MAX_GROUP));
     std::mem::replace(&mut queue.waiting, rest)
@@ -166,6 +187,10 @@ fn take_group(queue: &mut Queue) -> Vec<Pending> {
 /// One statement appending every event of `appends`: per append, its (sequence, position)
 /// rows, or `PredecessorMissing` when its guard kept it out. A unique key's refusal of any row
 /// is `Conflict` for the whole statement (nothing was stored).
+///
+/// The guard's `OFFSET 0` keeps it a probe of the primary key per row: without it PostgreSQL may
+/// turn the `EXISTS` into a hash of every event of the table, built on each call (seen with the
+/// generic plan: 2.5 ms a call instead of 0.5 ms, growing with the log).
 async fn insert(pool: &PgPool, appends: &[&Append]) -> Result<Vec<Appended>, AppendError> {
     let rows = appends.iter().flat_map(|a| a.events.iter().map(move |e| (*a, e)));
     let mut columns = Columns::default();
@@ -181,7 +206,8 @@ async fn insert(pool: &PgPool, appends: &[&Append]) -> Result<Vec<Appended>, App
               WITH ORDINALITY AS e(aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
                                    metadata, expected, n) \
          WHERE e.expected = 0 OR EXISTS (SELECT 1 FROM events p WHERE p.aggregate_type = e.aggregate_type \
-                                         AND p.aggregate_id = e.aggregate_id AND p.sequence = e.expected) \
+                                         AND p.aggregate_id = e.aggregate_id AND p.sequence = e.expected \
+                                         OFFSET 0) \
          ORDER BY e.n \
          RETURNING aggregate_type, aggregate_id, sequence, global_position",
     )
