@@ -237,22 +237,6 @@ async fn freshness_probe(app: &TestApp, id: &str, running: &AtomicBool) -> Vec<D
     samples
 }
 
-/// Appends `count` more FlightLogged events to `id` in one statement (copies of its last event,
-/// which must be a flight), to give it a long history quickly.
-async fn grow_history(pool: &PgPool, id: &str, count: i64) {
-    sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         SELECT 'Aircraft', $1, last.sequence + g, 'FlightLogged', last.event_version, last.payload, last.metadata \
-         FROM (SELECT sequence, event_version, payload, metadata FROM events WHERE aggregate_type = 'Aircraft' \
-               AND aggregate_id = $1 ORDER BY sequence DESC LIMIT 1) last, generate_series(1, $2) g",
-    )
-    .bind(id)
-    .bind(count)
-    .execute(pool)
-    .await
-    .unwrap();
-}
-
 /// A full reader of the log (`events` read since `started`) against the ordered COPY rate.
 fn reader_row(scenario: String, events: u64, started: Instant, copy_rate: f64) -> Row {
     let elapsed = started.elapsed();
@@ -323,8 +307,9 @@ async fn rebuild(app: &TestApp, fleet: &[String]) -> Vec<Row> {
     }
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(pool).await.unwrap();
     let per_aircraft = ((100_000 - stored).max(0) / fleet.len() as i64) + 1;
+    // One aircraft at a time: each one's copies contiguous in the log, as this row has measured.
     for id in fleet {
-        grow_history(pool, id, per_aircraft).await;
+        klg_tests::grow_fleet_history(pool, std::slice::from_ref(id), per_aircraft).await;
     }
     klg_tests::wait_for_projections(pool).await;
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(pool).await.unwrap();
@@ -481,7 +466,7 @@ async fn by_history_length(app: &TestApp) -> Vec<Row> {
     for (registration, length) in [("RA-30001", 1_000), ("RA-30000", 10_000)] {
         let id = app.certified_aircraft(registration).await;
         log_flight(&app, &id).await;
-        grow_history(pool, &id, length - 3).await;
+        klg_tests::grow_fleet_history(pool, std::slice::from_ref(&id), length - 3).await;
         aged.push(id);
     }
     let mut by_length = vec![];

@@ -432,7 +432,6 @@ pub mod risingwave_sql;
 pub mod s3;
 pub mod scenario;
 
-/// Waits until the projector has handled every stored event.
 /// Appends `per_aircraft` copies of each aircraft's last event (a flight) to each of `fleet`, in
 /// one statement, interleaved across the fleet as concurrent commands would store them; the
 /// store's triggers stamp and chain every copy as they do any append. For benchmarks that need
@@ -455,6 +454,7 @@ pub async fn grow_fleet_history(pool: &PgPool, fleet: &[String], per_aircraft: i
     .expect("the fleet's history grows");
 }
 
+/// Waits until the projector has handled every stored event.
 pub async fn wait_for_projections(pool: &PgPool) {
     wait_for_subscription(pool, klg_projections::PROJECTIONS).await
 }
