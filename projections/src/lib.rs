@@ -2,6 +2,7 @@
 //! over it, the PostgreSQL projections they maintain, and the queries the read endpoints run.
 
 pub mod as_of;
+mod copy;
 pub mod log;
 pub mod projector;
 pub mod queries;

@@ -8,8 +8,8 @@
 //!
 //! A batch costs a handful of statements, not several per event (profiled: three statements
 //! per event held the projector near 2,000 events/s, below the command rate, so reads went stale
-//! for seconds under load): history rows of the whole batch go in one multi-row INSERT per
-//! table, statistics in one upsert, and consecutive flights of an aircraft — the bulk of an
+//! for seconds under load): history rows of the whole batch go in one binary COPY per table,
+//! statistics in one upsert, and consecutive flights of an aircraft — the bulk of an
 //! airworthiness log — fold into one guarded UPDATE for all aircraft of the batch. Other events
 //! update their row one by one, after the pending flights are written, so order is kept.
 
@@ -25,6 +25,7 @@ use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::copy::BinaryRows;
 use crate::log::StoredEvent;
 use crate::subscription::{Subscriber, SubscriberError};
 
@@ -193,7 +194,7 @@ impl<'e> Batch<'e> {
     }
 }
 
-/// One multi-row INSERT of history rows (`summaries` for tables that have a summary column).
+/// History rows in one binary `COPY` (`summaries` for tables that have a summary column).
 async fn insert_history(
     tx: &mut PgConnection,
     table: &str,
@@ -201,37 +202,38 @@ async fn insert_history(
     rows: &[(&StoredEvent, &str)],
     summaries: Option<Vec<&str>>,
 ) -> Result<(), SubscriberError> {
-    let texts = |f: &dyn Fn(&StoredEvent) -> Option<&str>| rows.iter().map(|(e, _)| f(e)).collect::<Vec<_>>();
-    let (summary_column, summary_array) =
-        if summaries.is_some() { (", summary", ", $13::text[]") } else { ("", "") };
-    let sql = format!(
-        "INSERT INTO {table} (global_position, {id_column}, sequence, event_id, event_type, event_version, \
-         recorded_at, actor, request_id, correlation_id, causation_id, payload{summary_column}) \
-         SELECT global_position, id, sequence, event_id, event_type, event_version, recorded_at, actor, request_id, \
-                correlation_id, causation_id, payload::json{summary_column} \
-         FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], \
-                     $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[]{summary_array}) \
-         AS h(global_position, id, sequence, event_id, event_type, event_version, recorded_at, actor, \
-              request_id, correlation_id, causation_id, payload{summary_column})"
-    );
-    let event_ids: Vec<String> = rows.iter().map(|(e, _)| e.event_id.to_string()).collect();
-    let mut query = sqlx::query(&sql)
-        .bind(rows.iter().map(|(e, _)| e.position.global_position).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, id)| *id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(e, _)| e.sequence).collect::<Vec<_>>())
-        .bind(event_ids)
-        .bind(texts(&|e| Some(&e.event_type)))
-        .bind(texts(&|e| Some(&e.event_version)))
-        .bind(rows.iter().map(|(e, _)| e.recorded_at).collect::<Vec<_>>())
-        .bind(texts(&|e| Some(e.metadata.actor())))
-        .bind(texts(&|e| e.metadata.request_id.as_deref()))
-        .bind(texts(&|e| e.metadata.correlation_id.as_deref()))
-        .bind(texts(&|e| e.metadata.causation_id.as_deref()))
-        .bind(texts(&|e| Some(&e.payload)));
-    if let Some(summaries) = summaries {
-        query = query.bind(summaries);
+    let summary_column = if summaries.is_some() { ", summary" } else { "" };
+    let columns = if summaries.is_some() { 13 } else { 12 };
+    let mut data = BinaryRows::new(columns, rows.iter().map(|(e, _)| e.payload.len() + 400).sum());
+    let mut summaries = summaries.map(Vec::into_iter);
+    let mut event_id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    for (e, id) in rows {
+        data.row()
+            .bigint(e.position.global_position)
+            .text(id)
+            .bigint(e.sequence)
+            .text(e.event_id.hyphenated().encode_lower(&mut event_id))
+            .text(&e.event_type)
+            .text(&e.event_version)
+            .timestamptz(e.recorded_at)
+            .text(e.metadata.actor())
+            .optional_text(e.metadata.request_id.as_deref())
+            .optional_text(e.metadata.correlation_id.as_deref())
+            .optional_text(e.metadata.causation_id.as_deref())
+            .text(&e.payload);
+        if let Some(summary) = summaries.as_mut().and_then(Iterator::next) {
+            data.text(summary);
+        }
     }
-    query.execute(&mut *tx).await?;
+    let mut copy = tx
+        .copy_in_raw(&format!(
+            "COPY {table} (global_position, {id_column}, sequence, event_id, event_type, event_version, \
+             recorded_at, actor, request_id, correlation_id, causation_id, payload{summary_column}) \
+             FROM STDIN (FORMAT binary)"
+        ))
+        .await?;
+    copy.send(data.finish()).await?;
+    copy.finish().await?;
     Ok(())
 }
 
