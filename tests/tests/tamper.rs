@@ -330,3 +330,68 @@ async fn an_export_imports_into_an_empty_store_with_the_same_events_positions_an
     assert_eq!(stored, 0, "all or nothing");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The appending trigger stamps every event's metadata with its own event id and recording time,
+/// whatever shape the metadata arrives in (the appender's compact object gets the stamps written
+/// in front as text; anything else, stamps of another event included, is merged as JSON), and
+/// records an idempotency key only when it is a top-level entry. Every result verifies.
+#[actix_rt::test]
+async fn every_shape_of_metadata_is_stamped_and_chained_and_verifies() {
+    let app = spawn_app().await;
+    let stream = uuid::Uuid::new_v4().to_string();
+    let shapes = [
+        r#"{"actor":"planner","command":"LogFlight"}"#,
+        r#"{}"#,
+        r#" { "actor" : "planner" } "#,
+        r#"{"actor":"planner","note":"\"idempotency_key\" in a value","event_id":"forged"}"#,
+    ];
+    for (sequence, metadata) in (1i64..).zip(shapes) {
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+             VALUES ('Probe', $1, $2, 'Probed', '1.0', '{\"Probed\": {}}', $3::json)",
+        )
+        .bind(&stream)
+        .bind(sequence)
+        .bind(metadata)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    // The same events again in another stream with new ids (their metadata carries the first
+    // stream's stamps): each is stamped with its own.
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         SELECT aggregate_type, aggregate_id || '-copy', sequence, event_type, event_version, payload, metadata \
+         FROM events WHERE aggregate_id = $1 ORDER BY sequence",
+    )
+    .bind(&stream)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let stamped: Vec<(String, bool, Option<String>)> = sqlx::query_as(
+        "SELECT metadata::text, \
+                (metadata::jsonb ->> 'event_id', metadata::jsonb ->> 'recorded_at') \
+                = (event_id::text, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')), \
+                metadata::jsonb ->> 'actor' \
+         FROM events WHERE aggregate_id IN ($1, $1 || '-copy') ORDER BY aggregate_id, sequence",
+    )
+    .bind(&stream)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stamped.len(), 8);
+    for (text, own_stamps, _) in &stamped {
+        assert!(own_stamps, "{text}");
+    }
+    assert!(stamped[0].0.starts_with(r#"{"event_id":""#), "written in front: {}", stamped[0].0);
+    assert_eq!(stamped[2].2.as_deref(), Some("planner"));
+    let keys: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM idempotency_keys WHERE aggregate_id LIKE $1 || '%'")
+            .bind(&stream)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(keys, 0, "a key's name inside a value is not a key");
+    let report = klg_audit::verify(&app.pool, None, |_| {}).await.unwrap();
+    assert!(report.ok && report.events_checked >= 8, "{report:?}");
+}
