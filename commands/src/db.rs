@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sqlx::migrate::MigrateDatabase;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{PgPool, Postgres};
 
 /// Default pool size: enough for the command path and the projector on a small machine.
@@ -25,6 +25,7 @@ pub async fn connect_with_timeout(
 ) -> Result<PgPool, String> {
     let mut options: PgConnectOptions =
         url.parse().map_err(|e| format!("DATABASE_URL {:?} is not a PostgreSQL URL: {e}", redact(url)))?;
+    options = without_tls_on_loopback(options, url, std::env::var_os("PGSSLMODE").is_some());
     if let Some(timeout) = statement_timeout {
         options = options.options([("statement_timeout", format!("{}ms", timeout.as_millis().max(1)))]);
     }
@@ -50,6 +51,30 @@ pub async fn connect_with_timeout(
         .map_err(unreachable)
 }
 
+/// TLS to a PostgreSQL on the same host protects nothing (the traffic never leaves the host) and
+/// cost PostgreSQL and `klg` 4 % of the CPU under the 32-client command load (docs/benchmarks.md,
+/// session 9), so it is off for a loopback host — unless `DATABASE_URL` (`sslmode=…`) or
+/// `PGSSLMODE` asks for a mode, which is then used as given.
+fn without_tls_on_loopback(options: PgConnectOptions, url: &str, pgsslmode_set: bool) -> PgConnectOptions {
+    let asked = pgsslmode_set
+        || url::Url::parse(url)
+            .is_ok_and(|u| u.query_pairs().any(|(k, _)| k == "sslmode" || k == "ssl-mode"));
+    if !asked && is_loopback(options.get_host()) {
+        options.ssl_mode(PgSslMode::Disable)
+    } else {
+        options
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Whether an error means "the database cannot be reached" rather than "the query was wrong":
 /// I/O, pool exhaustion, or SQLSTATE classes 08 (connection), 53 (resources), 57P (shutdown),
 /// 28 (authorization), 3D000 (database gone) and 57014 (statement timeout).
@@ -73,5 +98,34 @@ pub fn redact(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::postgres::{PgConnectOptions, PgSslMode};
+
+    use super::without_tls_on_loopback;
+
+    fn ssl_mode(url: &str, pgsslmode_set: bool) -> String {
+        let options: PgConnectOptions = url.parse().unwrap();
+        format!("{:?}", without_tls_on_loopback(options, url, pgsslmode_set).get_ssl_mode())
+    }
+
+    #[test]
+    fn tls_is_off_for_a_loopback_host_unless_a_mode_is_asked_for() {
+        let off = format!("{:?}", PgSslMode::Disable);
+        for url in
+            ["postgres://u@127.0.0.1:5432/klg", "postgres://u@localhost/klg", "postgres://u@[::1]:5432/klg"]
+        {
+            assert_eq!(ssl_mode(url, false), off, "{url}");
+            assert_ne!(ssl_mode(url, true), off, "{url} with PGSSLMODE");
+        }
+        assert_eq!(
+            ssl_mode("postgres://u@127.0.0.1/klg?sslmode=require", false),
+            format!("{:?}", PgSslMode::Require)
+        );
+        assert_ne!(ssl_mode("postgres://u@db.example.org/klg", false), off);
+        assert_ne!(ssl_mode("postgres://u@10.0.0.5/klg", false), off);
     }
 }
