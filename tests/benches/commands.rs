@@ -425,9 +425,18 @@ fn main() {
         .unwrap();
         let fleet = app.certified_fleet(20000, 200).await;
         let mut rows = vec![];
+        let mut cpu_per_command = vec![];
         for clients in [1, 8, 32].into_iter().filter(|_| runs("load")) {
             let baseline = raw_insert_tps(pool, clients, seconds).await;
+            let busy = busy_cpu();
             let (load, client) = command_load_from(&app, &fleet, clients, seconds).await;
+            if let (Some(before), Some(after)) = (busy, busy_cpu()) {
+                let commands = load.throughput * seconds.as_secs_f64();
+                cpu_per_command.push(format!(
+                    "{clients} clients {:.0} µs",
+                    (after - before).as_secs_f64() * 1e6 / commands
+                ));
+            }
             rows.push(Row {
                 scenario: format!("LogFlight over HTTP ({client}), {clients} clients"),
                 throughput: Some(load.throughput),
@@ -451,7 +460,26 @@ fn main() {
             rows.extend(mirror_rows().await);
         }
         print(&rows);
+        if !cpu_per_command.is_empty() {
+            // Less noisy than throughput for comparing two builds: the work each command costs.
+            println!(
+                "\nCPU per LogFlight, every process (klg, PostgreSQL, wrk): {}",
+                cpu_per_command.join(", ")
+            );
+        }
     });
+}
+
+/// CPU time the whole machine has spent busy so far (`/proc/stat`), if this is Linux.
+fn busy_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> =
+        stat.lines().next()?.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
+    let busy: u64 =
+        ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
+    // The kernel counts in USER_HZ, 100 per second on Linux.
+    Some(Duration::from_millis(busy * 10))
 }
 
 /// LogFlight latency by the aircraft's history length: 10, 1,000 and 10,000 events.
