@@ -29,9 +29,12 @@ use tokio::sync::oneshot;
 /// and the time a group holds its rows' locks small.
 const MAX_GROUP: usize = 64;
 
-/// Groups in flight at once. More than one lets PostgreSQL overlap one group's commit (the WAL
-/// flush) with the next group's inserts.
-const MAX_IN_FLIGHT: usize = 2;
+/// Groups in flight at once. One: the next group forms while the one in flight commits, so
+/// groups grow with the load. Two (which let one group's commit overlap the next group's
+/// insert) cost 15 % more CPU per command under load — smaller groups, and two appends
+/// contending for the same index pages — with the WAL flush at 85 µs (docs/benchmarks.md,
+/// session 9).
+pub const MAX_IN_FLIGHT: usize = 1;
 
 /// One command's events, numbered after `expected` (the sequence they were decided on).
 pub(crate) struct Append {

@@ -11,6 +11,7 @@ pub mod metadata;
 mod service;
 mod store;
 
+pub use append::MAX_IN_FLIGHT as GROUPS_IN_FLIGHT;
 pub use error::CommandError;
 pub use lookups::{PgAircraftDirectory, PgRegistrationRegistry};
 pub use metadata::{CommandMetadata, IdempotencyClaim};

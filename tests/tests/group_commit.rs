@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use awc::http::StatusCode;
 use futures_util::future::join_all;
+use klg_commands::GROUPS_IN_FLIGHT;
 use klg_tests::{aircraft_body, spawn_app, Reply, TestApp};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -32,12 +33,13 @@ async fn with_appends_held_back<F: std::future::Future<Output = Reply>>(
     openers: Vec<F>,
     queued: Vec<F>,
 ) -> (Vec<Reply>, Vec<Reply>) {
+    let openers_count = openers.len();
     let mut lock = PgConnection::connect_with(&app.pool.connect_options()).await.unwrap();
     let mut tx = lock.begin().await.unwrap();
     sqlx::query("LOCK TABLE events IN SHARE MODE").execute(&mut *tx).await.unwrap();
     let behind = async {
         let mut watch = PgConnection::connect_with(&app.pool.connect_options()).await.unwrap();
-        while blocked_appends(&mut watch).await < 2 {
+        while blocked_appends(&mut watch).await < openers_count as i64 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let release = async {
@@ -71,7 +73,7 @@ async fn commands_queued_behind_groups_in_flight_commit_together_each_whole() {
     let paths: Vec<String> = fleet.iter().map(|id| format!("/api/v1/aircraft/{id}/flights")).collect();
     let flight = flight();
     let mut commands: Vec<_> = paths.iter().map(|p| app.post_json(p, &flight)).collect();
-    let queued = commands.split_off(2);
+    let queued = commands.split_off(GROUPS_IN_FLIGHT);
     let (openers, queued) = with_appends_held_back(&app, commands, queued).await;
     for reply in openers.iter().chain(&queued) {
         assert_eq!((reply.status, &reply.body["version"]), (StatusCode::OK, &json!(3)), "{}", reply.body);
@@ -91,8 +93,8 @@ async fn commands_queued_behind_groups_in_flight_commit_together_each_whole() {
 
 type Command<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + 'a>>;
 
-/// Runs the two `rivals` in a group with eight bystanders (flights on aircraft of their own),
-/// behind two groups in flight. Checks the bystanders and the events stored (`stored` by the
+/// Runs the two `rivals` in a group with bystanders (flights on aircraft of their own; ten
+/// flights in all with the groups in flight before them), behind every group slot taken. Checks the bystanders and the events stored (`stored` by the
 /// rivals); answers the rivals' replies.
 async fn rivals_in_a_group<'a>(
     app: &'a TestApp,
@@ -104,9 +106,9 @@ async fn rivals_in_a_group<'a>(
     let paths: Vec<String> = fleet.iter().map(|id| format!("/api/v1/aircraft/{id}/flights")).collect();
     let before = app.event_count().await;
     let openers: Vec<Command> =
-        paths[..2].iter().map(|p| Box::pin(app.post_json(p, &flight)) as Command).collect();
+        paths[..GROUPS_IN_FLIGHT].iter().map(|p| Box::pin(app.post_json(p, &flight)) as Command).collect();
     let mut queued: Vec<Command> = rivals.into();
-    queued.extend(paths[2..10].iter().map(|p| Box::pin(app.post_json(p, &flight)) as Command));
+    queued.extend(paths[GROUPS_IN_FLIGHT..10].iter().map(|p| Box::pin(app.post_json(p, &flight)) as Command));
     let (openers, queued) = with_appends_held_back(app, openers, queued).await;
     for reply in openers.iter().chain(&queued[2..]) {
         assert_eq!((reply.status, &reply.body["version"]), (StatusCode::OK, &json!(3)), "{}", reply.body);
