@@ -4,7 +4,9 @@
 //! - KLG: `POST /api/v1/aircraft/{id}/flights` over HTTP/1.1 keep-alive to 200 certified aircraft
 //!   at random, at 1 / 8 / 32 clients — throughput, p50/p99, ratio to the baseline; driven by
 //!   `wrk` (Debian package, installed by scripts/test-setup) as in the measurement, or by
-//!   the in-process client where wrk is missing (the row names which);
+//!   the in-process client where wrk is missing (the row names which); after the table, the CPU
+//!   the whole machine spent per command in each load phase (`/proc/stat`), steadier than
+//!   throughput for comparing two builds;
 //! - cost with history: LogFlight latency on aircraft with 10, 1,000 and 10,000 events;
 //! - freshness under the 32-client load: command answered → visible in `GET /api/v1/aircraft/{id}`;
 //! - rebuild (`klg project --rebuild`: the whole log folded into fresh tables, swapped in),
