@@ -189,22 +189,12 @@ impl Application {
         // Subscriptions get connections of their own, opened on this (the main) runtime: pooled
         // connections opened by request handlers belong to an HTTP worker's runtime and break
         // when that worker shuts down — under a subscription's batch, on every graceful stop.
-        //
-        // Their statements are planned once per connection: the projector's flight UPDATE was
-        // re-planned on every batch (its custom plan, seeing the batch's few rows, always looks
-        // cheaper than the generic one), 65–95 µs a batch, 5 % of the projections' database
-        // time under the 32-client load (docs/benchmarks.md, session 9). Without sequential
-        // scans, because a generic plan made while a table is nearly empty would otherwise scan
-        // it whole on every later batch (as the appender's connections, commands/src/append.rs).
+        // Their statements are planned once: the projector's flight UPDATE was re-planned on
+        // every batch, 65–95 µs each (docs/benchmarks.md, session 9).
         let background = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(
-                pool.connect_options()
-                    .as_ref()
-                    .clone()
-                    .options([("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off")]),
-            );
+            .connect_lazy_with(klg_commands::db::planned_once(pool.connect_options().as_ref().clone()));
         let subscription = Subscription::new(PROJECTIONS, owner.clone(), background.clone(), Projector);
         let status = subscription.status();
         let mut tasks: Vec<_> = settings

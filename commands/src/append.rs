@@ -162,24 +162,14 @@ impl Drop for Slot<'_> {
     }
 }
 
-/// The appender's connections: one per group in flight, each planning the append once.
-///
-/// PostgreSQL re-planned the append on every call — the custom plan sees the group's row count
-/// and always looks cheaper than the generic plan's guess — and planning was 142 µs a call, a
-/// fifth of the append's database time (docs/benchmarks.md, session 8). The statement's best plan
-/// never changes: unnest the group, probe the primary key once per row for its guard. So these
-/// connections use the generic plan, and disallow sequential scans: a plan made while `events`
-/// is nearly empty (a new deployment) would otherwise scan the whole table on every later call.
+/// The appender's connections: one per group in flight, each planning the append once
+/// ([`crate::db::planned_once`]: its best plan never changes — unnest the group, probe the
+/// primary key once per row for its guard).
 fn append_connections(pool: &PgPool) -> PgPool {
-    let options = pool
-        .connect_options()
-        .as_ref()
-        .clone()
-        .options([("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off")]);
     sqlx::postgres::PgPoolOptions::new()
         .max_connections(MAX_IN_FLIGHT as u32)
         .acquire_timeout(pool.options().get_acquire_timeout())
-        .connect_lazy_with(options)
+        .connect_lazy_with(crate::db::planned_once(pool.connect_options().as_ref().clone()))
 }
 
 fn take_group(queue: &mut Queue) -> Vec<Pending> {

@@ -51,6 +51,18 @@ pub async fn connect_with_timeout(
         .map_err(unreachable)
 }
 
+/// `options` for connections that plan each statement once, with PostgreSQL's generic plan.
+///
+/// For statements over arrays of a batch (the group append, the projector's flight UPDATE)
+/// PostgreSQL otherwise re-plans on every call: the custom plan sees the batch's few rows and
+/// always looks cheaper than the generic plan's guess (142 µs a plan for the append, a fifth of
+/// its database time; docs/benchmarks.md, sessions 8 and 9). Sequential scans are disallowed
+/// too: a generic plan made while a table is nearly empty (a new deployment) would otherwise
+/// scan the whole table on every later call, where an index probe per row is the plan wanted.
+pub fn planned_once(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off")])
+}
+
 /// TLS to a PostgreSQL on the same host protects nothing (the traffic never leaves the host) and
 /// cost PostgreSQL and `klg` 4 % of the CPU under the 32-client command load (docs/benchmarks.md,
 /// session 9), so it is off for a loopback host — unless `DATABASE_URL` (`sslmode=…`) or

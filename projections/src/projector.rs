@@ -155,15 +155,15 @@ impl<'e> Batch<'e> {
 
     async fn write_history(&self, tx: &mut PgConnection) -> Result<(), SubscriberError> {
         if !self.aircraft_history.is_empty() {
-            let rows: Vec<(&StoredEvent, &str)> =
-                self.aircraft_history.iter().map(|(e, id, _)| (*e, id.as_str())).collect();
-            let summaries: Vec<&str> = self.aircraft_history.iter().map(|(_, _, s)| s.as_str()).collect();
-            insert_history(tx, "aircraft_history", "aircraft_id", &rows, Some(summaries)).await?;
+            let rows = self
+                .aircraft_history
+                .iter()
+                .map(|(e, id, summary)| (*e, id.as_str(), Some(summary.as_str())));
+            insert_history(tx, "aircraft_history", "aircraft_id", true, rows).await?;
         }
         if !self.inbox_history.is_empty() {
-            let rows: Vec<(&StoredEvent, &str)> =
-                self.inbox_history.iter().map(|(e, id)| (*e, id.as_str())).collect();
-            insert_history(tx, "inbox_history", "document_id", &rows, None).await?;
+            let rows = self.inbox_history.iter().map(|(e, id)| (*e, id.as_str(), None));
+            insert_history(tx, "inbox_history", "document_id", false, rows).await?;
         }
         Ok(())
     }
@@ -194,20 +194,18 @@ impl<'e> Batch<'e> {
     }
 }
 
-/// History rows in one binary `COPY` (`summaries` for tables that have a summary column).
-async fn insert_history(
+/// History rows in one binary `COPY`: each event with its aggregate's id, and its summary for
+/// tables that have a summary column (`summary_column`).
+async fn insert_history<'e>(
     tx: &mut PgConnection,
     table: &str,
     id_column: &str,
-    rows: &[(&StoredEvent, &str)],
-    summaries: Option<Vec<&str>>,
+    summary_column: bool,
+    rows: impl ExactSizeIterator<Item = (&'e StoredEvent, &'e str, Option<&'e str>)>,
 ) -> Result<(), SubscriberError> {
-    let summary_column = if summaries.is_some() { ", summary" } else { "" };
-    let columns = if summaries.is_some() { 13 } else { 12 };
-    let mut data = BinaryRows::new(columns, rows.iter().map(|(e, _)| e.payload.len() + 400).sum());
-    let mut summaries = summaries.map(Vec::into_iter);
+    let mut data = BinaryRows::new(12 + i16::from(summary_column), rows.len() * 1024);
     let mut event_id = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    for (e, id) in rows {
+    for (e, id, summary) in rows {
         data.row()
             .bigint(e.position.global_position)
             .text(id)
@@ -221,10 +219,11 @@ async fn insert_history(
             .optional_text(e.metadata.correlation_id.as_deref())
             .optional_text(e.metadata.causation_id.as_deref())
             .text(&e.payload);
-        if let Some(summary) = summaries.as_mut().and_then(Iterator::next) {
-            data.text(summary);
+        if summary_column {
+            data.optional_text(summary);
         }
     }
+    let summary_column = if summary_column { ", summary" } else { "" };
     let mut copy = tx
         .copy_in_raw(&format!(
             "COPY {table} (global_position, {id_column}, sequence, event_id, event_type, event_version, \

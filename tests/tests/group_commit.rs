@@ -94,8 +94,8 @@ async fn commands_queued_behind_groups_in_flight_commit_together_each_whole() {
 type Command<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + 'a>>;
 
 /// Runs the two `rivals` in a group with bystanders (flights on aircraft of their own; ten
-/// flights in all with the groups in flight before them), behind every group slot taken. Checks the bystanders and the events stored (`stored` by the
-/// rivals); answers the rivals' replies.
+/// flights in all with the groups in flight before them), behind every group slot taken. Checks
+/// the bystanders and the events stored (`stored` by the rivals); answers the rivals' replies.
 async fn rivals_in_a_group<'a>(
     app: &'a TestApp,
     fleet: &[String],
