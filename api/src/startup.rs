@@ -191,7 +191,7 @@ impl Application {
         // when that worker shuts down — under a subscription's batch, on every graceful stop.
         // Their statements are planned once: the projector's flight UPDATE was re-planned on
         // every batch, 65–95 µs each (docs/benchmarks.md, session 9).
-        let background = sqlx::postgres::PgPoolOptions::new()
+        let background = klg_commands::db::pool_options()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(klg_commands::db::planned_once(pool.connect_options().as_ref().clone()));

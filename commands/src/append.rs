@@ -22,7 +22,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use cqrs_es::persist::SerializedEvent;
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::oneshot;
 
 /// Appends in one group at most. Each is a few rows; the bound keeps a statement's parameters
@@ -107,11 +108,14 @@ impl GroupAppender {
         answer.await.unwrap_or(Err(AppendError::Interrupted))
     }
 
-    /// Appends `group`, then every group that queued meanwhile, until the queue is empty.
+    /// Appends `group`, then every group that queued meanwhile, until the queue is empty. One
+    /// connection serves the whole run: given back to the pool between groups, it is checked
+    /// there (a round trip, sqlx's on every release) while the next group waits for it.
     async fn flush(self: Arc<Self>, mut group: Vec<Pending>) {
         let mut slot = Slot { appender: &self, held: true };
+        let mut connection = None;
         loop {
-            self.append_group(group).await;
+            self.append_group(&mut connection, group).await;
             let mut queue = self.lock();
             // Checked and released under one lock: an append queued after this sees a free slot.
             if queue.waiting.is_empty() {
@@ -123,13 +127,14 @@ impl GroupAppender {
         }
     }
 
-    async fn append_group(&self, group: Vec<Pending>) {
+    async fn append_group(&self, connection: &mut Option<PoolConnection<Postgres>>, group: Vec<Pending>) {
         let appends: Vec<&Append> = group.iter().map(|p| &p.append).collect();
-        let results = match insert(&self.pool, &appends).await {
+        let results = match self.insert_on(connection, &appends).await {
             Err(AppendError::Conflict) if group.len() > 1 => {
                 let mut results = Vec::with_capacity(group.len());
                 for append in &appends {
-                    results.push(insert(&self.pool, &[append]).await.and_then(|mut alone| alone.remove(0)));
+                    let alone = self.insert_on(connection, &[append]).await;
+                    results.push(alone.and_then(|mut alone| alone.remove(0)));
                 }
                 results
             }
@@ -140,6 +145,26 @@ impl GroupAppender {
             // The command's request may have gone away; its events stand (or not) all the same.
             let _ = pending.reply.send(result);
         }
+    }
+
+    /// [`insert`] on the connection held (taken from the pool if none is). A connection whose
+    /// statement failed for any reason but a refusal goes back to the pool, which checks it.
+    async fn insert_on(
+        &self,
+        connection: &mut Option<PoolConnection<Postgres>>,
+        appends: &[&Append],
+    ) -> Result<Vec<Appended>, AppendError> {
+        let held = match connection {
+            Some(held) => held,
+            None => {
+                connection.insert(self.pool.acquire().await.map_err(|e| AppendError::Database(Arc::new(e)))?)
+            }
+        };
+        let inserted = insert(held, appends).await;
+        if matches!(inserted, Err(AppendError::Database(_))) {
+            *connection = None;
+        }
+        inserted
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
@@ -166,7 +191,7 @@ impl Drop for Slot<'_> {
 /// ([`crate::db::planned_once`]: its best plan never changes — unnest the group, probe the
 /// primary key once per row for its guard).
 fn append_connections(pool: &PgPool) -> PgPool {
-    sqlx::postgres::PgPoolOptions::new()
+    crate::db::pool_options()
         .max_connections(MAX_IN_FLIGHT as u32)
         .acquire_timeout(pool.options().get_acquire_timeout())
         .connect_lazy_with(crate::db::planned_once(pool.connect_options().as_ref().clone()))
@@ -184,7 +209,7 @@ fn take_group(queue: &mut Queue) -> Vec<Pending> {
 /// The guard's `OFFSET 0` keeps it a probe of the primary key per row: without it PostgreSQL may
 /// turn the `EXISTS` into a hash of every event of the table, built on each call (seen with the
 /// generic plan: 2.5 ms a call instead of 0.5 ms, growing with the log).
-async fn insert(pool: &PgPool, appends: &[&Append]) -> Result<Vec<Appended>, AppendError> {
+async fn insert(db: &mut PgConnection, appends: &[&Append]) -> Result<Vec<Appended>, AppendError> {
     let rows = appends.iter().flat_map(|a| a.events.iter().map(move |e| (*a, e)));
     let mut columns = Columns::default();
     for (append, event) in rows {
@@ -212,7 +237,7 @@ async fn insert(pool: &PgPool, appends: &[&Append]) -> Result<Vec<Appended>, App
     .bind(columns.payloads)
     .bind(columns.metadata)
     .bind(columns.expected)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => AppendError::Conflict,

@@ -43,12 +43,33 @@ pub async fn connect_with_timeout(
             _ => Err(unreachable(e)),
         })?;
     }
-    PgPoolOptions::new()
+    pool_options()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await
         .map_err(unreachable)
+}
+
+/// A connection idle for this long is checked (one round trip) before it is handed out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
+/// Options every pool of `klg`'s database starts from. A connection taken from the pool is
+/// checked only after sitting idle for [`IDLE_BEFORE_PING`] (sqlx's documented pattern), not on
+/// every use: the check is a round trip in the path of every command — the group appender takes
+/// its connection once per group — and cost a fifth of the throughput at one client (2,000 →
+/// 2,450 LogFlight/s, CPU per command 450 → 390 µs; docs/benchmarks.md, session 10). A
+/// connection that breaks while in use (PostgreSQL restarted, the backend terminated) fails its
+/// statement as it would have mid-statement — a 503 — and is replaced.
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new().test_before_acquire(false).before_acquire(|conn, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= IDLE_BEFORE_PING {
+                sqlx::Connection::ping(conn).await?;
+            }
+            Ok(true)
+        })
+    })
 }
 
 /// `options` for connections that plan each statement once, with PostgreSQL's generic plan.
