@@ -21,6 +21,9 @@
 //! `KLG_BENCH_ONLY` picks some of the parts, comma-separated: `load` (1 / 8 / 32 clients),
 //! `history`, `freshness`, `rebuild`, `mirror` — for profiling one of them.
 //! Benchmarks never fail on a slow machine: they print, and the ratios compare within one run.
+//! The ratios the issue sets targets for (LogFlight against raw INSERT, rebuild against COPY,
+//! relay against the bare producer) are each side's best of three rounds, alternated, so that a
+//! moment when the machine is slow (it is a VM) does not decide a ratio.
 
 /// The allocator of the `klg` binary (api/src/main.rs): the server runs in this process.
 #[global_allocator]
@@ -430,6 +433,50 @@ async fn mirror_rows() -> Vec<Row> {
     ]
 }
 
+/// Rounds of the load phases (each round: 1, 8 and 32 clients, each a raw-INSERT phase then a
+/// LogFlight phase).
+const LOAD_ROUNDS: usize = 3;
+
+/// LogFlight at 1, 8 and 32 clients against raw INSERTs at as many, in [`LOAD_ROUNDS`] rounds,
+/// each side's best: one 4-second phase of either moved by ±10 % between runs, and now and then a
+/// whole run of one build was a quarter slower (the machine is a VM; docs/benchmarks.md,
+/// session 10). Answers the rows and, per client count, the CPU per command of the best round.
+async fn command_loads(app: &TestApp, fleet: &[String], seconds: Duration) -> (Vec<Row>, Vec<String>) {
+    const CLIENTS: [usize; 3] = [1, 8, 32];
+    let mut baselines = [0.0_f64; CLIENTS.len()];
+    // Per client count, each round's load: (load, its driver, CPU per command in µs).
+    let mut loads: [Vec<(Load, &str, Option<f64>)>; CLIENTS.len()] = Default::default();
+    for _ in 0..LOAD_ROUNDS {
+        for (i, clients) in CLIENTS.into_iter().enumerate() {
+            baselines[i] = baselines[i].max(raw_insert_tps(&app.pool, clients, seconds).await);
+            let busy = busy_cpu();
+            let (load, client) = command_load_from(app, fleet, clients, seconds).await;
+            let cpu = busy.zip(busy_cpu()).map(|(before, after)| {
+                (after - before).as_secs_f64() * 1e6 / (load.throughput * seconds.as_secs_f64())
+            });
+            loads[i].push((load, client, cpu));
+        }
+    }
+    let mut rows = vec![];
+    let mut cpu_per_command = vec![];
+    for ((clients, baseline), rounds) in CLIENTS.into_iter().zip(baselines).zip(loads) {
+        let best = rounds.into_iter().max_by(|a, b| a.0.throughput.total_cmp(&b.0.throughput));
+        let Some((load, client, cpu)) = best else { continue };
+        if let Some(cpu) = cpu {
+            cpu_per_command.push(format!("{clients} clients {cpu:.0} µs"));
+        }
+        rows.push(Row {
+            scenario: format!("LogFlight over HTTP ({client}), {clients} clients, best of {LOAD_ROUNDS}"),
+            throughput: Some(load.throughput),
+            p50: load.p50,
+            p99: load.p99,
+            baseline: format!("raw INSERT {baseline:.0}/s"),
+            ratio: load.throughput / baseline,
+        });
+    }
+    (rows, cpu_per_command)
+}
+
 /// Whether `KLG_BENCH_ONLY` (unset: every part) includes `part`.
 fn runs(part: &str) -> bool {
     std::env::var("KLG_BENCH_ONLY").map_or(true, |only| only.split(',').any(|p| p.trim() == part))
@@ -450,28 +497,8 @@ fn main() {
         .await
         .unwrap();
         let fleet = app.certified_fleet(20000, 200).await;
-        let mut rows = vec![];
-        let mut cpu_per_command = vec![];
-        for clients in [1, 8, 32].into_iter().filter(|_| runs("load")) {
-            let baseline = raw_insert_tps(pool, clients, seconds).await;
-            let busy = busy_cpu();
-            let (load, client) = command_load_from(&app, &fleet, clients, seconds).await;
-            if let (Some(before), Some(after)) = (busy, busy_cpu()) {
-                let commands = load.throughput * seconds.as_secs_f64();
-                cpu_per_command.push(format!(
-                    "{clients} clients {:.0} µs",
-                    (after - before).as_secs_f64() * 1e6 / commands
-                ));
-            }
-            rows.push(Row {
-                scenario: format!("LogFlight over HTTP ({client}), {clients} clients"),
-                throughput: Some(load.throughput),
-                p50: load.p50,
-                p99: load.p99,
-                baseline: format!("raw INSERT {baseline:.0}/s"),
-                ratio: load.throughput / baseline,
-            });
-        }
+        let (mut rows, cpu_per_command) =
+            if runs("load") { command_loads(&app, &fleet, seconds).await } else { Default::default() };
 
         if runs("history") {
             rows.extend(by_history_length(&app).await);
@@ -489,7 +516,7 @@ fn main() {
         if !cpu_per_command.is_empty() {
             // Less noisy than throughput for comparing two builds: the work each command costs.
             println!(
-                "\nCPU per LogFlight, every process (klg, PostgreSQL, wrk): {}",
+                "\nCPU per LogFlight in the best round, every process (klg, PostgreSQL, wrk): {}",
                 cpu_per_command.join(", ")
             );
         }
