@@ -64,12 +64,7 @@ pub async fn measure(events: usize) -> MirrorFigures {
     // Baseline: the same messages (envelope, key, headers) through a bare idempotent producer,
     // to a topic like the relay's (3 partitions).
     let mut baseline_topics = MirrorConfig::new(broker.address());
-    baseline_topics.topics = klg_mirror::Topics {
-        aircraft: "bench.baseline".into(),
-        inbox: "bench.baseline.inbox".into(),
-        tmc: "bench.baseline.tmc".into(),
-        other: "bench.baseline.other".into(),
-    };
+    baseline_topics.topics = bench_topics("bench.baseline");
     Relay::new(baseline_topics).unwrap().ensure_topics().await.unwrap();
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", broker.address())
@@ -88,23 +83,23 @@ pub async fn measure(events: usize) -> MirrorFigures {
     let (mut baseline, mut relay_rate): (f64, f64) = (0.0, 0.0);
     let mut config = MirrorConfig::new(broker.address());
     config.partitions = 3;
+    let relay = Relay::new(config.clone()).unwrap();
     for round in 1..=ROUNDS {
         baseline = baseline.max(bare_send_rate(&producer, &stored).await);
-        let (name, topics) = if round == ROUNDS {
-            (MIRROR.to_owned(), config.topics.clone())
+        let (name, drain) = if round == ROUNDS {
+            (MIRROR.to_owned(), relay.clone())
         } else {
-            (format!("bench-drain-{round}"), drain_topics(round))
+            let topics = bench_topics(&format!("bench.drain{round}"));
+            (format!("bench-drain-{round}"), Relay::new(MirrorConfig { topics, ..config.clone() }).unwrap())
         };
-        let relay = Relay::new(MirrorConfig { topics, ..config.clone() }).unwrap();
-        relay.ensure_topics().await.unwrap();
+        drain.ensure_topics().await.unwrap();
         // Dropped after the clock stops: dropping a producer joins its polling thread (up to
         // 100 ms), which is not part of draining.
-        let subscription = Subscription::new(name, "bench", pool.clone(), relay);
+        let subscription = Subscription::new(name, "bench", pool.clone(), drain);
         let started = Instant::now();
         let drained = subscription.catch_up().await.unwrap();
         relay_rate = relay_rate.max(drained as f64 / started.elapsed().as_secs_f64());
     }
-    let relay = Relay::new(config.clone()).unwrap();
     // Latency: commit (recorded_at) -> consumed from the topic, with the relay following live.
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", broker.address())
@@ -183,14 +178,13 @@ async fn bare_send_rate(producer: &FutureProducer, stored: &[klg_projections::St
     stored.len() as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Topics of a drain before the last round, apart from the relay's own.
-fn drain_topics(round: usize) -> klg_mirror::Topics {
-    let topic = |kind: &str| format!("bench.drain{round}.{kind}");
+/// Topics apart from the relay's own: `aircraft` and names derived from it.
+fn bench_topics(aircraft: &str) -> klg_mirror::Topics {
     klg_mirror::Topics {
-        aircraft: topic("aircraft"),
-        inbox: topic("inbox"),
-        tmc: topic("tmc"),
-        other: topic("other"),
+        aircraft: aircraft.to_owned(),
+        inbox: format!("{aircraft}.inbox"),
+        tmc: format!("{aircraft}.tmc"),
+        other: format!("{aircraft}.other"),
     }
 }
 
