@@ -1,4 +1,6 @@
-//! Rows for `COPY … FROM STDIN (FORMAT binary)`: how the projector writes history rows.
+//! PostgreSQL's binary `COPY` format, both ways: rows for `COPY … FROM STDIN (FORMAT binary)`
+//! (how the projector writes history rows) and rows of `COPY … TO STDOUT (FORMAT binary)` (how
+//! the log is read).
 //!
 //! Profiled (docs/benchmarks.md, session 9): 8,000 history rows took PostgreSQL 24–31 ms as
 //! `INSERT … SELECT FROM unnest(…)` of thirteen arrays and 11–15 ms as a binary `COPY` — COPY
@@ -71,10 +73,201 @@ impl BinaryRows {
     }
 }
 
+/// Rows of binary `COPY … TO STDOUT` data with `N` fields each, decoded chunk by chunk as they
+/// arrive (a row may span chunks; PostgreSQL sends the header with the first row).
+pub(crate) struct BinaryRowReader<const N: usize> {
+    /// Bytes of a row (or the header) not complete yet.
+    pending: Vec<u8>,
+    header_read: bool,
+    finished: bool,
+}
+
+impl<const N: usize> BinaryRowReader<N> {
+    pub fn new() -> Self {
+        Self { pending: Vec::new(), header_read: false, finished: false }
+    }
+
+    /// Takes the next chunk of the data; calls `row` with the fields of each row it completes.
+    pub fn feed(
+        &mut self,
+        chunk: &[u8],
+        row: &mut impl FnMut(&[&[u8]; N]) -> Result<(), sqlx::Error>,
+    ) -> Result<(), sqlx::Error> {
+        if self.pending.is_empty() {
+            let used = self.rows(chunk, row)?;
+            self.pending.extend_from_slice(&chunk[used..]);
+        } else {
+            let mut pending = std::mem::take(&mut self.pending);
+            pending.extend_from_slice(chunk);
+            let used = self.rows(&pending, row)?;
+            pending.drain(..used);
+            self.pending = pending;
+        }
+        Ok(())
+    }
+
+    /// After the last chunk: fails unless the data ended with the format's trailer.
+    pub fn finish(self) -> Result<(), sqlx::Error> {
+        match self.finished && self.pending.is_empty() {
+            true => Ok(()),
+            false => Err(malformed("the data ended before its trailer")),
+        }
+    }
+
+    /// Reads the complete rows at the start of `data`; answers how many bytes they took.
+    fn rows(
+        &mut self,
+        data: &[u8],
+        row: &mut impl FnMut(&[&[u8]; N]) -> Result<(), sqlx::Error>,
+    ) -> Result<usize, sqlx::Error> {
+        let mut at = 0;
+        if !self.header_read {
+            if data.len() < HEADER.len() {
+                return Ok(0);
+            }
+            if data[..HEADER.len()] != *HEADER {
+                return Err(malformed("unexpected header (flags or header extension)"));
+            }
+            self.header_read = true;
+            at = HEADER.len();
+        }
+        while at < data.len() {
+            if self.finished {
+                return Err(malformed("data after the trailer"));
+            }
+            let Some((fields, next)) = Self::row_at(data, at)? else { break };
+            match fields {
+                Some(fields) => row(&fields)?,
+                None => self.finished = true,
+            }
+            at = next;
+        }
+        Ok(at)
+    }
+
+    /// The row starting at `at` and where the next one starts; `None` if the row is not complete
+    /// in `data`; `Some((None, _))` for the trailer.
+    #[allow(clippy::type_complexity)]
+    fn row_at(data: &[u8], at: usize) -> Result<Option<(Option<[&[u8]; N]>, usize)>, sqlx::Error> {
+        let Some(count) = data.get(at..at + 2) else { return Ok(None) };
+        let count = i16::from_be_bytes([count[0], count[1]]);
+        if count == -1 {
+            return Ok(Some((None, at + 2)));
+        }
+        if usize::try_from(count).ok() != Some(N) {
+            return Err(malformed(&format!("a row of {count} fields, expected {N}")));
+        }
+        let mut fields: [&[u8]; N] = [&[]; N];
+        let mut at = at + 2;
+        for field in &mut fields {
+            let Some(length) = data.get(at..at + 4) else { return Ok(None) };
+            let length = i32::from_be_bytes([length[0], length[1], length[2], length[3]]);
+            let length = usize::try_from(length).map_err(|_| malformed("a NULL field"))?;
+            let Some(bytes) = data.get(at + 4..at + 4 + length) else { return Ok(None) };
+            *field = bytes;
+            at += 4 + length;
+        }
+        Ok(Some((Some(fields), at)))
+    }
+}
+
+fn malformed(what: &str) -> sqlx::Error {
+    sqlx::Error::Protocol(format!("binary COPY data: {what}"))
+}
+
+/// Decoders of single binary fields.
+pub(crate) mod field {
+    use chrono::{DateTime, Utc};
+
+    use super::POSTGRES_EPOCH_MICROS;
+
+    fn decode_error(what: &str, bytes: &[u8]) -> sqlx::Error {
+        sqlx::Error::Decode(format!("a {what} field of {} bytes", bytes.len()).into())
+    }
+
+    /// A `bigint` or `xid8` (the latter below 2⁶³, as every transaction id is in practice).
+    pub fn bigint(bytes: &[u8]) -> Result<i64, sqlx::Error> {
+        let bytes: [u8; 8] = bytes.try_into().map_err(|_| decode_error("bigint", bytes))?;
+        Ok(i64::from_be_bytes(bytes))
+    }
+
+    /// A `text` or `json` field.
+    pub fn text(bytes: &[u8]) -> Result<String, sqlx::Error> {
+        String::from_utf8(bytes.to_vec()).map_err(|e| sqlx::Error::Decode(e.into()))
+    }
+
+    pub fn uuid(bytes: &[u8]) -> Result<uuid::Uuid, sqlx::Error> {
+        uuid::Uuid::from_slice(bytes).map_err(|_| decode_error("uuid", bytes))
+    }
+
+    pub fn timestamptz(bytes: &[u8]) -> Result<DateTime<Utc>, sqlx::Error> {
+        DateTime::from_timestamp_micros(bigint(bytes)? + POSTGRES_EPOCH_MICROS)
+            .ok_or_else(|| decode_error("timestamptz", bytes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::BinaryRows;
+    use super::{BinaryRowReader, BinaryRows};
     use chrono::{TimeZone, Utc};
+
+    /// Every row `data` holds, fed in chunks of `chunk` bytes.
+    fn read_in_chunks(data: &[u8], chunk: usize) -> Result<Vec<Vec<Vec<u8>>>, sqlx::Error> {
+        let mut reader = BinaryRowReader::<2>::new();
+        let mut rows = vec![];
+        for piece in data.chunks(chunk) {
+            reader.feed(piece, &mut |fields: &[&[u8]; 2]| {
+                rows.push(fields.iter().map(|f| f.to_vec()).collect());
+                Ok(())
+            })?;
+        }
+        reader.finish()?;
+        Ok(rows)
+    }
+
+    #[test]
+    fn rows_read_back_whatever_the_chunks_they_arrive_in() {
+        let mut written = BinaryRows::new(2, 0);
+        written.row().bigint(7).text("é");
+        written.row().bigint(-1).text("");
+        let data = written.finish();
+        let expected = vec![
+            vec![7i64.to_be_bytes().to_vec(), "é".as_bytes().to_vec()],
+            vec![(-1i64).to_be_bytes().to_vec(), vec![]],
+        ];
+        for chunk in 1..=data.len() {
+            assert_eq!(read_in_chunks(&data, chunk).unwrap(), expected, "chunks of {chunk} bytes");
+        }
+    }
+
+    #[test]
+    fn truncated_or_misshapen_data_is_an_error_not_fewer_rows() {
+        let mut written = BinaryRows::new(2, 0);
+        written.row().bigint(7).text("x");
+        let data = written.finish();
+        for cut in 0..data.len() {
+            assert!(read_in_chunks(&data[..cut], 5).is_err(), "cut after {cut} bytes");
+        }
+        let mut three = BinaryRows::new(3, 0);
+        three.row().bigint(1).text("a").text("b");
+        assert!(read_in_chunks(&three.finish(), 64).is_err(), "a row of three fields");
+        let mut null = BinaryRows::new(2, 0);
+        null.row().bigint(1).optional_text(None);
+        assert!(read_in_chunks(&null.finish(), 64).is_err(), "a NULL field");
+        let mut after_trailer = data.clone();
+        after_trailer.extend_from_slice(&[0, 2]);
+        assert!(read_in_chunks(&after_trailer, 64).is_err(), "data after the trailer");
+    }
+
+    #[test]
+    fn timestamps_read_back_as_written() {
+        let at =
+            Utc.with_ymd_and_hms(2026, 11, 27, 3, 4, 5).unwrap() + chrono::Duration::microseconds(123_456);
+        let mut rows = BinaryRows::new(1, 0);
+        rows.row().timestamptz(at);
+        let data = rows.finish();
+        assert_eq!(super::field::timestamptz(&data[19 + 2 + 4..19 + 2 + 4 + 8]).unwrap(), at);
+    }
 
     #[test]
     fn a_row_is_its_field_count_then_each_field_as_length_and_bytes() {

@@ -322,14 +322,10 @@ impl<S: Subscriber> Subscription<S> {
         &self,
         lock: Option<&mut PgConnection>,
     ) -> Result<usize, SubscriberError> {
-        let (checkpoint, events) = {
-            let mut db = self.pool.acquire().await?;
-            let checkpoint = read_checkpoint(&mut db, &self.name).await?;
-            let prefetched = self.take_prefetched(checkpoint);
-            match prefetched {
-                Some(events) => (checkpoint, events),
-                None => (checkpoint, log::read_after(&mut *db, checkpoint, self.next_batch_size()).await?),
-            }
+        let checkpoint = read_checkpoint(&mut *self.pool.acquire().await?, &self.name).await?;
+        let events = match self.take_prefetched(checkpoint) {
+            Some(events) => events,
+            None => log::read_after(&self.pool, checkpoint, self.next_batch_size()).await?,
         };
         let full = self.adapt_batch_size(events.len());
         let Some(last) = events.last().map(|e| e.position) else {
@@ -391,7 +387,7 @@ impl<S: Subscriber> Subscription<S> {
                 Some(read) => {
                     read.await.map_err(|e| SubscriberError::Other(format!("reading ahead: {e}")))??
                 }
-                None => log::read_after(&mut *db, from, self.next_batch_size()).await?,
+                None => log::read_after(&self.pool, from, self.next_batch_size()).await?,
             };
             let full = self.adapt_batch_size(events.len());
             let Some(last) = events.last().map(|e| e.position) else { break };

@@ -115,10 +115,7 @@ async fn reading_a_batch_is_an_index_range_scan_not_a_sort_of_the_log() {
     let app = spawn_app_with(|s| s.run_projector = false).await;
     klg_tests::append_other_events(&app.pool, 20000).await;
     sqlx::query("ANALYZE events").execute(&app.pool).await.unwrap();
-    let sql = klg_projections::log::read_after_sql()
-        .replace("$1::text::xid8", "'0'::xid8")
-        .replace("$2", "0")
-        .replace("$3", "500");
+    let sql = klg_projections::log::read_after_query(LogPosition::default(), 500);
     let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {sql}")).fetch_all(&app.pool).await.unwrap();
     let plan = plan.join("\n");
     assert!(plan.contains("Index Scan using events_transaction_order_idx"), "{plan}");
@@ -159,4 +156,95 @@ async fn a_subscription_reading_ahead_hands_over_every_event_exactly_once() {
     let unique: HashSet<i64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "an event was handed over twice");
     assert_eq!(unique, written.iter().copied().collect::<HashSet<_>>(), "events missed");
+}
+
+/// The log is read by a binary COPY decoded by hand (`read_after`); every other reader of stored
+/// events decodes sqlx rows (`StoredEvent::from_row`). Both must see the same events, field for
+/// field: an old event version upcast, text beyond ASCII, a payload large enough to be stored
+/// compressed, metadata entries that are not strings.
+#[actix_rt::test]
+async fn the_log_read_by_copy_equals_the_log_read_by_query_field_for_field() {
+    let app = spawn_app_with(|s| s.run_projector = false).await;
+    let large_route = "Шереметьево → Пулково ✈ ".repeat(400);
+    let rows = [
+        ("Aircraft", "a-1", "FlightLogged", "1.0", serde_json::json!({"FlightLogged": {"cycles": 1}})),
+        (
+            "Aircraft",
+            "a-1",
+            "FlightLogged",
+            "2.0",
+            serde_json::json!({"FlightLogged": {"route": large_route}}),
+        ),
+        (
+            "InboxItem",
+            "документ-7",
+            "Noted",
+            "1.0",
+            serde_json::json!({"Noted": {"text": "Ан-148 «RA-61701»"}}),
+        ),
+    ];
+    for (sequence, (aggregate_type, aggregate_id, event_type, version, payload)) in rows.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(sequence as i64 + 1)
+        .bind(event_type)
+        .bind(version)
+        .bind(payload)
+        .bind(serde_json::json!({"actor": "инженер", "request_id": 7, "correlation_id": {"x": [1]}, "causation_id": "c"}))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    klg_tests::wait_until_readable(&app.pool).await;
+    let copied = read_after(&app.pool, LogPosition::default(), 1000).await.unwrap();
+    let queried: Vec<_> = sqlx::query(&format!(
+        "SELECT {} FROM events ORDER BY transaction_id, global_position",
+        klg_projections::log::EVENT_COLUMNS
+    ))
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| klg_projections::StoredEvent::from_row(row).unwrap())
+    .collect();
+    assert_eq!(copied.len(), rows.len());
+    assert_eq!(copied, queried);
+    let upcast = &copied[0];
+    let payload = |i: usize| serde_json::from_str::<serde_json::Value>(&copied[i].payload).unwrap();
+    assert_eq!(upcast.event_version, "2.0");
+    assert_eq!(payload(0), serde_json::json!({"FlightLogged": {"cycles": 1, "route": null}}));
+    assert_eq!(payload(1), rows[1].4);
+    assert_eq!((copied[2].metadata.actor(), copied[2].metadata.request_id.as_deref()), ("инженер", None));
+}
+
+/// A read of the log dropped mid-way (its task aborted, a timeout) leaves no half-read COPY on a
+/// pooled connection for the next statement to trip over: one connection in the pool, reads cut
+/// off at ever later moments, and every statement after each one answers correctly.
+#[actix_rt::test]
+async fn a_read_of_the_log_cut_off_mid_way_leaves_the_pool_usable() {
+    let app = spawn_app_with(|s| s.run_projector = false).await;
+    klg_tests::append_other_events(&app.pool, 60_000).await;
+    klg_tests::wait_until_readable(&app.pool).await;
+    let pool = klg_commands::db::pool_options()
+        .max_connections(1)
+        .connect_with(app.pool.connect_options().as_ref().clone())
+        .await
+        .unwrap();
+    let mut cut_off = 0;
+    for wait_ms in [1u64, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048] {
+        let read = read_after(&pool, LogPosition::default(), 60_000);
+        let finished = tokio::time::timeout(Duration::from_millis(wait_ms), read).await.is_ok();
+        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await.unwrap();
+        assert_eq!(one, 1, "after a read cut off at {wait_ms} ms");
+        assert_eq!(read_after(&pool, LogPosition::default(), 60_000).await.unwrap().len(), 60_000);
+        if finished {
+            break;
+        }
+        cut_off += 1;
+    }
+    assert!(cut_off >= 3, "only {cut_off} reads were cut off: the test did not exercise reads cut mid-way");
 }
