@@ -121,7 +121,7 @@ impl StoredEvent {
         })
     }
 
-    /// The event of a row of [`read_after`]'s binary COPY ([`COPIED_COLUMNS`], in order),
+    /// The event of a row of [`copy_after`]'s binary COPY ([`COPIED_COLUMNS`], in order),
     /// upcast as [`from_row`](Self::from_row) does.
     fn from_copied(fields: &[&[u8]; COPIED_FIELDS]) -> Result<Self, sqlx::Error> {
         let [transaction_id, global_position, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, event_id, recorded_at] =
@@ -165,37 +165,80 @@ pub const EVENT_COLUMNS: &str =
     "transaction_id::text::bigint AS transaction_id, global_position, aggregate_type, \
      aggregate_id, sequence, event_type, event_version, payload::text AS payload, metadata, event_id, recorded_at";
 
-/// The columns [`read_after`] copies, as stored (the binary format carries `xid8` as a number).
+/// The columns [`copy_after`] copies, as stored (the binary format carries `xid8` as a number).
 const COPIED_COLUMNS: &str = "transaction_id, global_position, aggregate_type, aggregate_id, sequence, \
      event_type, event_version, payload, metadata, event_id, recorded_at";
 const COPIED_FIELDS: usize = 11;
 
-/// The query [`read_after`] copies out (public for the test that checks its plan). `COPY` takes
+/// Reads of at least this many events go by [`copy_after`], smaller ones by [`query_after`].
+pub const COPY_FROM: i64 = 1_000;
+
+/// The log's order and horizon, after `$1`/`$2` or the literals given for them, with the limit
+/// `$3` or a literal. Columns qualified with the table, as the index is: an ORDER BY that resolved
+/// to a select list's cast column once sorted everything after the checkpoint on every batch
+/// (profiled: 30 ms per batch at 100,000 events, growing with the log) instead of a range scan of
+/// the (transaction_id, global_position) index (0.3 ms).
+fn after_position(transaction_id: &str, global_position: &str, limit: &str) -> String {
+    format!(
+        "WHERE (events.transaction_id, events.global_position) > ({transaction_id}::xid8, {global_position}) \
+           AND events.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY events.transaction_id, events.global_position LIMIT {limit}"
+    )
+}
+
+/// The statement [`query_after`] prepares (public for the test that checks its plan).
+pub fn read_after_sql() -> String {
+    format!("SELECT {EVENT_COLUMNS} FROM events {}", after_position("$1::text", "$2", "$3"))
+}
+
+/// The query [`copy_after`] copies out (public for the test that checks its plan). `COPY` takes
 /// no parameters: the position and limit are numbers written into the text.
 pub fn read_after_query(after: LogPosition, limit: i64) -> String {
-    // Columns qualified with the table, as the index is: an ORDER BY that resolved to a select
-    // list's cast column once sorted everything after the checkpoint on every batch (profiled:
-    // 30 ms per batch at 100,000 events, growing with the log) instead of a range scan of the
-    // (transaction_id, global_position) index (0.3 ms).
+    let position = (format!("'{}'", after.transaction_id), after.global_position.to_string());
     format!(
-        "SELECT {COPIED_COLUMNS} FROM events \
-         WHERE (events.transaction_id, events.global_position) > ('{}'::xid8, {}) \
-           AND events.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY events.transaction_id, events.global_position LIMIT {}",
-        after.transaction_id,
-        after.global_position,
-        limit.max(0)
+        "SELECT {COPIED_COLUMNS} FROM events {}",
+        after_position(&position.0, &position.1, &limit.max(0).to_string())
     )
 }
 
 /// Up to `limit` events after `after`, in log order, none of which can still be overtaken by
 /// an event committing later.
 ///
-/// Read by a binary `COPY` and decoded as it arrives, rather than by a query: measured
-/// (docs/benchmarks.md, session 11), sqlx's rows cost the reader 3.5–3.8 µs of CPU an event
-/// (a row object each, columns found by name, the type checks) and the COPY 2.0–2.2 µs, with
-/// PostgreSQL's side the same; for a read of a few events the two cost the same.
+/// Measured (`cargo bench -p klg-tests --bench log_read`; docs/benchmarks.md, session 11): for a
+/// batch of thousands, sqlx's rows cost the reader 3.2–4.3 µs of CPU an event (a row object
+/// each, columns found by name, the type checks) and a binary COPY 1.8–2.3 µs; but a COPY is
+/// planned on every call, and for a live tail's read of a few events its planning tripled
+/// PostgreSQL's CPU per read, where the prepared query is planned once. So large reads are a
+/// COPY, small ones the prepared query.
 pub async fn read_after(
+    pool: &PgPool,
+    after: LogPosition,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    match limit >= COPY_FROM {
+        true => copy_after(pool, after, limit).await,
+        false => query_after(pool, after, limit).await,
+    }
+}
+
+/// [`read_after`] by the prepared query, its rows decoded by [`StoredEvent::from_row`].
+pub async fn query_after<'e>(
+    db: impl PgExecutor<'e>,
+    after: LogPosition,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = read_after_sql();
+    let rows = sqlx::query(&sql)
+        .bind(after.transaction_id.to_string())
+        .bind(after.global_position)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(StoredEvent::from_row).collect()
+}
+
+/// [`read_after`] by a binary `COPY`, decoded as the data arrives.
+pub async fn copy_after(
     pool: &PgPool,
     after: LogPosition,
     limit: i64,

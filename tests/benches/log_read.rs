@@ -1,14 +1,16 @@
-//! What reading the log costs an event: `klg_projections::log::read_after` (a binary `COPY`
-//! decoded as it arrives, what the projector, the relay and the rebuild read with) against the
-//! same events read as sqlx rows decoded by `StoredEvent::from_row` (how they were read before
-//! session 11, and how the as-of and mirror-replay readers still read), in 8,000-event batches.
+//! What reading the log costs an event: `klg_projections::log::copy_after` (a binary `COPY`
+//! decoded as it arrives; what `read_after` uses for large reads — the projector's, the relay's
+//! and the rebuild's catching up) against the same events read by `query_after` (a prepared
+//! query, its sqlx rows decoded by `StoredEvent::from_row`; every read before session 11, and
+//! `read_after`'s small reads), in 8,000-event batches.
 //! Best of three rounds, alternated; the CPU time of this process and of the PostgreSQL backend
-//! serving it per event, from /proc. Run: `cargo bench -p klg-tests --bench log_read`
+//! serving it per event, from /proc. Then the same for a live tail's read: 2,000 reads of the
+//! last five events each way. Run: `cargo bench -p klg-tests --bench log_read`
 //! (`KLG_BENCH_EVENTS` sets the backlog, default 200,000).
 
 use std::time::Instant;
 
-use klg_projections::log::{read_after, LogPosition, EVENT_COLUMNS};
+use klg_projections::log::{copy_after, query_after, LogPosition};
 use klg_projections::StoredEvent;
 use sqlx::PgPool;
 
@@ -17,6 +19,9 @@ use sqlx::PgPool;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const BATCH: i64 = 8_000;
+/// Reads of the tail per round, and the events each returns.
+const TAIL_READS: usize = 2_000;
+const TAIL: usize = 5;
 const ROUNDS: usize = 3;
 
 /// One read of the whole backlog: wall time and CPU (this process, the backend) per event.
@@ -47,20 +52,42 @@ async fn main() {
         rows = best(rows, read_all(&pool, backend, stored, Reader::Rows).await);
         copy = best(copy, read_all(&pool, backend, stored, Reader::Copy).await);
     }
+    let (mut copy_tail, mut rows_tail): (Option<Reading>, Option<Reading>) = (None, None);
+    for _ in 0..ROUNDS {
+        rows_tail = best(rows_tail, read_tail(&pool, backend, stored, Reader::Rows).await);
+        copy_tail = best(copy_tail, read_tail(&pool, backend, stored, Reader::Copy).await);
+    }
     let still: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&pool).await.unwrap();
     assert_eq!(still, backend, "the reads changed connection: the backend's CPU would be miscounted");
-    let (copy, rows) = (copy.unwrap(), rows.unwrap());
-    println!(
-        "log read, {stored} events in batches of {BATCH}, best of {ROUNDS} rounds (CPU per event from /proc)"
+    println!("log read, {stored} events, best of {ROUNDS} alternated rounds (CPU from /proc)");
+    print_pair(&format!("batches of {BATCH}, per event"), rows.unwrap(), copy.unwrap());
+    print_pair(
+        &format!("a live tail: {TAIL_READS} reads of the last {TAIL} events, per read"),
+        per_read(rows_tail.unwrap()),
+        per_read(copy_tail.unwrap()),
     );
-    println!("{:<48} {:>10} {:>12} {:>14}", "reader", "events/s", "klg CPU µs", "postgres CPU µs");
+}
+
+/// A tail reading's figures per read instead of per event.
+fn per_read(r: Reading) -> Reading {
+    let n = TAIL as f64;
+    Reading {
+        events_per_second: r.events_per_second / n,
+        client_us: r.client_us * n,
+        postgres_us: r.postgres_us * n,
+    }
+}
+
+fn print_pair(what: &str, rows: Reading, copy: Reading) {
+    println!("\n{what}");
+    println!("{:<48} {:>10} {:>12} {:>16}", "reader", "per second", "klg CPU µs", "postgres CPU µs");
     for (label, r) in
-        [("rows decoded by StoredEvent::from_row (baseline)", rows), ("read_after: binary COPY", copy)]
+        [("query_after: prepared query, rows (baseline)", rows), ("copy_after: binary COPY", copy)]
     {
-        println!("{label:<48} {:>10.0} {:>12.2} {:>14.2}", r.events_per_second, r.client_us, r.postgres_us);
+        println!("{label:<48} {:>10.0} {:>12.2} {:>16.2}", r.events_per_second, r.client_us, r.postgres_us);
     }
     println!(
-        "ratio (COPY / rows): throughput {:.2}x, klg CPU per event {:.2}x, postgres CPU per event {:.2}x",
+        "ratio (COPY / rows): throughput {:.2}x, klg CPU {:.2}x, postgres CPU {:.2}x",
         copy.events_per_second / rows.events_per_second,
         copy.client_us / rows.client_us,
         copy.postgres_us / rows.postgres_us
@@ -109,45 +136,54 @@ enum Reader {
     Copy,
 }
 
-async fn read_all(pool: &PgPool, backend: i32, expected: usize, reader: Reader) -> Reading {
-    let (client0, postgres0) = (cpu_ns(std::process::id()), cpu_ns(backend as u32));
-    let started = Instant::now();
-    let (mut after, mut read) = (LogPosition::default(), 0);
-    loop {
-        let batch = match reader {
-            Reader::Copy => read_after(pool, after, BATCH).await.unwrap(),
-            Reader::Rows => read_rows(pool, after).await,
-        };
-        let Some(last) = batch.last() else { break };
-        after = last.position;
-        read += batch.len();
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    assert_eq!(read, expected, "every event read once");
-    let per_event = |ns: u64| ns as f64 / 1000.0 / read as f64;
-    Reading {
-        events_per_second: read as f64 / seconds,
-        client_us: per_event(cpu_ns(std::process::id()) - client0),
-        postgres_us: per_event(cpu_ns(backend as u32) - postgres0),
+async fn read(pool: &PgPool, reader: Reader, after: LogPosition, limit: i64) -> Vec<StoredEvent> {
+    match reader {
+        Reader::Copy => copy_after(pool, after, limit).await.unwrap(),
+        Reader::Rows => query_after(pool, after, limit).await.unwrap(),
     }
 }
 
-/// The batch as sqlx rows, decoded by `StoredEvent::from_row`.
-async fn read_rows(pool: &PgPool, after: LogPosition) -> Vec<StoredEvent> {
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events \
-         WHERE (events.transaction_id, events.global_position) > ($1::text::xid8, $2) \
-           AND events.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY events.transaction_id, events.global_position LIMIT $3"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(after.transaction_id.to_string())
-        .bind(after.global_position)
-        .bind(BATCH)
-        .fetch_all(pool)
-        .await
-        .unwrap();
-    rows.iter().map(|row| StoredEvent::from_row(row).unwrap()).collect()
+/// The whole backlog, batch by batch.
+async fn read_all(pool: &PgPool, backend: i32, expected: usize, reader: Reader) -> Reading {
+    measured(backend, async {
+        let (mut after, mut read_so_far) = (LogPosition::default(), 0);
+        loop {
+            let batch = read(pool, reader, after, BATCH).await;
+            let Some(last) = batch.last() else { break };
+            after = last.position;
+            read_so_far += batch.len();
+        }
+        assert_eq!(read_so_far, expected, "every event read once");
+        read_so_far
+    })
+    .await
+}
+
+/// The last few events, again and again, as a live tail reads them.
+async fn read_tail(pool: &PgPool, backend: i32, stored: usize, reader: Reader) -> Reading {
+    let events = read(pool, reader, LogPosition::default(), stored as i64).await;
+    let after = events[stored - TAIL - 1].position;
+    measured(backend, async {
+        for _ in 0..TAIL_READS {
+            assert_eq!(read(pool, reader, after, 500).await.len(), TAIL);
+        }
+        TAIL_READS * TAIL
+    })
+    .await
+}
+
+/// Runs `reading` (which answers the events it read): events/s and CPU per event.
+async fn measured(backend: i32, reading: impl std::future::Future<Output = usize>) -> Reading {
+    let (client0, postgres0) = (cpu_ns(std::process::id()), cpu_ns(backend as u32));
+    let started = Instant::now();
+    let events = reading.await;
+    let seconds = started.elapsed().as_secs_f64();
+    let per_event = |ns: u64| ns as f64 / 1000.0 / events as f64;
+    Reading {
+        events_per_second: events as f64 / seconds,
+        client_us: per_event(cpu_ns(std::process::id()) - client0),
+        postgres_us: per_event(cpu_ns(backend as u32) - postgres0),
+    }
 }
 
 fn best(best: Option<Reading>, reading: Reading) -> Option<Reading> {

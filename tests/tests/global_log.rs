@@ -115,11 +115,18 @@ async fn reading_a_batch_is_an_index_range_scan_not_a_sort_of_the_log() {
     let app = spawn_app_with(|s| s.run_projector = false).await;
     klg_tests::append_other_events(&app.pool, 20000).await;
     sqlx::query("ANALYZE events").execute(&app.pool).await.unwrap();
-    let sql = klg_projections::log::read_after_query(LogPosition::default(), 500);
-    let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {sql}")).fetch_all(&app.pool).await.unwrap();
-    let plan = plan.join("\n");
-    assert!(plan.contains("Index Scan using events_transaction_order_idx"), "{plan}");
-    assert!(!plan.contains("Sort"), "{plan}");
+    let prepared = klg_projections::log::read_after_sql()
+        .replace("$1::text::xid8", "'0'::xid8")
+        .replace("$2", "0")
+        .replace("$3", "500");
+    let copied = klg_projections::log::read_after_query(LogPosition::default(), 8000);
+    for sql in [prepared, copied] {
+        let plan: Vec<String> =
+            sqlx::query_scalar(&format!("EXPLAIN {sql}")).fetch_all(&app.pool).await.unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("Index Scan using events_transaction_order_idx"), "{plan}");
+        assert!(!plan.contains("Sort"), "{plan}");
+    }
 }
 
 /// A subscription (small batches, so it reads ahead while writing each full batch) tailing the
@@ -158,10 +165,10 @@ async fn a_subscription_reading_ahead_hands_over_every_event_exactly_once() {
     assert_eq!(unique, written.iter().copied().collect::<HashSet<_>>(), "events missed");
 }
 
-/// The log is read by a binary COPY decoded by hand (`read_after`); every other reader of stored
-/// events decodes sqlx rows (`StoredEvent::from_row`). Both must see the same events, field for
-/// field: an old event version upcast, text beyond ASCII, a payload large enough to be stored
-/// compressed, metadata entries that are not strings.
+/// Large reads of the log are a binary COPY decoded by hand (`copy_after`); small ones, and every
+/// other reader of stored events, decode sqlx rows (`StoredEvent::from_row`). Both must see the
+/// same events, field for field: an old event version upcast, text beyond ASCII, a payload large
+/// enough to be stored compressed, metadata entries that are not strings.
 #[actix_rt::test]
 async fn the_log_read_by_copy_equals_the_log_read_by_query_field_for_field() {
     let app = spawn_app_with(|s| s.run_projector = false).await;
@@ -200,17 +207,12 @@ async fn the_log_read_by_copy_equals_the_log_read_by_query_field_for_field() {
         .unwrap();
     }
     klg_tests::wait_until_readable(&app.pool).await;
-    let copied = read_after(&app.pool, LogPosition::default(), 1000).await.unwrap();
-    let queried: Vec<_> = sqlx::query(&format!(
-        "SELECT {} FROM events ORDER BY transaction_id, global_position",
-        klg_projections::log::EVENT_COLUMNS
-    ))
-    .fetch_all(&app.pool)
-    .await
-    .unwrap()
-    .iter()
-    .map(|row| klg_projections::StoredEvent::from_row(row).unwrap())
-    .collect();
+    use klg_projections::log::{copy_after, query_after, COPY_FROM};
+    let copied = copy_after(&app.pool, LogPosition::default(), 10).await.unwrap();
+    let queried = query_after(&app.pool, LogPosition::default(), 10).await.unwrap();
+    // read_after picks one of the two by the size of the read.
+    assert_eq!(read_after(&app.pool, LogPosition::default(), COPY_FROM).await.unwrap(), copied);
+    assert_eq!(read_after(&app.pool, LogPosition::default(), COPY_FROM - 1).await.unwrap(), queried);
     assert_eq!(copied.len(), rows.len());
     assert_eq!(copied, queried);
     let upcast = &copied[0];
@@ -236,7 +238,7 @@ async fn a_read_of_the_log_cut_off_mid_way_leaves_the_pool_usable() {
         .unwrap();
     let mut cut_off = 0;
     for wait_ms in [1u64, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048] {
-        let read = read_after(&pool, LogPosition::default(), 60_000);
+        let read = klg_projections::log::copy_after(&pool, LogPosition::default(), 60_000);
         let finished = tokio::time::timeout(Duration::from_millis(wait_ms), read).await.is_ok();
         let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await.unwrap();
         assert_eq!(one, 1, "after a read cut off at {wait_ms} ms");
