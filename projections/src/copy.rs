@@ -135,24 +135,27 @@ impl<const N: usize> BinaryRowReader<N> {
             if self.finished {
                 return Err(malformed("data after the trailer"));
             }
-            let Some((fields, next)) = Self::row_at(data, at)? else { break };
-            match fields {
-                Some(fields) => row(&fields)?,
-                None => self.finished = true,
-            }
-            at = next;
+            at = match Self::row_at(data, at)? {
+                Next::Incomplete => break,
+                Next::Row(fields, next) => {
+                    row(&fields)?;
+                    next
+                }
+                Next::Trailer(next) => {
+                    self.finished = true;
+                    next
+                }
+            };
         }
         Ok(at)
     }
 
-    /// The row starting at `at` and where the next one starts; `None` if the row is not complete
-    /// in `data`; `Some((None, _))` for the trailer.
-    #[allow(clippy::type_complexity)]
-    fn row_at(data: &[u8], at: usize) -> Result<Option<(Option<[&[u8]; N]>, usize)>, sqlx::Error> {
-        let Some(count) = data.get(at..at + 2) else { return Ok(None) };
+    /// What starts at `at` in `data`.
+    fn row_at(data: &[u8], at: usize) -> Result<Next<'_, N>, sqlx::Error> {
+        let Some(count) = data.get(at..at + 2) else { return Ok(Next::Incomplete) };
         let count = i16::from_be_bytes([count[0], count[1]]);
         if count == -1 {
-            return Ok(Some((None, at + 2)));
+            return Ok(Next::Trailer(at + 2));
         }
         if usize::try_from(count).ok() != Some(N) {
             return Err(malformed(&format!("a row of {count} fields, expected {N}")));
@@ -160,15 +163,23 @@ impl<const N: usize> BinaryRowReader<N> {
         let mut fields: [&[u8]; N] = [&[]; N];
         let mut at = at + 2;
         for field in &mut fields {
-            let Some(length) = data.get(at..at + 4) else { return Ok(None) };
+            let Some(length) = data.get(at..at + 4) else { return Ok(Next::Incomplete) };
             let length = i32::from_be_bytes([length[0], length[1], length[2], length[3]]);
             let length = usize::try_from(length).map_err(|_| malformed("a NULL field"))?;
-            let Some(bytes) = data.get(at + 4..at + 4 + length) else { return Ok(None) };
+            let Some(bytes) = data.get(at + 4..at + 4 + length) else { return Ok(Next::Incomplete) };
             *field = bytes;
             at += 4 + length;
         }
-        Ok(Some((Some(fields), at)))
+        Ok(Next::Row(fields, at))
     }
+}
+
+/// What the data holds next: a row not complete yet, a row's fields, or the trailer (with where
+/// what follows starts).
+enum Next<'a, const N: usize> {
+    Incomplete,
+    Row([&'a [u8]; N], usize),
+    Trailer(usize),
 }
 
 fn malformed(what: &str) -> sqlx::Error {

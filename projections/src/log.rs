@@ -187,17 +187,18 @@ fn after_position(transaction_id: &str, global_position: &str, limit: &str) -> S
 }
 
 /// The statement [`query_after`] prepares (public for the test that checks its plan).
-pub fn read_after_sql() -> String {
+pub fn query_after_sql() -> String {
     format!("SELECT {EVENT_COLUMNS} FROM events {}", after_position("$1::text", "$2", "$3"))
 }
 
 /// The query [`copy_after`] copies out (public for the test that checks its plan). `COPY` takes
 /// no parameters: the position and limit are numbers written into the text.
-pub fn read_after_query(after: LogPosition, limit: i64) -> String {
-    let position = (format!("'{}'", after.transaction_id), after.global_position.to_string());
+pub fn copy_after_sql(after: LogPosition, limit: i64) -> String {
+    let transaction_id = format!("'{}'", after.transaction_id);
+    let (global_position, limit) = (after.global_position.to_string(), limit.max(0).to_string());
     format!(
         "SELECT {COPIED_COLUMNS} FROM events {}",
-        after_position(&position.0, &position.1, &limit.max(0).to_string())
+        after_position(&transaction_id, &global_position, &limit)
     )
 }
 
@@ -227,7 +228,7 @@ pub async fn query_after<'e>(
     after: LogPosition,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let sql = read_after_sql();
+    let sql = query_after_sql();
     let rows = sqlx::query(&sql)
         .bind(after.transaction_id.to_string())
         .bind(after.global_position)
@@ -243,7 +244,7 @@ pub async fn copy_after(
     after: LogPosition,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let copy = format!("COPY ({}) TO STDOUT (FORMAT binary)", read_after_query(after, limit));
+    let copy = format!("COPY ({}) TO STDOUT (FORMAT binary)", copy_after_sql(after, limit));
     let mut copying = CopyingConnection { connection: pool.acquire().await?, ended: false };
     let mut reader = BinaryRowReader::<COPIED_FIELDS>::new();
     let mut events = Vec::new();

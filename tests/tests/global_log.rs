@@ -115,11 +115,11 @@ async fn reading_a_batch_is_an_index_range_scan_not_a_sort_of_the_log() {
     let app = spawn_app_with(|s| s.run_projector = false).await;
     klg_tests::append_other_events(&app.pool, 20000).await;
     sqlx::query("ANALYZE events").execute(&app.pool).await.unwrap();
-    let prepared = klg_projections::log::read_after_sql()
+    let prepared = klg_projections::log::query_after_sql()
         .replace("$1::text::xid8", "'0'::xid8")
         .replace("$2", "0")
         .replace("$3", "500");
-    let copied = klg_projections::log::read_after_query(LogPosition::default(), 8000);
+    let copied = klg_projections::log::copy_after_sql(LogPosition::default(), 8000);
     for sql in [prepared, copied] {
         let plan: Vec<String> =
             sqlx::query_scalar(&format!("EXPLAIN {sql}")).fetch_all(&app.pool).await.unwrap();
