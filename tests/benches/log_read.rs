@@ -34,7 +34,8 @@ struct Reading {
 
 #[tokio::main]
 async fn main() {
-    let events: i64 = std::env::var("KLG_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    let events: usize =
+        std::env::var("KLG_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
     let (url, name) = klg_tests::fresh_database_url();
     let _cleanup = klg_tests::DropDatabase(name);
     let database = klg_api::settings::DatabaseSettings { database_url: url, db_pool_size: 2 };
@@ -52,10 +53,11 @@ async fn main() {
         rows = best(rows, read_all(&pool, backend, stored, Reader::Rows).await);
         copy = best(copy, read_all(&pool, backend, stored, Reader::Copy).await);
     }
+    let tail = tail_start(&pool).await;
     let (mut copy_tail, mut rows_tail): (Option<Reading>, Option<Reading>) = (None, None);
     for _ in 0..ROUNDS {
-        rows_tail = best(rows_tail, read_tail(&pool, backend, stored, Reader::Rows).await);
-        copy_tail = best(copy_tail, read_tail(&pool, backend, stored, Reader::Copy).await);
+        rows_tail = best(rows_tail, read_tail(&pool, backend, tail, Reader::Rows).await);
+        copy_tail = best(copy_tail, read_tail(&pool, backend, tail, Reader::Copy).await);
     }
     let still: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&pool).await.unwrap();
     assert_eq!(still, backend, "the reads changed connection: the backend's CPU would be miscounted");
@@ -94,40 +96,14 @@ fn print_pair(what: &str, rows: Reading, copy: Reading) {
     );
 }
 
-/// Stores `count` events as the service writes them (a registered aircraft's flights, copied).
-async fn store_backlog(pool: &PgPool, count: i64) -> usize {
-    use klg_commands::{CommandMetadata, WriteSide};
-    use klg_domain::aircraft::{AircraftCommand, RegisterAircraft};
-    use klg_domain::values::*;
-    use klg_domain::Guarded;
-    let write = WriteSide::new(pool.clone());
-    let meta = CommandMetadata::new("bench");
-    let id = uuid::Uuid::new_v4();
-    let register = AircraftCommand::Register(RegisterAircraft {
-        registration_number: RegistrationNumber::parse("RA-89001").unwrap(),
-        aircraft_type: AircraftTypeCode::parse("SU95").unwrap(),
-        model: Name::parse("Superjet").unwrap(),
-        serial_number: SerialNumber::parse("95001").unwrap(),
-        operator: Name::parse("Bench").unwrap(),
-        year_of_manufacture: None,
-    });
-    write.aircraft.execute(id, register.into(), &meta).await.unwrap();
-    let certificate = AircraftCommand::IssueCertificate {
-        number: CertificateNumber::parse("CA-1").unwrap(),
-        issued_on: "2020-01-01".parse().unwrap(),
-        valid_until: "2030-01-01".parse().unwrap(),
-    };
-    write.aircraft.execute(id, certificate.into(), &meta).await.unwrap();
-    let flight = AircraftCommand::LogFlight {
-        flight_date: "2024-05-01".parse().unwrap(),
-        block_time: BlockMinutes::from_minutes(60),
-        cycles: 1,
-        route: None,
-    };
-    write.aircraft.execute(id, Guarded::new(flight, None), &meta).await.unwrap();
-    klg_tests::grow_fleet_history(pool, &[id.to_string()], count - 3).await;
+/// Stores a backlog of flights as the service writes them (`mirror_bench`'s); answers its size.
+async fn store_backlog(pool: &PgPool, events: usize) -> usize {
+    let write = klg_commands::WriteSide::new(pool.clone());
+    let meta = klg_commands::CommandMetadata::new("bench");
+    klg_tests::mirror_bench::store_flight_backlog(&write, &meta, events).await;
     klg_tests::wait_until_readable(pool).await;
-    count as usize
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(pool).await.unwrap();
+    stored as usize
 }
 
 #[derive(Clone, Copy)]
@@ -159,10 +135,21 @@ async fn read_all(pool: &PgPool, backend: i32, expected: usize, reader: Reader) 
     .await
 }
 
+/// The position the last [`TAIL`] events follow.
+async fn tail_start(pool: &PgPool) -> LogPosition {
+    let (transaction_id, global_position): (i64, i64) = sqlx::query_as(
+        "SELECT transaction_id::text::bigint, global_position FROM events \
+         ORDER BY transaction_id DESC, global_position DESC OFFSET $1 LIMIT 1",
+    )
+    .bind(TAIL as i64)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    LogPosition { transaction_id, global_position }
+}
+
 /// The last few events, again and again, as a live tail reads them.
-async fn read_tail(pool: &PgPool, backend: i32, stored: usize, reader: Reader) -> Reading {
-    let events = read(pool, reader, LogPosition::default(), stored as i64).await;
-    let after = events[stored - TAIL - 1].position;
+async fn read_tail(pool: &PgPool, backend: i32, after: LogPosition, reader: Reader) -> Reading {
     measured(backend, async {
         for _ in 0..TAIL_READS {
             assert_eq!(read(pool, reader, after, 500).await.len(), TAIL);

@@ -50,15 +50,7 @@ pub async fn measure(events: usize) -> MirrorFigures {
     let pool = klg_api::startup::prepare_database(&database).await.unwrap();
     let write = WriteSide::new(pool.clone());
     let meta = CommandMetadata::new("bench");
-    let aircraft = setup_fleet(&write, &meta).await;
-    // The backlog: a flight logged on each aircraft, then copies of it, interleaved across the
-    // fleet as concurrent commands would store them.
-    for id in &aircraft {
-        log_flight(&write, &meta, *id).await;
-    }
-    let ids: Vec<String> = aircraft.iter().map(|id| id.to_string()).collect();
-    let per_aircraft = events.saturating_sub(ids.len() * 3).div_ceil(ids.len()) as i64;
-    crate::grow_fleet_history(&pool, &ids, per_aircraft).await;
+    let aircraft = store_flight_backlog(&write, &meta, events).await;
     let stored = read_after(&pool, LogPosition::default(), i64::MAX).await.unwrap();
 
     // Baseline: the same messages (envelope, key, headers) through a bare idempotent producer,
@@ -155,6 +147,24 @@ pub async fn measure(events: usize) -> MirrorFigures {
         command: (percentile(&mut command_latency, 0.5), percentile(&mut command_latency, 0.99)),
         commit_to_consumed: (percentile(&mut latencies, 0.5), percentile(&mut latencies, 0.99)),
     }
+}
+
+/// Stores a backlog of at least `events` events as the service writes them: a fleet of certified
+/// aircraft, a flight logged on each, then copies of it, interleaved across the fleet as
+/// concurrent commands would store them. Answers the fleet.
+pub async fn store_flight_backlog(
+    write: &WriteSide,
+    meta: &CommandMetadata,
+    events: usize,
+) -> Vec<uuid::Uuid> {
+    let aircraft = setup_fleet(write, meta).await;
+    for id in &aircraft {
+        log_flight(write, meta, *id).await;
+    }
+    let ids: Vec<String> = aircraft.iter().map(|id| id.to_string()).collect();
+    let per_aircraft = events.saturating_sub(ids.len() * 3).div_ceil(ids.len()) as i64;
+    crate::grow_fleet_history(&write.pool, &ids, per_aircraft).await;
+    aircraft
 }
 
 /// Rounds of the relay's drain against the bare producer (see [`measure`]).
