@@ -57,6 +57,9 @@ pub enum TransferError {
     NotEmpty(i64),
     #[error("event at position {position} does not hash to its exported hash: the export was altered or is incomplete (expected {expected}, got {actual})")]
     HashMismatch { position: i64, expected: String, actual: String },
+    /// The store refused an event whose predecessor in its stream the export lacks.
+    #[error("the export is incomplete: {0}")]
+    Incomplete(String),
 }
 
 /// One event as exported (CSV and JSON lines carry the same fields).
@@ -328,7 +331,8 @@ async fn store(
     .bind(batch.iter().map(|r| r.event_id).collect::<Vec<_>>())
     .bind(batch.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
     .fetch_all(&mut *tx)
-    .await?;
+    .await
+    .map_err(incomplete)?;
     let hashes: std::collections::HashMap<i64, String> = stored.into_iter().collect();
     for row in batch.iter() {
         let actual = hashes.get(&row.global_position).cloned().unwrap_or_default();
@@ -344,6 +348,17 @@ async fn store(
     progress(summary.events);
     batch.clear();
     Ok(())
+}
+
+/// A refusal of an event whose predecessor is not in its stream (migration 0013) is the export's
+/// fault: it lacks that event.
+fn incomplete(e: sqlx::Error) -> TransferError {
+    match &e {
+        sqlx::Error::Database(db) if db.constraint() == Some("events_predecessor") => {
+            TransferError::Incomplete(db.message().to_owned())
+        }
+        _ => TransferError::Database(e),
+    }
 }
 
 /// The rows of an export with their line numbers (1-based; CSV counts its header).

@@ -7,13 +7,12 @@
 //! takes every queued append (up to [`MAX_GROUP`]) as the next group. At one client a command
 //! costs what it did alone; under load the groups grow by themselves.
 //!
-//! Each command stays all-or-nothing. A group's statement inserts a command's events only if
-//! the event the command was decided on is still the stream's (the same guard as a single
-//! append), so a command whose predecessor is gone stores nothing while the rest of its group
-//! commits. Any unique key that refuses a row — another process's append at the same sequence,
-//! a registration number or an idempotency key taken — aborts the whole statement; the group is
-//! then appended command by command, so exactly the commands at fault are refused. Any other
-//! error fails every command of the group, none of which was stored.
+//! Each command stays all-or-nothing. A refused row aborts the whole statement: a unique key's
+//! (another process's append at the same sequence, a registration number or an idempotency key
+//! taken), or the store's refusal of an event whose predecessor is not in its stream (the event
+//! a command was decided on is gone: a cache ahead of a restored database; migration 0013). The
+//! group is then appended command by command, so exactly the commands at fault are refused. Any
+//! other error fails every command of the group, none of which was stored.
 //!
 //! Groups run as tasks of their own: a request that goes away (its client disconnected) does
 //! not cancel the statement carrying other commands.
@@ -64,7 +63,10 @@ pub(crate) enum AppendError {
 }
 
 /// (sequence, global position) of each appended event, in sequence order.
-pub(crate) type Appended = Result<Vec<(i64, i64)>, AppendError>;
+pub(crate) type Rows = Vec<(i64, i64)>;
+
+/// What became of one command's append.
+pub(crate) type Appended = Result<Rows, AppendError>;
 
 struct Pending {
     append: Append,
@@ -129,17 +131,17 @@ impl GroupAppender {
 
     async fn append_group(&self, connection: &mut Option<PoolConnection<Postgres>>, group: Vec<Pending>) {
         let appends: Vec<&Append> = group.iter().map(|p| &p.append).collect();
-        let results = match self.insert_on(connection, &appends).await {
-            Err(AppendError::Conflict) if group.len() > 1 => {
+        let results: Vec<Appended> = match self.insert_on(connection, &appends).await {
+            Err(AppendError::Conflict | AppendError::PredecessorMissing) if group.len() > 1 => {
                 let mut results = Vec::with_capacity(group.len());
                 for append in &appends {
                     let alone = self.insert_on(connection, &[append]).await;
-                    results.push(alone.and_then(|mut alone| alone.remove(0)));
+                    results.push(alone.map(|mut alone| alone.remove(0)));
                 }
                 results
             }
             Err(e) => vec![Err(e); group.len()],
-            Ok(results) => results,
+            Ok(results) => results.into_iter().map(Ok).collect(),
         };
         for (pending, result) in group.into_iter().zip(results) {
             // The command's request may have gone away; its events stand (or not) all the same.
@@ -153,7 +155,7 @@ impl GroupAppender {
         &self,
         connection: &mut Option<PoolConnection<Postgres>>,
         appends: &[&Append],
-    ) -> Result<Vec<Appended>, AppendError> {
+    ) -> Result<Vec<Rows>, AppendError> {
         let held = match connection {
             Some(held) => held,
             None => {
@@ -188,8 +190,7 @@ impl Drop for Slot<'_> {
 }
 
 /// The appender's connections: one per group in flight, each planning the append once
-/// ([`crate::db::planned_once`]: its best plan never changes — unnest the group, probe the
-/// primary key once per row for its guard).
+/// ([`crate::db::planned_once`]: its best plan never changes — unnest the group, insert it).
 fn append_connections(pool: &PgPool) -> PgPool {
     crate::db::pool_options()
         .max_connections(MAX_IN_FLIGHT as u32)
@@ -203,13 +204,11 @@ fn take_group(queue: &mut Queue) -> Vec<Pending> {
 }
 
 /// One statement appending every event of `appends`: per append, its (sequence, position)
-/// rows, or `PredecessorMissing` when its guard kept it out. A unique key's refusal of any row
-/// is `Conflict` for the whole statement (nothing was stored).
-///
-/// The guard's `OFFSET 0` keeps it a probe of the primary key per row: without it PostgreSQL may
-/// turn the `EXISTS` into a hash of every event of the table, built on each call (seen with the
-/// generic plan: 2.5 ms a call instead of 0.5 ms, growing with the log).
-async fn insert(db: &mut PgConnection, appends: &[&Append]) -> Result<Vec<Appended>, AppendError> {
+/// rows. A refusal of any row is `Conflict` (a unique key) or `PredecessorMissing` (the store's
+/// gap-free streams, migration 0013) for the whole statement: nothing was stored. The stamping
+/// trigger's lookup of each event's predecessor, for its hash, is the guard that the event a
+/// command was decided on is still the stream's.
+async fn insert(db: &mut PgConnection, appends: &[&Append]) -> Result<Vec<Rows>, AppendError> {
     let rows = appends.iter().flat_map(|a| a.events.iter().map(move |e| (*a, e)));
     let mut columns = Columns::default();
     for (append, event) in rows {
@@ -219,13 +218,9 @@ async fn insert(db: &mut PgConnection, appends: &[&Append]) -> Result<Vec<Append
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
          SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version, e.payload::json, \
                 e.metadata::json \
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                     $8::bigint[]) \
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[]) \
               WITH ORDINALITY AS e(aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
-                                   metadata, expected, n) \
-         WHERE e.expected = 0 OR EXISTS (SELECT 1 FROM events p WHERE p.aggregate_type = e.aggregate_type \
-                                         AND p.aggregate_id = e.aggregate_id AND p.sequence = e.expected \
-                                         OFFSET 0) \
+                                   metadata, n) \
          ORDER BY e.n \
          RETURNING aggregate_type, aggregate_id, sequence, global_position",
     )
@@ -236,14 +231,10 @@ async fn insert(db: &mut PgConnection, appends: &[&Append]) -> Result<Vec<Append
     .bind(columns.event_versions)
     .bind(columns.payloads)
     .bind(columns.metadata)
-    .bind(columns.expected)
     .fetch_all(db)
     .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => AppendError::Conflict,
-        _ => AppendError::Database(Arc::new(e)),
-    })?;
-    let mut by_stream: HashMap<(&str, &str), Vec<(i64, i64)>> = HashMap::new();
+    .map_err(refusal)?;
+    let mut by_stream: HashMap<(&str, &str), Rows> = HashMap::new();
     for (aggregate_type, aggregate_id, sequence, position) in &stored {
         by_stream.entry((aggregate_type, aggregate_id)).or_default().push((*sequence, *position));
     }
@@ -251,9 +242,9 @@ async fn insert(db: &mut PgConnection, appends: &[&Append]) -> Result<Vec<Append
 }
 
 /// The stored rows of `append`: its stream's, within its sequence range.
-fn rows_of(append: &Append, by_stream: &HashMap<(&str, &str), Vec<(i64, i64)>>) -> Appended {
+fn rows_of(append: &Append, by_stream: &HashMap<(&str, &str), Rows>) -> Rows {
     let range = append.expected as i64 + 1..=(append.expected + append.events.len()) as i64;
-    let mut rows: Vec<(i64, i64)> = by_stream
+    let mut rows: Rows = by_stream
         .get(&(append.aggregate_type, append.aggregate_id.as_str()))
         .into_iter()
         .flatten()
@@ -261,11 +252,19 @@ fn rows_of(append: &Append, by_stream: &HashMap<(&str, &str), Vec<(i64, i64)>>) 
         .copied()
         .collect();
     rows.sort_unstable();
-    if rows.is_empty() {
-        Err(AppendError::PredecessorMissing)
-    } else {
-        Ok(rows)
+    rows
+}
+
+/// What a refused statement means for its appends.
+fn refusal(e: sqlx::Error) -> AppendError {
+    if let sqlx::Error::Database(db) = &e {
+        match (db.code().as_deref(), db.constraint()) {
+            (Some("23505"), _) => return AppendError::Conflict,
+            (Some("23503"), Some("events_predecessor")) => return AppendError::PredecessorMissing,
+            _ => {}
+        }
     }
+    AppendError::Database(Arc::new(e))
 }
 
 /// The statement's parameters, one array per column.
@@ -278,7 +277,6 @@ struct Columns {
     event_versions: Vec<String>,
     payloads: Vec<String>,
     metadata: Vec<String>,
-    expected: Vec<i64>,
 }
 
 impl Columns {
@@ -290,6 +288,5 @@ impl Columns {
         self.event_versions.push(event.event_version.clone());
         self.payloads.push(event.payload.to_string());
         self.metadata.push(event.metadata.to_string());
-        self.expected.push(append.expected as i64);
     }
 }

@@ -547,12 +547,13 @@ pub async fn sample_commands(app: &TestApp, registration: &str) -> String {
     id
 }
 
-/// Appends `count` events of an aggregate type no projection handles (`Other`, ten streams)
-/// straight into the log: a long log, fast.
+/// Appends `count` events of an aggregate type no projection handles (`Other`, ten streams, each
+/// gap-free) straight into the log: a long log, fast.
 pub async fn append_other_events(pool: &PgPool, count: i64) {
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         SELECT 'Other', 'stream-' || (g % 10), g, 'Noted', '1.0', '{}', '{}' FROM generate_series(1, $1) g",
+         SELECT 'Other', 'stream-' || (g % 10), (g - 1) / 10 + 1, 'Noted', '1.0', '{}', '{}' \
+         FROM generate_series(1, $1) g",
     )
     .bind(count)
     .execute(pool)

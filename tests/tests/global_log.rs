@@ -174,10 +174,11 @@ async fn the_log_read_by_copy_equals_the_log_read_by_query_field_for_field() {
     let app = spawn_app_with(|s| s.run_projector = false).await;
     let large_route = "Шереметьево → Пулково ✈ ".repeat(400);
     let rows = [
-        ("Aircraft", "a-1", "FlightLogged", "1.0", serde_json::json!({"FlightLogged": {"cycles": 1}})),
+        ("Aircraft", "a-1", 1, "FlightLogged", "1.0", serde_json::json!({"FlightLogged": {"cycles": 1}})),
         (
             "Aircraft",
             "a-1",
+            2,
             "FlightLogged",
             "2.0",
             serde_json::json!({"FlightLogged": {"route": large_route}}),
@@ -185,19 +186,20 @@ async fn the_log_read_by_copy_equals_the_log_read_by_query_field_for_field() {
         (
             "InboxItem",
             "документ-7",
+            1,
             "Noted",
             "1.0",
             serde_json::json!({"Noted": {"text": "Ан-148 «RA-61701»"}}),
         ),
     ];
-    for (sequence, (aggregate_type, aggregate_id, event_type, version, payload)) in rows.iter().enumerate() {
+    for (aggregate_type, aggregate_id, sequence, event_type, version, payload) in &rows {
         sqlx::query(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(aggregate_type)
         .bind(aggregate_id)
-        .bind(sequence as i64 + 1)
+        .bind(*sequence as i64)
         .bind(event_type)
         .bind(version)
         .bind(payload)
@@ -219,7 +221,7 @@ async fn the_log_read_by_copy_equals_the_log_read_by_query_field_for_field() {
     let payload = |i: usize| serde_json::from_str::<serde_json::Value>(&copied[i].payload).unwrap();
     assert_eq!(upcast.event_version, "2.0");
     assert_eq!(payload(0), serde_json::json!({"FlightLogged": {"cycles": 1, "route": null}}));
-    assert_eq!(payload(1), rows[1].4);
+    assert_eq!(payload(1), rows[1].5);
     assert_eq!((copied[2].metadata.actor(), copied[2].metadata.request_id.as_deref()), ("инженер", None));
 }
 

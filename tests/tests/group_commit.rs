@@ -159,3 +159,37 @@ async fn two_registrations_of_one_number_in_one_group_store_one() {
     let lost = replies.iter().find(|r| r.status != StatusCode::CREATED).unwrap();
     assert_eq!(lost.assert_problem(409)["type"], "urn:klg:problem:registration-in-use");
 }
+
+/// A command decided on an event its stream no longer holds (a cache ahead of a restored
+/// database) is refused by the store (migration 0013), which aborts its group's statement: the
+/// group is appended command by command, and only that command is decided again.
+#[actix_rt::test]
+async fn a_command_whose_predecessor_is_gone_is_decided_again_alone_in_its_group() {
+    let app = spawn_app().await;
+    let fleet = app.certified_fleet(50000, 12).await;
+    let (restored, intact) = (&fleet[10], &fleet[11]);
+    // "Restore" one aircraft to before its certificate, behind the cache's back.
+    sqlx::raw_sql(&format!(
+        "ALTER TABLE events DISABLE TRIGGER events_append_only; \
+         DELETE FROM events WHERE aggregate_id = '{restored}' AND sequence = 2; \
+         ALTER TABLE events ENABLE TRIGGER events_append_only;"
+    ))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let flight = flight();
+    let (on_restored, on_intact) =
+        (format!("/api/v1/aircraft/{restored}/flights"), format!("/api/v1/aircraft/{intact}/flights"));
+    let rivals: [Command; 2] =
+        [Box::pin(app.post_json(&on_restored, &flight)), Box::pin(app.post_json(&on_intact, &flight))];
+    let replies = rivals_in_a_group(&app, &fleet, rivals, 1).await;
+    assert_eq!(replies[0].assert_problem(409)["type"], "urn:klg:problem:no-valid-certificate");
+    assert_eq!(
+        (replies[1].status, &replies[1].body["version"]),
+        (StatusCode::OK, &json!(3)),
+        "{}",
+        replies[1].body
+    );
+    let sequences: Vec<i64> = app.events_of(restored).await.into_iter().map(|e| e.0).collect();
+    assert_eq!(sequences, [1], "nothing appended after the missing predecessor");
+}

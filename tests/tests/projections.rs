@@ -244,22 +244,34 @@ async fn a_duplicate_or_out_of_order_event_stops_the_projector_instead_of_corrup
     let projector = Subscription::new(PROJECTIONS, "test", app.pool.clone(), Projector);
     wait_until_readable(&app.pool).await;
     projector.catch_up().await.unwrap();
-    // Forge a stored event whose sequence skips one: the row's version guard must refuse it.
+    // Forge a stored event whose sequence skips one: the row's version guard must refuse it. The
+    // store refuses a gap (migration 0013), so the forger stores event 3 and renumbers it, with
+    // the append-only guard switched off.
     let flight = AircraftEvent::FlightLogged {
         flight_date: "2024-01-01".parse().unwrap(),
         block_minutes: klg_domain::values::BlockMinutes::from_minutes(60),
         cycles: 1,
         route: None,
     };
+    let mut tx = app.pool.begin().await.unwrap();
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('Aircraft', $1, 4, 'FlightLogged', '2.0', $2, '{}')",
+         VALUES ('Aircraft', $1, 3, 'FlightLogged', '2.0', $2, '{}')",
     )
     .bind(id.to_string())
     .bind(sqlx::types::Json(&flight))
-    .execute(&app.pool)
+    .execute(&mut *tx)
     .await
     .unwrap();
+    sqlx::raw_sql(&format!(
+        "ALTER TABLE events DISABLE TRIGGER events_append_only; \
+         UPDATE events SET sequence = 4 WHERE aggregate_id = '{id}' AND sequence = 3; \
+         ALTER TABLE events ENABLE TRIGGER events_append_only;"
+    ))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
     wait_until_readable(&app.pool).await;
     let error = projector.catch_up().await.unwrap_err().to_string();
     assert!(error.contains("not at version 3"), "{error}");
@@ -535,12 +547,12 @@ async fn a_rebuild_stopped_by_an_event_it_cannot_apply_leaves_the_live_tables_as
     wait_until_readable(&app.pool).await;
     wait_for_projections(&app.pool).await;
     let before = projection_snapshot(&app.pool).await;
-    // Stored straight into the log: a flight of an aircraft that was never registered. The
-    // rebuild's worker for that aircraft finds no row at the version before it.
+    // Stored straight into the log: a flight of an aircraft that was never registered (its
+    // stream's first event). The rebuild's worker for that aircraft finds no row to add it to.
     let stray = Uuid::new_v4().to_string();
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         SELECT 'Aircraft', $1, 2, 'FlightLogged', event_version, payload, '{}' FROM events \
+         SELECT 'Aircraft', $1, 1, 'FlightLogged', event_version, payload, '{}' FROM events \
          WHERE event_type = 'FlightLogged' LIMIT 1",
     )
     .bind(&stray)
@@ -552,7 +564,7 @@ async fn a_rebuild_stopped_by_an_event_it_cannot_apply_leaves_the_live_tables_as
     let output = actix_rt::task::spawn_blocking(move || run_project_rebuild(&url)).await.unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("FlightLogged") && stderr.contains("not at version 1"), "{stderr}");
+    assert!(stderr.contains("FlightLogged") && stderr.contains("not at version 0"), "{stderr}");
     let aircraft_ids: Vec<String> =
         sqlx::query_scalar("SELECT id FROM aircraft").fetch_all(&app.pool).await.unwrap();
     assert!(!aircraft_ids.contains(&stray));

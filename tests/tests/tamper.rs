@@ -328,7 +328,54 @@ async fn an_export_imports_into_an_empty_store_with_the_same_events_positions_an
     let pool = klg_commands::db::connect(&url, 2).await.unwrap();
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.unwrap();
     assert_eq!(stored, 0, "all or nothing");
+
+    // An export that lost a stream's first event is refused at the gap it leaves, nothing stored.
+    let truncated = dir.join("truncated.jsonl");
+    std::fs::write(&truncated, jsonl.lines().skip(1).collect::<Vec<_>>().join("\n")).unwrap();
+    let (url, name) = klg_tests::fresh_database_url();
+    let _database = klg_tests::DropDatabase(name);
+    let refused = klg(&["import", truncated.to_str().unwrap()], &url);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("incomplete") && stderr.contains("no predecessor"), "{stderr}");
+    let pool = klg_commands::db::connect(&url, 2).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.unwrap();
+    assert_eq!(stored, 0, "all or nothing");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every stream is gap-free, whoever inserts (migration 0013): a stream starts at 1 and each
+/// event follows its predecessor, else the store refuses the event and its statement stores
+/// nothing. The append relies on it: its guard against deciding on a state the store no longer
+/// holds is this refusal.
+#[actix_rt::test]
+async fn the_store_refuses_an_event_whose_predecessor_is_not_in_its_stream() {
+    let app = spawn_app().await;
+    let stream = uuid::Uuid::new_v4().to_string();
+    let insert = |sequences: &'static [i64]| {
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+             SELECT 'Probe', $1, s, 'Probed', '1.0', '{\"Probed\": {}}', '{}' FROM unnest($2::bigint[]) s",
+        )
+        .bind(&stream)
+        .bind(sequences)
+        .execute(&app.pool)
+    };
+    for gapped in [&[2_i64][..], &[0], &[1, 3]] {
+        let refused = insert(gapped).await.unwrap_err();
+        let refused = refused.as_database_error().expect("refused by the database");
+        assert_eq!(
+            (refused.code().as_deref(), refused.constraint()),
+            (Some("23503"), Some("events_predecessor")),
+            "{gapped:?}: {refused}"
+        );
+    }
+    assert_eq!(app.events_of(&stream).await.len(), 0, "a refused statement stores nothing");
+    insert(&[1, 2]).await.unwrap();
+    insert(&[3]).await.unwrap();
+    assert!(insert(&[5]).await.is_err());
+    let sequences: Vec<i64> = app.events_of(&stream).await.into_iter().map(|e| e.0).collect();
+    assert_eq!(sequences, [1, 2, 3]);
 }
 
 /// The appending trigger stamps every event's metadata with its own event id and recording time,
