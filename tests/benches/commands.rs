@@ -58,23 +58,57 @@ struct Row {
     p99: Duration,
     baseline: String,
     ratio: f64,
+    /// Issue 10's targets for this row, each printed with whether this run met it.
+    targets: Vec<Target>,
+}
+
+/// A target of issue 10, as a row of this run meets it or not (never a failure: this prints).
+enum Target {
+    RatioAtLeast(f64),
+    RatioAtMost(f64),
+    P99AtMostMs(f64),
+    /// At least this many per second, against what (another row of the same run).
+    ThroughputAtLeast(f64, String),
+}
+
+impl Target {
+    fn verdict(&self, row: &Row) -> String {
+        let (text, met) = match self {
+            Self::RatioAtLeast(min) => (format!("≥ {min}×"), row.ratio >= *min),
+            Self::RatioAtMost(max) => (format!("≤ {max}×"), row.ratio <= *max),
+            Self::P99AtMostMs(max) => (format!("p99 ≤ {max} ms"), ms(row.p99) <= *max),
+            Self::ThroughputAtLeast(min, against) => {
+                (format!("≥ {min:.0}/s ({against})"), row.throughput.is_some_and(|t| t >= *min))
+            }
+        };
+        format!("{text} {}", if met { "✔" } else { "✘" })
+    }
+}
+
+impl Row {
+    fn aiming(mut self, target: Target) -> Self {
+        self.targets.push(target);
+        self
+    }
 }
 
 fn print(rows: &[Row]) {
     println!(
-        "\n{:<44} {:>12} {:>9} {:>9} {:>26} {:>7}",
+        "\n{:<44} {:>12} {:>9} {:>9} {:>26} {:>7}  target (issue 10)",
         "scenario", "per second", "p50 ms", "p99 ms", "baseline (same run)", "ratio"
     );
     for r in rows {
         let throughput = r.throughput.map_or("-".to_owned(), |t| format!("{t:.0}"));
+        let targets: Vec<String> = r.targets.iter().map(|t| t.verdict(r)).collect();
         println!(
-            "{:<44} {:>12} {:>9.2} {:>9.2} {:>26} {:>7.2}",
+            "{:<44} {:>12} {:>9.2} {:>9.2} {:>26} {:>7.2}  {}",
             r.scenario,
             throughput,
             ms(r.p50),
             ms(r.p99),
             r.baseline,
-            r.ratio
+            r.ratio,
+            targets.join("; ")
         );
     }
 }
@@ -259,6 +293,7 @@ fn reader_runs_row(scenario: String, events: u64, runs: &mut [Duration], copy_ra
         p99: slowest,
         baseline: format!("ordered COPY {copy_rate:.0}/s"),
         ratio: rate / copy_rate,
+        targets: vec![],
     }
 }
 
@@ -309,7 +344,9 @@ async fn ordered_copy(pool: &PgPool, events: i64) -> (f64, usize) {
 
 /// The projections rebuilt from the whole log, and the tamper verification of it, each vs.
 /// reading the log with COPY.
-async fn rebuild(app: &TestApp, fleet: &[String]) -> Vec<Row> {
+/// `command_rate`: the 32-client LogFlight rate of this run, if measured (the live projector's
+/// re-fold must run at three times the command rate it serves).
+async fn rebuild(app: &TestApp, fleet: &[String], command_rate: Option<f64>) -> Vec<Row> {
     let pool = &app.pool;
     // The history grown is copies of each aircraft's last event: a flight, like the bulk of an
     // airworthiness log (whatever ran before this part).
@@ -344,7 +381,8 @@ async fn rebuild(app: &TestApp, fleet: &[String]) -> Vec<Row> {
         rebuilds.push(started.elapsed());
     }
     let scenario = format!("rebuild (klg project --rebuild), {rebuilt} events");
-    let rebuild = reader_runs_row(scenario, rebuilt, &mut rebuilds, copy_rate);
+    let rebuild =
+        reader_runs_row(scenario, rebuilt, &mut rebuilds, copy_rate).aiming(Target::RatioAtLeast(0.3));
 
     // The running server's projector re-folds everything in place after a reset (what
     // `klg project --rebuild` did before session 6): the live projector's catch-up rate.
@@ -366,12 +404,15 @@ async fn rebuild(app: &TestApp, fleet: &[String]) -> Vec<Row> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let refold = reader_row(
+    let mut refold = reader_row(
         format!("projector re-fold in place, {events} events ({} MB)", bytes / 1_000_000),
         events as u64,
         started,
         copy_rate,
     );
+    if let Some(rate) = command_rate {
+        refold = refold.aiming(Target::ThroughputAtLeast(3.0 * rate, "3× LogFlight at 32 clients".into()));
+    }
     // Tamper verification reads the same log, recomputing every chain.
     let started = Instant::now();
     let report = klg_audit::verify(pool, None, |_| {}).await.unwrap();
@@ -412,6 +453,7 @@ async fn mirror_rows() -> Vec<Row> {
             p99: Duration::ZERO,
             baseline: format!("bare producer {:.0}/s", m.bare_producer),
             ratio: m.relay / m.bare_producer,
+            targets: vec![Target::RatioAtLeast(0.5)],
         },
         Row {
             scenario: "mirror commit -> consumed from topic".into(),
@@ -420,6 +462,7 @@ async fn mirror_rows() -> Vec<Row> {
             p99: ms_duration(m.commit_to_consumed.1),
             baseline: format!("command p99 {:.1} ms", m.command.1),
             ratio: m.commit_to_consumed.1 / m.command.1,
+            targets: vec![Target::P99AtMostMs(100.0)],
         },
     ]
 }
@@ -448,7 +491,7 @@ async fn command_loads(app: &TestApp, fleet: &[String], seconds: Duration) -> (V
             loads[i].push((load, client, cpu));
         }
     }
-    let mut rows = vec![];
+    let mut rows: Vec<Row> = vec![];
     let mut cpu_per_command = vec![];
     for ((clients, baseline), rounds) in CLIENTS.into_iter().zip(baselines).zip(loads) {
         let best = rounds.into_iter().max_by(|a, b| a.0.throughput.total_cmp(&b.0.throughput));
@@ -463,6 +506,16 @@ async fn command_loads(app: &TestApp, fleet: &[String], seconds: Duration) -> (V
             p99: load.p99,
             baseline: format!("raw INSERT {baseline:.0}/s"),
             ratio: load.throughput / baseline,
+            targets: vec![],
+        });
+    }
+    // At 32 clients: half a raw INSERT's rate, and no drop from 8 clients.
+    let at_8 = rows.iter().find(|r| r.scenario.contains(" 8 clients")).and_then(|r| r.throughput);
+    if let Some(at_32) = rows.pop() {
+        let at_32 = at_32.aiming(Target::RatioAtLeast(0.5));
+        rows.push(match at_8 {
+            Some(at_8) => at_32.aiming(Target::ThroughputAtLeast(at_8, "8 clients".into())),
+            None => at_32,
         });
     }
     (rows, cpu_per_command)
@@ -498,7 +551,9 @@ fn main() {
             rows.push(freshness(&app, &fleet, seconds).await);
         }
         if runs("rebuild") {
-            rows.extend(rebuild(&app, &fleet).await);
+            let command_rate =
+                rows.iter().find(|r| r.scenario.contains(" 32 clients")).and_then(|r| r.throughput);
+            rows.extend(rebuild(&app, &fleet, command_rate).await);
         }
         if runs("mirror") {
             rows.extend(mirror_rows().await);
@@ -558,6 +613,7 @@ async fn by_history_length(app: &TestApp) -> Vec<Row> {
             p99: *p99,
             baseline: format!("10 events: p50 {:.2} ms", ms(by_length[0].0)),
             ratio: ms(*p50) / ms(by_length[0].0),
+            targets: if *length == "10,000" { vec![Target::RatioAtMost(1.5)] } else { vec![] },
         });
     }
 
@@ -581,5 +637,6 @@ async fn freshness(app: &TestApp, fleet: &[String], seconds: Duration) -> Row {
         p99: percentile(&mut fresh, 0.99),
         baseline: format!("command p99 {:.1} ms", ms(load.p99)),
         ratio: ms(percentile(&mut fresh, 0.99)) / ms(load.p99),
+        targets: vec![Target::P99AtMostMs(50.0)],
     }
 }
