@@ -530,6 +530,11 @@ fn main() {
     let seconds = Duration::from_secs(
         std::env::var("KLG_BENCH_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5),
     );
+    // The service's own logs when asked for (e.g. `RUST_LOG=klg_projections=info`: the rebuild's
+    // fold, index and swap times).
+    if std::env::var_os("RUST_LOG").is_some() {
+        klg_api::telemetry::init(false);
+    }
     actix_rt::System::new().block_on(async move {
         let app = spawn_app().await;
         let pool = &app.pool;
