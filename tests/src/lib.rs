@@ -250,6 +250,20 @@ impl TestApp {
         fleet
     }
 
+    /// "Restores" the store to an earlier point for one aggregate, behind every cache's back: its
+    /// events after `last_kept` are deleted, with the append-only guard switched off (the log is
+    /// append-only to KLG, not to a DBA restoring a backup).
+    pub async fn restore_stream_to(&self, aggregate_id: &str, last_kept: i64) {
+        sqlx::raw_sql(&format!(
+            "ALTER TABLE events DISABLE TRIGGER events_append_only; \
+             DELETE FROM events WHERE aggregate_id = '{aggregate_id}' AND sequence > {last_kept}; \
+             ALTER TABLE events ENABLE TRIGGER events_append_only;"
+        ))
+        .execute(&self.pool)
+        .await
+        .expect("stream restored");
+    }
+
     /// Stored events of one aggregate: (sequence, event_type, payload, metadata).
     pub async fn events_of(&self, aggregate_id: &str) -> Vec<(i64, String, Value, Value)> {
         sqlx::query_as::<_, (i64, String, sqlx::types::Json<Value>, sqlx::types::Json<Value>)>(

@@ -100,16 +100,9 @@ async fn each_process_decides_on_the_other_processes_latest_events() {
 #[actix_rt::test]
 async fn a_cache_ahead_of_a_restored_store_decides_nothing() {
     let app = klg_tests::spawn_app().await;
-    let id = app.certified_aircraft("RA-89511").await; // cached at version 2, with a certificate
-                                                       // "Restore" the store to before the certificate (the log is append-only to KLG, not to a DBA).
-    sqlx::raw_sql(&format!(
-        "ALTER TABLE events DISABLE TRIGGER events_append_only; \
-         DELETE FROM events WHERE aggregate_id = '{id}' AND sequence = 2; \
-         ALTER TABLE events ENABLE TRIGGER events_append_only;"
-    ))
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    // Cached at version 2, with a certificate; the store restored to before the certificate.
+    let id = app.certified_aircraft("RA-89511").await;
+    app.restore_stream_to(&id, 1).await;
     let flight = json!({"flight_date": "2024-05-01", "block_hours": 1.0, "cycles": 1});
     let reply = app.post_json(&format!("/api/v1/aircraft/{id}/flights"), &flight).await;
     assert_eq!(reply.assert_problem(409)["type"], "urn:klg:problem:no-valid-certificate");
