@@ -23,6 +23,15 @@ pub fn klg_binary() -> PathBuf {
     binary
 }
 
+/// `klg project --rebuild --once` as a process of its own against `database_url`; what it answered.
+pub fn run_project_rebuild(database_url: &str) -> std::process::Output {
+    std::process::Command::new(klg_binary())
+        .args(["project", "--rebuild", "--once"])
+        .env("DATABASE_URL", database_url)
+        .output()
+        .expect("klg project runs")
+}
+
 /// A running `klg serve`; killed when dropped.
 pub struct KlgProcess {
     pub child: Child,

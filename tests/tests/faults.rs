@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use awc::http::StatusCode;
 use futures_util::future::join_all;
-use klg_tests::process::{klg_binary, KlgProcess};
+use klg_tests::process::{run_project_rebuild, KlgProcess};
 use klg_tests::{admin_client, aircraft_body, fresh_database_url, read, DropDatabase, Reply};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -269,11 +269,7 @@ async fn after_kill_9_under_load_every_acknowledged_command_is_stored_and_projec
     klg_tests::wait_for_projections(&pool).await;
     let live = klg_tests::projection_snapshot(&pool).await;
     drop(second);
-    let rebuild = std::process::Command::new(klg_binary())
-        .args(["project", "--rebuild", "--once"])
-        .env("DATABASE_URL", &url)
-        .output()
-        .expect("klg project runs");
+    let rebuild = run_project_rebuild(&url);
     assert!(rebuild.status.success(), "{}", String::from_utf8_lossy(&rebuild.stderr));
     assert_eq!(
         live,

@@ -7,6 +7,7 @@ use klg_domain::aircraft::{Aircraft, AircraftEvent};
 use klg_domain::inbox::InboxItem;
 use klg_projections::projector::reset;
 use klg_projections::{Projector, Subscription, PROJECTIONS};
+use klg_tests::process::run_project_rebuild;
 use klg_tests::{
     projection_snapshot, scenario, spawn_app, spawn_app_with, wait_for_projections, wait_until_readable,
 };
@@ -488,15 +489,6 @@ impl WholeProjectionReader {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         self.reads.await.unwrap()
     }
-}
-
-/// `klg project --rebuild --once` as a process of its own; what it answered.
-fn run_project_rebuild(database_url: &str) -> std::process::Output {
-    std::process::Command::new(klg_tests::process::klg_binary())
-        .args(["project", "--rebuild", "--once"])
-        .env("DATABASE_URL", database_url)
-        .output()
-        .unwrap()
 }
 
 /// [`run_project_rebuild`], which must succeed.
