@@ -250,18 +250,25 @@ impl TestApp {
         fleet
     }
 
+    /// Runs `statements` in one transaction past the log's append-only guard, as a superuser
+    /// could: tampering, or a DBA restoring a backup (the log is append-only to KLG, not to them).
+    pub async fn tamper(&self, statements: &[&str]) {
+        let mut tx = self.pool.begin().await.expect("transaction");
+        let guard = |action| format!("ALTER TABLE events {action} TRIGGER events_append_only");
+        sqlx::raw_sql(&guard("DISABLE")).execute(&mut *tx).await.expect("guard off");
+        for statement in statements {
+            sqlx::raw_sql(statement).execute(&mut *tx).await.expect("tampering statement");
+        }
+        sqlx::raw_sql(&guard("ENABLE")).execute(&mut *tx).await.expect("guard on");
+        tx.commit().await.expect("tampering committed");
+    }
+
     /// "Restores" the store to an earlier point for one aggregate, behind every cache's back: its
-    /// events after `last_kept` are deleted, with the append-only guard switched off (the log is
-    /// append-only to KLG, not to a DBA restoring a backup).
+    /// events after `last_kept` are deleted.
     pub async fn restore_stream_to(&self, aggregate_id: &str, last_kept: i64) {
-        sqlx::raw_sql(&format!(
-            "ALTER TABLE events DISABLE TRIGGER events_append_only; \
-             DELETE FROM events WHERE aggregate_id = '{aggregate_id}' AND sequence > {last_kept}; \
-             ALTER TABLE events ENABLE TRIGGER events_append_only;"
-        ))
-        .execute(&self.pool)
-        .await
-        .expect("stream restored");
+        let delete =
+            format!("DELETE FROM events WHERE aggregate_id = '{aggregate_id}' AND sequence > {last_kept}");
+        self.tamper(&[&delete]).await;
     }
 
     /// Stored events of one aggregate: (sequence, event_type, payload, metadata).

@@ -254,25 +254,17 @@ async fn a_duplicate_or_out_of_order_event_stops_the_projector_instead_of_corrup
         cycles: 1,
         route: None,
     };
-    let mut tx = app.pool.begin().await.unwrap();
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
          VALUES ('Aircraft', $1, 3, 'FlightLogged', '2.0', $2, '{}')",
     )
     .bind(id.to_string())
     .bind(sqlx::types::Json(&flight))
-    .execute(&mut *tx)
+    .execute(&app.pool)
     .await
     .unwrap();
-    sqlx::raw_sql(&format!(
-        "ALTER TABLE events DISABLE TRIGGER events_append_only; \
-         UPDATE events SET sequence = 4 WHERE aggregate_id = '{id}' AND sequence = 3; \
-         ALTER TABLE events ENABLE TRIGGER events_append_only;"
-    ))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    app.tamper(&[&format!("UPDATE events SET sequence = 4 WHERE aggregate_id = '{id}' AND sequence = 3")])
+        .await;
     wait_until_readable(&app.pool).await;
     let error = projector.catch_up().await.unwrap_err().to_string();
     assert!(error.contains("not at version 3"), "{error}");

@@ -36,17 +36,6 @@ async fn verify(app: &TestApp, key: Option<&[u8]>) -> klg_audit::VerifyReport {
     klg_audit::verify(&app.pool, key, |_| {}).await.unwrap()
 }
 
-/// Runs SQL as a superuser past the append-only guard.
-async fn tamper(app: &TestApp, statements: &[&str]) {
-    let mut tx = app.pool.begin().await.unwrap();
-    sqlx::query("ALTER TABLE events DISABLE TRIGGER events_append_only").execute(&mut *tx).await.unwrap();
-    for statement in statements {
-        sqlx::query(statement).execute(&mut *tx).await.unwrap();
-    }
-    sqlx::query("ALTER TABLE events ENABLE TRIGGER events_append_only").execute(&mut *tx).await.unwrap();
-    tx.commit().await.unwrap();
-}
-
 async fn position_of(app: &TestApp, aircraft: &str, sequence: i64) -> i64 {
     sqlx::query_scalar("SELECT global_position FROM events WHERE aggregate_id = $1 AND sequence = $2")
         .bind(aircraft)
@@ -78,7 +67,7 @@ async fn an_edited_payload_is_reported_at_its_position() {
     let app = spawn_app().await;
     let (aircraft, key) = sealed_log(&app).await;
     let edited = position_of(&app, &aircraft, 2).await;
-    tamper(&app, &[&format!(
+    app.tamper(&[&format!(
         "UPDATE events SET payload = replace(payload::text, '2020', '2019')::json WHERE global_position = {edited}"
     )])
     .await;
@@ -116,7 +105,7 @@ async fn deleted_inserted_and_reordered_events_break_their_chain() {
         let app = spawn_app().await;
         let (aircraft, key) = sealed_log(&app).await;
         let statements: Vec<String> = statements.iter().map(|s| s.replace("{a}", &aircraft)).collect();
-        tamper(&app, &statements.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        app.tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>()).await;
         let report = verify(&app, Some(&key)).await;
         let broken = report.first_broken.as_ref().unwrap_or_else(|| panic!("{case} went unnoticed: {report:?}"));
         assert_eq!(broken.aggregate_id, aircraft, "{case}");
@@ -130,7 +119,7 @@ async fn a_stream_rewritten_with_recomputed_hashes_passes_the_chains_but_not_the
     let (aircraft, key) = sealed_log(&app).await;
     // Rewrite the payload of event 2 and recompute the whole chain of the stream, as someone
     // who knows the hashing scheme (it is public) would.
-    tamper(&app, &[
+    app.tamper(&[
         &format!("UPDATE events SET payload = replace(payload::text, '2020', '2019')::json WHERE aggregate_id = '{aircraft}' AND sequence = 2"),
         &format!(
             "DO $$ DECLARE e record; prev bytea := '\\x{zero}'::bytea; BEGIN \
@@ -152,7 +141,7 @@ async fn a_stream_rewritten_with_recomputed_hashes_passes_the_chains_but_not_the
 async fn losing_a_streams_latest_events_or_forging_a_seal_is_found_by_the_seal() {
     let app = spawn_app().await;
     let (aircraft, key) = sealed_log(&app).await;
-    tamper(&app, &[&format!(
+    app.tamper(&[&format!(
         "DELETE FROM events WHERE aggregate_id = '{aircraft}' AND sequence = (SELECT max(sequence) FROM events WHERE aggregate_id = '{aircraft}')"
     )])
     .await;
@@ -186,7 +175,7 @@ async fn auditors_verify_over_the_api_and_the_cli_exits_1_on_an_altered_log() {
             .unwrap()
     };
     assert!(run().status.success());
-    tamper(&app, &["UPDATE events SET metadata = replace(metadata::text, 'bootstrap-admin', 'someone-else')::json WHERE sequence = 1"]).await;
+    app.tamper(&["UPDATE events SET metadata = replace(metadata::text, 'bootstrap-admin', 'someone-else')::json WHERE sequence = 1"]).await;
     let altered = run();
     assert_eq!(altered.status.code(), Some(1));
     let printed: Value = serde_json::from_slice(&altered.stdout).unwrap();
