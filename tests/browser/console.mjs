@@ -287,14 +287,21 @@ async function flow(browser) {
   await shot(page, 'document');
 
   step('the aircraft page lists its directives, and releases it to service from maintenance');
-  // The document becomes an airworthiness directive due within 20 days (set up over the API).
-  const asAdmin = (path, body) => fetch(base + path, {
-    method: 'POST',
+  // The document becomes an airworthiness directive due within 20 days (set up over the API, by
+  // another client: the console does not know these commands' positions, so the test waits, as
+  // that client would, until the read side reflects them before opening the page).
+  const asAdmin = (method, path, body) => fetch(base + path, {
+    method,
     headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  }).then(async (r) => check(r.ok, `POST ${path}: ${r.status} ${await r.text()}`));
-  await asAdmin(`/api/inbox/files/${documentId}/classify`, { document_type: 'airworthiness_directive' });
-  await asAdmin(`/api/v1/aircraft/${aircraftId}/directives`, { document_id: documentId, number: '2026-0042', revision: 'R1', applicable: true, comply_within: { days: 20 } });
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).then(async (r) => {
+    const answer = await r.text();
+    check(r.ok, `${method} ${path}: ${r.status} ${answer}`);
+    return JSON.parse(answer);
+  });
+  await asAdmin('POST', `/api/inbox/files/${documentId}/classify`, { document_type: 'airworthiness_directive' });
+  const { position } = await asAdmin('POST', `/api/v1/aircraft/${aircraftId}/directives`, { document_id: documentId, number: '2026-0042', revision: 'R1', applicable: true, comply_within: { days: 20 } });
+  await asAdmin('GET', `/api/v1/aircraft/${aircraftId}/directives?min_position=${position}`);
   await page.goto(aircraftUrl);
   await page.locator('#directives table').waitFor();
   check((await text(page, '#directives .ad-number')) === '2026-0042 R1', 'the directive is listed with its revision');
