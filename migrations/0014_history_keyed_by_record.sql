@@ -1,5 +1,5 @@
--- A history row is found by its record and sequence (the history query, the statistics views);
--- nothing looks one up by its global position. Its two unique keys — the global position and
+-- History rows are read by their record (the history query, by record and sequence; the
+-- statistics views, grouped by record); nothing looks one up by its global position. Its two unique keys — the global position and
 -- (record, sequence) — both refused an event applied twice; one does. The other was an index
 -- maintained on every projected event and rebuilt by every `klg project --rebuild`: 50–65 ms
 -- of a one-second rebuild of 100,000 events (docs/benchmarks.md, session 13).
