@@ -1,12 +1,13 @@
-//! PostgreSQL's binary `COPY` format, both ways: rows for `COPY … FROM STDIN (FORMAT binary)`
-//! (how the projector writes history rows) and rows of `COPY … TO STDOUT (FORMAT binary)` (how
-//! the log is read).
+//! PostgreSQL's binary `COPY` format: rows of `COPY … TO STDOUT (FORMAT binary)`, how large
+//! reads of the log are decoded; and, for the tests, rows for `COPY … FROM STDIN (FORMAT binary)`
+//! (how the projector wrote history rows until they became views over the log, migration 0015).
 //!
 //! Profiled (docs/benchmarks.md, session 9): 8,000 history rows took PostgreSQL 24–31 ms as
 //! `INSERT … SELECT FROM unnest(…)` of thirteen arrays and 11–15 ms as a binary `COPY` — COPY
 //! inserts rows a page at a time and skips the arrays and the function scan. The binary format
 //! needs no escaping: each field is its length and its bytes.
 
+#[cfg(test)]
 use chrono::{DateTime, Utc};
 
 /// The binary format's fixed header: signature, flags (no OIDs), no header extension.
@@ -16,11 +17,13 @@ const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 /// Binary COPY data being built, row by row; each row must get exactly `columns` fields.
+#[cfg(test)]
 pub(crate) struct BinaryRows {
     data: Vec<u8>,
     columns: i16,
 }
 
+#[cfg(test)]
 impl BinaryRows {
     pub fn new(columns: i16, capacity: usize) -> Self {
         let mut data = Vec::with_capacity(capacity);

@@ -1,6 +1,7 @@
 //! The projector: the subscription that keeps KLG's PostgreSQL projections (`aircraft`,
-//! `aircraft_history`, `aircraft_stats`, `aircraft_directives`, `inbox_files`, `inbox_history`)
-//! in step with the log.
+//! `aircraft_stats`, `aircraft_directives`, `inbox_files`, `tmc_requests`) in step with the log.
+//! The histories (`aircraft_history`, `inbox_history`) are views over the log itself, not
+//! copies the projector writes (migration 0015).
 //!
 //! Each row carries the version (sequence) of the last event applied to it, and every update
 //! requires the previous version: an event applied twice or out of order fails loudly instead
@@ -8,8 +9,7 @@
 //!
 //! A batch costs a handful of statements, not several per event (profiled: three statements
 //! per event held the projector near 2,000 events/s, below the command rate, so reads went stale
-//! for seconds under load): history rows of the whole batch go in one binary COPY per table,
-//! statistics in one upsert, and consecutive flights of an aircraft — the bulk of an
+//! for seconds under load): statistics go in one upsert, and consecutive flights of an aircraft — the bulk of an
 //! airworthiness log — fold into one guarded UPDATE for all aircraft of the batch. Other events
 //! update their row one by one, after the pending flights are written, so order is kept.
 
@@ -25,7 +25,6 @@ use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::copy::BinaryRows;
 use crate::log::StoredEvent;
 use crate::subscription::{Subscriber, SubscriberError};
 
@@ -33,15 +32,8 @@ use crate::subscription::{Subscriber, SubscriberError};
 pub const PROJECTIONS: &str = "projections";
 
 /// Tables the projector owns, emptied by a rebuild.
-pub const PROJECTION_TABLES: [&str; 7] = [
-    "aircraft",
-    "aircraft_history",
-    "aircraft_stats",
-    "aircraft_directives",
-    "inbox_files",
-    "inbox_history",
-    "tmc_requests",
-];
+pub const PROJECTION_TABLES: [&str; 5] =
+    ["aircraft", "aircraft_stats", "aircraft_directives", "inbox_files", "tmc_requests"];
 
 pub struct Projector;
 
@@ -52,13 +44,12 @@ impl Subscriber for Projector {
         for event in events {
             match event.aggregate_type.as_str() {
                 Aircraft::TYPE => project_aircraft(tx, &mut batch, event, decode(event)?).await?,
-                InboxItem::TYPE => project_inbox(tx, &mut batch, event, decode(event)?).await?,
+                InboxItem::TYPE => project_inbox(tx, event, decode(event)?).await?,
                 PartsRequest::TYPE => project_parts(tx, event, decode(event)?).await?,
                 _ => {} // Not projected here.
             }
         }
         batch.flush_flights(tx).await?;
-        batch.write_history(tx).await?;
         batch.write_stats(tx).await
     }
 }
@@ -66,8 +57,6 @@ impl Subscriber for Projector {
 /// What one batch writes in bulk.
 #[derive(Default)]
 struct Batch<'e> {
-    aircraft_history: Vec<(&'e StoredEvent, String, String)>,
-    inbox_history: Vec<(&'e StoredEvent, String)>,
     /// Per aircraft id: events in this batch and the latest recorded-at.
     stats: HashMap<String, (i64, DateTime<Utc>)>,
     /// Per aircraft id: flights not yet written, all consecutive events of that aircraft.
@@ -153,21 +142,6 @@ impl<'e> Batch<'e> {
         Ok(())
     }
 
-    async fn write_history(&self, tx: &mut PgConnection) -> Result<(), SubscriberError> {
-        if !self.aircraft_history.is_empty() {
-            let rows = self
-                .aircraft_history
-                .iter()
-                .map(|(e, id, summary)| (*e, id.as_str(), Some(summary.as_str())));
-            insert_history(tx, "aircraft_history", "aircraft_id", true, rows).await?;
-        }
-        if !self.inbox_history.is_empty() {
-            let rows = self.inbox_history.iter().map(|(e, id)| (*e, id.as_str(), None));
-            insert_history(tx, "inbox_history", "document_id", false, rows).await?;
-        }
-        Ok(())
-    }
-
     /// Adds the batch's counts to `aircraft_stats`, one row per aircraft (after the aircraft rows
     /// exist: the registration number comes from them). Keyed by aircraft id, not registration
     /// number: a decommissioned aircraft's number can pass to another airframe.
@@ -192,48 +166,6 @@ impl<'e> Batch<'e> {
         .await?;
         Ok(())
     }
-}
-
-/// History rows in one binary `COPY`: each event with its aggregate's id, and its summary for
-/// tables that have a summary column (`summary_column`).
-async fn insert_history<'e>(
-    tx: &mut PgConnection,
-    table: &str,
-    id_column: &str,
-    summary_column: bool,
-    rows: impl ExactSizeIterator<Item = (&'e StoredEvent, &'e str, Option<&'e str>)>,
-) -> Result<(), SubscriberError> {
-    let mut data = BinaryRows::new(12 + i16::from(summary_column), rows.len() * 1024);
-    let mut event_id = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    for (e, id, summary) in rows {
-        data.row()
-            .bigint(e.position.global_position)
-            .text(id)
-            .bigint(e.sequence)
-            .text(e.event_id.hyphenated().encode_lower(&mut event_id))
-            .text(&e.event_type)
-            .text(&e.event_version)
-            .timestamptz(e.recorded_at)
-            .text(e.metadata.actor())
-            .optional_text(e.metadata.request_id.as_deref())
-            .optional_text(e.metadata.correlation_id.as_deref())
-            .optional_text(e.metadata.causation_id.as_deref())
-            .text(&e.payload);
-        if summary_column {
-            data.optional_text(summary);
-        }
-    }
-    let summary_column = if summary_column { ", summary" } else { "" };
-    let mut copy = tx
-        .copy_in_raw(&format!(
-            "COPY {table} (global_position, {id_column}, sequence, event_id, event_type, event_version, \
-             recorded_at, actor, request_id, correlation_id, causation_id, payload{summary_column}) \
-             FROM STDIN (FORMAT binary)"
-        ))
-        .await?;
-    copy.send(data.finish()).await?;
-    copy.finish().await?;
-    Ok(())
 }
 
 /// Empties the projections and rewinds the projector to the start of the log, in one
@@ -309,7 +241,6 @@ async fn project_aircraft<'e>(
     let at = e.recorded_at;
     let stats = batch.stats.entry(id.clone()).or_insert((0, at));
     *stats = (stats.0 + 1, stats.1.max(at));
-    batch.aircraft_history.push((e, id.clone(), summarize(&event)));
     if let AircraftEvent::FlightLogged { flight_date, block_minutes, cycles, .. } = &event {
         match batch.flights.get(&id) {
             Some(run) if run.last.sequence + 1 != e.sequence => return Err(not_at_version(e)),
@@ -527,116 +458,12 @@ async fn update_row(
     bind(query).execute(&mut *tx).await
 }
 
-/// One line an auditor can read.
-pub fn summarize(event: &AircraftEvent) -> String {
-    match event {
-        AircraftEvent::AircraftRegistered {
-            registration_number,
-            aircraft_type,
-            model,
-            serial_number,
-            operator,
-            ..
-        } => {
-            format!("Registered {registration_number} ({aircraft_type} {model}, MSN {serial_number}) for {operator}")
-        }
-        AircraftEvent::AircraftDetailsUpdated { operator, model, base_airport, notes } => {
-            let mut changed = vec![];
-            if let Some(v) = operator {
-                changed.push(format!("operator → {v}"));
-            }
-            if let Some(v) = model {
-                changed.push(format!("model → {v}"));
-            }
-            if let Some(v) = base_airport {
-                changed.push(format!("base → {}", v.as_ref().map_or("none".to_owned(), |b| b.to_string())));
-            }
-            if notes.is_some() {
-                changed.push("notes changed".to_owned());
-            }
-            format!("Details updated: {}", changed.join(", "))
-        }
-        AircraftEvent::AircraftStatusChanged { from, to, reason } => {
-            format!("Status {from} → {to}: {reason}")
-        }
-        AircraftEvent::AirworthinessCertificateIssued { number, issued_on, valid_until } => {
-            format!("Certificate {number} issued, valid {issued_on} to {valid_until}")
-        }
-        AircraftEvent::FlightLogged { flight_date, block_minutes, cycles, .. } => {
-            let m = block_minutes.minutes();
-            format!("Flight on {flight_date}: {}:{:02} block, {cycles} cycle(s)", m / 60, m % 60)
-        }
-        AircraftEvent::AircraftDecommissioned { registration_number, reason } => match reason {
-            Some(reason) => format!("Decommissioned {registration_number}: {reason}"),
-            None => format!("Decommissioned {registration_number}"),
-        },
-        AircraftEvent::DirectiveApplicabilityRecorded {
-            number,
-            revision,
-            applicable,
-            reason,
-            next_due,
-            ..
-        } => {
-            let directive = match revision {
-                Some(revision) => format!("Directive {number} rev. {revision}"),
-                None => format!("Directive {number}"),
-            };
-            match (applicable, reason) {
-                (true, _) => format!("{directive} applies; {}", describe_due(next_due)),
-                (false, Some(reason)) => format!("{directive} does not apply: {reason}"),
-                (false, None) => format!("{directive} does not apply"),
-            }
-        }
-        AircraftEvent::PartInstalled { part_number, serial_number, installed_on, work_order, .. } => {
-            format!("Part {part_number} S/N {serial_number} installed on {installed_on} under {work_order}")
-        }
-        AircraftEvent::ReleasedToService { certifying_staff, licence, work_order, signed_by, .. } => {
-            format!(
-                "Released to service under {work_order} by {certifying_staff} (licence {licence}); signed by {}",
-                signed_by.name
-            )
-        }
-        AircraftEvent::DirectiveComplied {
-            number,
-            method,
-            done_on,
-            performed_by,
-            work_order,
-            next_due,
-            ..
-        } => {
-            let method = method.as_str().replace('_', " ");
-            let closing = if next_due.is_some() { describe_due(next_due) } else { "closed".to_owned() };
-            format!("Directive {number} complied with by {method} on {done_on} ({work_order}, {performed_by}); {closing}")
-        }
-    }
-}
-
-/// "next due 2025-09-13 or 1234:00 FH or 5000 FC": whichever comes first.
-fn describe_due(due: &Option<DueLimits>) -> String {
-    let Some(due) = due else { return "no further compliance due".to_owned() };
-    let mut limits = vec![];
-    if let Some(on) = due.on {
-        limits.push(on.to_string());
-    }
-    if let Some(minutes) = due.block_minutes {
-        limits.push(format!("{}:{:02} FH", minutes / 60, minutes % 60));
-    }
-    if let Some(cycles) = due.cycles {
-        limits.push(format!("{cycles} FC"));
-    }
-    format!("next due {}", limits.join(" or "))
-}
-
-async fn project_inbox<'e>(
+async fn project_inbox(
     tx: &mut PgConnection,
-    batch: &mut Batch<'e>,
-    e: &'e StoredEvent,
+    e: &StoredEvent,
     event: InboxEvent,
 ) -> Result<(), SubscriberError> {
     let id = aggregate_uuid(e)?;
-    batch.inbox_history.push((e, id.clone()));
     let at: DateTime<Utc> = e.recorded_at;
     let result = match &event {
         InboxEvent::FileReceived { filename, content_type, size_bytes, sha256, source } => {

@@ -27,11 +27,6 @@ use crate::subscription::{lock_checkpoint, read_checkpoint, Subscriber, Subscrib
 const SCHEMA: &str = "klg_rebuild";
 /// Events per batch while rebuilding.
 const BATCH: i64 = 8_000;
-/// Tables the projector only appends to (never looks a row up in): their keys and unique
-/// constraints, too, are built once the bulk is folded — a sort instead of a B-tree insert per row
-/// per index. Duplicates would still be refused then, and the replay would fail (the live tables
-/// untouched); the version guard on each record's row already rules out an event applied twice.
-const INSERT_ONLY: [&str; 2] = ["aircraft_history", "inbox_history"];
 /// Advisory lock held while a rebuild runs ("KLG" and "replay").
 const LOCK: (i32, i32) = (0x4b4c47, 0x7265706c);
 
@@ -48,9 +43,9 @@ pub const PROJECTION_SETS: [ProjectionSet; 3] = [
     ProjectionSet {
         name: "aircraft",
         aggregate_type: "Aircraft",
-        tables: &["aircraft", "aircraft_history", "aircraft_stats", "aircraft_directives"],
+        tables: &["aircraft", "aircraft_stats", "aircraft_directives"],
     },
-    ProjectionSet { name: "inbox", aggregate_type: "InboxItem", tables: &["inbox_files", "inbox_history"] },
+    ProjectionSet { name: "inbox", aggregate_type: "InboxItem", tables: &["inbox_files"] },
     ProjectionSet { name: "tmc", aggregate_type: "PartsRequest", tables: &["tmc_requests"] },
 ];
 
@@ -212,8 +207,7 @@ async fn events_up_to(pool: &PgPool, checkpoint: LogPosition) -> Result<u64, sql
 
 /// Creates `SCHEMA` with an empty copy of each table (columns, defaults, generated columns,
 /// checks, primary and unique constraints under their live names); returns the statements
-/// creating the other indexes (and the constraints of insert-only tables), under their live
-/// names, to run once the bulk is folded.
+/// creating the other indexes, under their live names, to run once the bulk is folded.
 async fn create_fresh_tables(conn: &mut PgConnection, tables: &[&str]) -> Result<Vec<String>, sqlx::Error> {
     // With only pg_catalog on the path, the catalog's functions qualify every name they print.
     sqlx::raw_sql(&format!(
@@ -247,12 +241,9 @@ async fn create_fresh_tables(conn: &mut PgConnection, tables: &[&str]) -> Result
         .fetch_all(&mut *conn)
         .await?;
         for (name, definition) in constraints {
-            let statement = format!("ALTER TABLE {fresh} ADD CONSTRAINT {name} {definition}");
-            if INSERT_ONLY.contains(table) {
-                deferred.push(statement);
-            } else {
-                sqlx::raw_sql(&statement).execute(&mut *conn).await?;
-            }
+            sqlx::raw_sql(&format!("ALTER TABLE {fresh} ADD CONSTRAINT {name} {definition}"))
+                .execute(&mut *conn)
+                .await?;
         }
         let indexes: Vec<String> = sqlx::query_scalar(
             "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = $1::regclass \

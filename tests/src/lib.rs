@@ -498,11 +498,9 @@ pub async fn projection_snapshot(pool: &PgPool) -> Value {
     let mut snapshot = serde_json::Map::new();
     for (table, key) in [
         ("aircraft", "id"),
-        ("aircraft_history", "global_position"),
         ("aircraft_stats", "aircraft_id"),
         ("aircraft_directives", "aircraft_id, number"),
         ("inbox_files", "id"),
-        ("inbox_history", "global_position"),
         ("tmc_requests", "id"),
     ] {
         let rows: Value = sqlx::query_scalar(&format!(

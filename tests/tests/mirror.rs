@@ -571,7 +571,7 @@ async fn a_version_1_flight_is_seen_upcast_by_every_reader() {
     .unwrap();
     assert_eq!(departure, "UUEE");
 
-    // Projections: the history entry is version 2.0 with no route.
+    // The history (read from the log as stored) shows the entry upcast: version 2.0, no route.
     let history = app.get(&format!("/api/v1/aircraft/{id}/history")).await;
     let entry = history.body["items"]
         .as_array()
@@ -581,6 +581,8 @@ async fn a_version_1_flight_is_seen_upcast_by_every_reader() {
         .unwrap()
         .clone();
     assert_eq!(entry["event_version"], "2.0", "{entry}");
+    assert_eq!(entry["payload"]["FlightLogged"]["route"], serde_json::Value::Null, "{entry}");
+    assert!(entry["summary"].as_str().unwrap().starts_with("Flight on "), "{entry}");
     // The audit timeline folds it like any flight and shows the upcast payload.
     let timeline = app.get(&format!("/api/v1/aircraft/{id}/timeline")).await;
     let upcast = &timeline.body["items"][2];

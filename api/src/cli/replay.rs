@@ -39,8 +39,8 @@ pub struct ReplayMirrorArgs {
 pub struct ReplayProjectionsArgs {
     #[command(flatten)]
     database: DatabaseSettings,
-    /// Rebuild only this projection: aircraft (aircraft, aircraft_history, aircraft_stats,
-    /// aircraft_directives), inbox (inbox_files, inbox_history) or tmc (tmc_requests).
+    /// Rebuild only this projection: aircraft (aircraft, aircraft_stats, aircraft_directives),
+    /// inbox (inbox_files) or tmc (tmc_requests). The histories are views over the log itself.
     #[arg(long)]
     only: Option<String>,
 }

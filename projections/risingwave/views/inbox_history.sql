@@ -1,4 +1,4 @@
--- One row per inbox event; same columns as the embedded projection `inbox_history`.
+-- One row per inbox event; same columns as the embedded view `inbox_history` (migration 0015).
 SELECT "position" AS global_position,
        aggregateid AS document_id,
        sequence,

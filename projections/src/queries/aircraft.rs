@@ -1,6 +1,7 @@
 //! Aircraft: list (filters, sort, cursor pages), one, and its history.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use klg_domain::aircraft::AircraftEvent;
 use serde::Serialize;
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -215,7 +216,7 @@ pub async fn get(
 }
 
 /// One event in an aircraft's history.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     pub sequence: i64,
@@ -234,6 +235,47 @@ pub struct HistoryEntry {
     pub payload: serde_json::Value,
 }
 
+/// A row of `aircraft_history`: an event as stored.
+#[derive(sqlx::FromRow)]
+struct StoredHistoryRow {
+    sequence: i64,
+    global_position: i64,
+    event_id: String,
+    event_type: String,
+    event_version: String,
+    recorded_at: DateTime<Utc>,
+    actor: String,
+    request_id: Option<String>,
+    correlation_id: Option<String>,
+    causation_id: Option<String>,
+    payload: serde_json::Value,
+}
+
+impl StoredHistoryRow {
+    /// The entry: the event in its current shape, with its summary.
+    fn entry(self) -> Result<HistoryEntry, QueryError> {
+        let (event_version, payload) =
+            klg_domain::upcast::upcast_payload(&self.event_type, self.event_version, self.payload);
+        let event: AircraftEvent = serde_json::from_value(payload.clone()).map_err(|e| {
+            QueryError::Unfoldable(format!("aircraft event {} does not decode: {e}", self.global_position))
+        })?;
+        Ok(HistoryEntry {
+            sequence: self.sequence,
+            global_position: self.global_position,
+            event_id: self.event_id,
+            event_type: self.event_type,
+            event_version,
+            recorded_at: self.recorded_at,
+            actor: self.actor,
+            request_id: self.request_id,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            summary: super::summary::summarize(&event),
+            payload,
+        })
+    }
+}
+
 /// The aircraft's events in sequence order, a page at a time.
 pub async fn history(
     pool: &PgPool,
@@ -249,9 +291,11 @@ pub async fn history(
         }
         None => 0,
     };
-    let rows: Vec<HistoryEntry> = sqlx::query_as(&format!(
+    // The stream as the log holds it (in the embedded store a view over `events`, read by its
+    // primary key); each entry's summary is written from the event, upcast first.
+    let rows: Vec<StoredHistoryRow> = sqlx::query_as(&format!(
         "SELECT sequence, global_position, event_id, event_type, event_version, recorded_at, actor, request_id, \
-         correlation_id, causation_id, summary, payload FROM aircraft_history \
+         correlation_id, causation_id, payload FROM aircraft_history \
          WHERE aircraft_id = $1 AND sequence > $2 ORDER BY sequence{}",
         super::limit_clause(limit + 1)
     ))
@@ -259,6 +303,7 @@ pub async fn history(
     .bind(after)
     .fetch_all(pool)
     .await?;
+    let rows = rows.into_iter().map(StoredHistoryRow::entry).collect::<Result<Vec<_>, _>>()?;
     Ok(paginate(rows, limit, |row| Cursor {
         sort: SORT.into(),
         key: row.sequence.to_string(),

@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod insights;
 mod page;
 pub mod search;
+pub mod summary;
 pub mod tmc;
 pub mod views;
 
