@@ -22,43 +22,26 @@ DECLARE
     dependents CONSTANT text[] := ARRAY['aircraft_event_stats_hourly', 'fleet_utilization_daily',
                                         'inbox_intake_hourly'];
     definitions text[];
+    history record;
 BEGIN
     SELECT array_agg(pg_get_viewdef(view::regclass) ORDER BY n) INTO definitions
     FROM unnest(dependents) WITH ORDINALITY AS d(view, n);
     EXECUTE 'DROP VIEW ' || array_to_string(dependents, ', ');
     DROP TABLE aircraft_history, inbox_history;
 
-    CREATE VIEW aircraft_history AS
-    SELECT global_position,
-           aggregate_id AS aircraft_id,
-           sequence,
-           event_id::text AS event_id,
-           event_type,
-           event_version,
-           recorded_at,
-           coalesce(metadata ->> 'actor', 'unknown') AS actor,
-           metadata ->> 'request_id' AS request_id,
-           metadata ->> 'correlation_id' AS correlation_id,
-           metadata ->> 'causation_id' AS causation_id,
-           payload
-    FROM events
-    WHERE aggregate_type = 'Aircraft';
-
-    CREATE VIEW inbox_history AS
-    SELECT global_position,
-           aggregate_id AS document_id,
-           sequence,
-           event_id::text AS event_id,
-           event_type,
-           event_version,
-           recorded_at,
-           coalesce(metadata ->> 'actor', 'unknown') AS actor,
-           metadata ->> 'request_id' AS request_id,
-           metadata ->> 'correlation_id' AS correlation_id,
-           metadata ->> 'causation_id' AS causation_id,
-           payload
-    FROM events
-    WHERE aggregate_type = 'InboxItem';
+    -- Each stream as stored, under the old table's name and columns (less `summary`).
+    FOR history IN SELECT * FROM (VALUES ('aircraft_history', 'aircraft_id', 'Aircraft'),
+                                         ('inbox_history', 'document_id', 'InboxItem')) AS h(name, id_column, kind)
+    LOOP
+        EXECUTE format(
+            'CREATE VIEW %I AS '
+            'SELECT global_position, aggregate_id AS %I, sequence, event_id::text AS event_id, event_type, '
+            '       event_version, recorded_at, coalesce(metadata ->> ''actor'', ''unknown'') AS actor, '
+            '       metadata ->> ''request_id'' AS request_id, metadata ->> ''correlation_id'' AS correlation_id, '
+            '       metadata ->> ''causation_id'' AS causation_id, payload '
+            'FROM events WHERE aggregate_type = %L',
+            history.name, history.id_column, history.kind);
+    END LOOP;
 
     FOR n IN 1 .. array_length(dependents, 1) LOOP
         EXECUTE format('CREATE VIEW %I AS %s', dependents[n], definitions[n]);
