@@ -1,80 +1,14 @@
 //! PostgreSQL's binary `COPY` format: rows of `COPY … TO STDOUT (FORMAT binary)`, how large
-//! reads of the log are decoded; and, for the tests, rows for `COPY … FROM STDIN (FORMAT binary)`
-//! (how the projector wrote history rows until they became views over the log, migration 0015).
-//!
-//! Profiled (docs/benchmarks.md, session 9): 8,000 history rows took PostgreSQL 24–31 ms as
-//! `INSERT … SELECT FROM unnest(…)` of thirteen arrays and 11–15 ms as a binary `COPY` — COPY
-//! inserts rows a page at a time and skips the arrays and the function scan. The binary format
-//! needs no escaping: each field is its length and its bytes.
-
-#[cfg(test)]
-use chrono::{DateTime, Utc};
+//! reads of the log are decoded (docs/benchmarks.md, session 11). The binary format needs no
+//! escaping: each field is its length and its bytes. The tests build their data with a writer of
+//! the format's other direction, `COPY … FROM STDIN`, which the projector used for history rows
+//! until they became views over the log (migration 0015).
 
 /// The binary format's fixed header: signature, flags (no OIDs), no header extension.
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
 /// PostgreSQL's epoch (2000-01-01T00:00:00Z) in Unix microseconds.
 const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
-
-/// Binary COPY data being built, row by row; each row must get exactly `columns` fields.
-#[cfg(test)]
-pub(crate) struct BinaryRows {
-    data: Vec<u8>,
-    columns: i16,
-}
-
-#[cfg(test)]
-impl BinaryRows {
-    pub fn new(columns: i16, capacity: usize) -> Self {
-        let mut data = Vec::with_capacity(capacity);
-        data.extend_from_slice(HEADER);
-        Self { data, columns }
-    }
-
-    /// Starts a row (its fields follow).
-    pub fn row(&mut self) -> &mut Self {
-        self.data.extend_from_slice(&self.columns.to_be_bytes());
-        self
-    }
-
-    pub fn bigint(&mut self, value: i64) -> &mut Self {
-        self.field(&value.to_be_bytes())
-    }
-
-    /// A `text` or `json` field (both travel as their UTF-8 text).
-    pub fn text(&mut self, value: &str) -> &mut Self {
-        self.field(value.as_bytes())
-    }
-
-    pub fn optional_text(&mut self, value: Option<&str>) -> &mut Self {
-        match value {
-            Some(value) => self.text(value),
-            None => {
-                self.data.extend_from_slice(&(-1i32).to_be_bytes());
-                self
-            }
-        }
-    }
-
-    /// A `timestamptz`: microseconds since PostgreSQL's epoch.
-    pub fn timestamptz(&mut self, value: DateTime<Utc>) -> &mut Self {
-        self.bigint(value.timestamp_micros() - POSTGRES_EPOCH_MICROS)
-    }
-
-    fn field(&mut self, bytes: &[u8]) -> &mut Self {
-        // A field longer than 2 GiB cannot reach here: PostgreSQL refuses values over 1 GiB.
-        let length = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
-        self.data.extend_from_slice(&length.to_be_bytes());
-        self.data.extend_from_slice(bytes);
-        self
-    }
-
-    /// The data with the format's trailer, ready to send.
-    pub fn finish(mut self) -> Vec<u8> {
-        self.data.extend_from_slice(&(-1i16).to_be_bytes());
-        self.data
-    }
-}
 
 /// Rows of binary `COPY … TO STDOUT` data with `N` fields each, decoded chunk by chunk as they
 /// arrive (a row may span chunks; PostgreSQL sends the header with the first row).
@@ -222,8 +156,67 @@ pub(crate) mod field {
 
 #[cfg(test)]
 mod tests {
-    use super::{BinaryRowReader, BinaryRows};
-    use chrono::{TimeZone, Utc};
+    use super::{BinaryRowReader, HEADER, POSTGRES_EPOCH_MICROS};
+    use chrono::{DateTime, TimeZone, Utc};
+
+    /// The tests' data: rows for `COPY … FROM STDIN (FORMAT binary)` (the format's other
+    /// direction), built row by row; each row must get exactly `columns` fields.
+    struct BinaryRows {
+        data: Vec<u8>,
+        columns: i16,
+    }
+
+    impl BinaryRows {
+        fn new(columns: i16, capacity: usize) -> Self {
+            let mut data = Vec::with_capacity(capacity);
+            data.extend_from_slice(HEADER);
+            Self { data, columns }
+        }
+
+        /// Starts a row (its fields follow).
+        fn row(&mut self) -> &mut Self {
+            self.data.extend_from_slice(&self.columns.to_be_bytes());
+            self
+        }
+
+        fn bigint(&mut self, value: i64) -> &mut Self {
+            self.field(&value.to_be_bytes())
+        }
+
+        /// A `text` or `json` field (both travel as their UTF-8 text).
+        fn text(&mut self, value: &str) -> &mut Self {
+            self.field(value.as_bytes())
+        }
+
+        fn optional_text(&mut self, value: Option<&str>) -> &mut Self {
+            match value {
+                Some(value) => self.text(value),
+                None => {
+                    self.data.extend_from_slice(&(-1i32).to_be_bytes());
+                    self
+                }
+            }
+        }
+
+        /// A `timestamptz`: microseconds since PostgreSQL's epoch.
+        fn timestamptz(&mut self, value: DateTime<Utc>) -> &mut Self {
+            self.bigint(value.timestamp_micros() - POSTGRES_EPOCH_MICROS)
+        }
+
+        fn field(&mut self, bytes: &[u8]) -> &mut Self {
+            // A field longer than 2 GiB cannot reach here: PostgreSQL refuses values over 1 GiB.
+            let length = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
+            self.data.extend_from_slice(&length.to_be_bytes());
+            self.data.extend_from_slice(bytes);
+            self
+        }
+
+        /// The data with the format's trailer, ready to send.
+        fn finish(mut self) -> Vec<u8> {
+            self.data.extend_from_slice(&(-1i16).to_be_bytes());
+            self.data
+        }
+    }
 
     /// Every row `data` holds, fed in chunks of `chunk` bytes.
     fn read_in_chunks(data: &[u8], chunk: usize) -> Result<Vec<Vec<Vec<u8>>>, sqlx::Error> {

@@ -9,8 +9,9 @@
 //!
 //! A batch costs a handful of statements, not several per event (profiled: three statements
 //! per event held the projector near 2,000 events/s, below the command rate, so reads went stale
-//! for seconds under load): statistics go in one upsert, and consecutive flights of an aircraft — the bulk of an
-//! airworthiness log — fold into one guarded UPDATE for all aircraft of the batch. Other events
+//! for seconds under load): statistics go in one upsert, and consecutive flights of an aircraft
+//! — the bulk of an airworthiness log — fold into one guarded UPDATE for all aircraft of the
+//! batch. Other events
 //! update their row one by one, after the pending flights are written, so order is kept.
 
 use std::collections::HashMap;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use klg_domain::aircraft::AircraftEvent;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -256,7 +256,7 @@ impl StoredHistoryRow {
     fn entry(self) -> Result<HistoryEntry, QueryError> {
         let (event_version, payload) =
             klg_domain::upcast::upcast_payload(&self.event_type, self.event_version, self.payload);
-        let event: AircraftEvent = serde_json::from_value(payload.clone()).map_err(|e| {
+        let event = AircraftEvent::deserialize(&payload).map_err(|e| {
             QueryError::Unfoldable(format!("aircraft event {} does not decode: {e}", self.global_position))
         })?;
         Ok(HistoryEntry {

@@ -23,7 +23,8 @@ pub enum QueryError {
     /// The read store does not have the relation (yet).
     #[error("{0}")]
     NotAvailable(String),
-    /// The log could not be folded for an as-of answer (a stored event the projector refuses).
+    /// A stored event could not be read: folded for an as-of answer (the projector refuses it) or
+    /// decoded for a history entry.
     #[error("{0}")]
     Unfoldable(String),
     #[error(transparent)]
